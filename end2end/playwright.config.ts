@@ -1,0 +1,46 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The release server runs on its own port with a fresh data directory (SQLite + mail
+// folder) for each run. GATEHOUSE_BIN / GATEHOUSE_SITE come from scripts/test; set
+// BASE_URL instead to test a server you started yourself.
+const port = Number(process.env.E2E_PORT ?? 3210);
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+process.env.E2E_DATA_DIR = dataDir;
+const external = process.env.BASE_URL;
+const baseURL = external ?? `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: external ? undefined : {
+    command: `${process.env.GATEHOUSE_BIN ?? '../target/release/gatehouse'} serve`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      APP_ADDR: `127.0.0.1:${port}`,
+      APP_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: process.env.GATEHOUSE_SITE ?? '../target/site',
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,4 @@
+import { test } from '@playwright/test';
+import { accountJourneys } from './accounts.journeys';
+
+test.describe('accounts, JavaScript on', () => accountJourneys(true));

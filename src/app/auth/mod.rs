@@ -1,0 +1,22 @@
+//! Registration, login and logout pages (SPEC §4).
+
+mod actions;
+mod login;
+mod register;
+
+pub use actions::*;
+pub use login::LoginPage;
+pub use register::RegisterPage;
+
+use leptos::prelude::*;
+
+/// The sign-out form in the header: a POST, so it works without JavaScript too.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout attr:class="inline-form">
+            <button type="submit" class="link-button">"Sign out"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,55 @@
+//! Labelled inputs with their errors beside them.
+
+use leptos::prelude::*;
+
+use crate::app::wire::AppError;
+
+/// A labelled input. Its errors are listed under it and linked with
+/// `aria-describedby`; `value` is what the user typed before an error (never for passwords).
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(into)] errors: Signal<Vec<String>>,
+    #[prop(into, optional)] value: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] autofocus: bool,
+) -> impl IntoView {
+    let error_id = format!("{name}-errors");
+    let hint_id = format!("{name}-hint");
+    let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+    let invalid = move || !errors.get().is_empty();
+    view! {
+        <div class="field" class:invalid=invalid>
+            <label for=name>{label}</label>
+            <input
+                id=name
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                autofocus=autofocus
+                value=move || value.get().unwrap_or_default()
+                aria-invalid=move || if invalid() { "true" } else { "false" }
+                aria-describedby=described_by
+            />
+            {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
+            <ul class="field-errors" id=error_id>
+                {move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// A banner for errors that belong to no single field.
+#[component]
+pub fn ErrorSummary(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|err| {
+            let form_errors = err.field("form");
+            let text = if form_errors.is_empty() { err.summary() } else { form_errors.join(" ") };
+            view! { <div class="alert error" role="alert">{text}</div> }
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! Small building blocks shared by the pages.
+
+pub mod form;
+
+pub use form::{ErrorSummary, Field};

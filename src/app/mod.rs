@@ -1,0 +1,70 @@
+//! The Leptos application: compiled for the browser (hydrate, csr) and for the server (ssr).
+//!
+//! Pages live in feature folders (`auth`, …); each folder's `actions.rs` holds its
+//! `#[server]` functions, thin adapters that call `crate::server::service`.
+
+pub mod auth;
+pub mod components;
+pub mod home;
+pub mod layout;
+pub mod wire;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use self::auth::{LoginPage, RegisterPage};
+use self::home::WelcomePage;
+use self::layout::{Layout, NotFound};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes inside the shared layout. Every route renders fully on the
+/// server before the response is sent (`SsrMode::Async`), so pages work without
+/// JavaScript and redirects decided while rendering are real HTTP redirects.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css"/>
+        <Title formatter=|text| format!("{text} · Gatehouse")/>
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/auth/login/") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/register/") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/new/") view=WelcomePage ssr=SsrMode::Async/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+/// Sets `<body data-hydrated="true">` once the app runs in the browser, so browser tests
+/// know when the page is interactive. Effects never run on the server.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

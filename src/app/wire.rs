@@ -1,0 +1,81 @@
+//! Types that travel between the browser and the server functions.
+
+use std::collections::BTreeMap;
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user as pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+}
+
+/// What a server function can answer instead of success. It crosses the wire as JSON
+/// (and, for a form posted without JavaScript, in the redirect URL), so it carries only
+/// what the user may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The form has errors: messages by field, and the values typed (never a password)
+    /// so the form can be shown again as it was.
+    #[error("Please correct the errors below.")]
+    Invalid { fields: BTreeMap<String, Vec<String>>, values: BTreeMap<String, String> },
+    /// A refusal with a sentence and a machine reason (`registration_closed`, …).
+    #[error("{details}")]
+    Refused { details: String, reason: String },
+    /// Something failed on our side; the details are in the server log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Unexpected,
+}
+
+impl AppError {
+    pub fn refused(details: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Refused { details: details.into(), reason: reason.into() }
+    }
+
+    /// Messages for one field of an `Invalid` error.
+    pub fn field(&self, name: &str) -> Vec<String> {
+        match self {
+            Self::Invalid { fields, .. } => fields.get(name).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value typed into one field, as sent back with an `Invalid` error.
+    pub fn value(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid { values, .. } => values.get(name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// A sentence for the top of the form.
+    pub fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(err: ServerFnErrorErr) -> Self {
+        match err {
+            // On the server these mean the request could not be read: the client's fault.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_)
+                if cfg!(feature = "ssr") =>
+            {
+                #[cfg(feature = "ssr")]
+                crate::server::http::sfn::set_error_status(http::StatusCode::BAD_REQUEST);
+                Self::refused("The form could not be read. Please reload the page and try again.", "bad_request")
+            }
+            ServerFnErrorErr::Request(_) => {
+                Self::refused("The server could not be reached. Check your connection and try again.", "network")
+            }
+            _ => Self::Unexpected,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! What the server keeps in a session, under which keys. Nothing here reaches a cookie:
+//! the cookie holds only the session id.
+
+use tower_sessions::Session;
+
+/// The signed-in user's id.
+const USER_ID: &str = "uid";
+
+pub type SessionResult<T> = Result<T, tower_sessions::session::Error>;
+
+/// The signed-in user's id, if any.
+pub async fn user_id(session: &Session) -> SessionResult<Option<i64>> {
+    session.get::<i64>(USER_ID).await
+}
+
+/// Signs `user_id` in: a new session id (no fixation), keeping the session's other data
+/// (such as a pending invite).
+pub async fn sign_in(session: &Session, user_id: i64) -> SessionResult<()> {
+    session.cycle_id().await?;
+    session.insert(USER_ID, user_id).await
+}
+
+/// Signs out by destroying the whole session, server side and cookie.
+pub async fn sign_out(session: &Session) -> SessionResult<()> {
+    session.flush().await
+}
+
+/// Set when an anonymous visitor opens a valid invite link: allows one registration while
+/// registration is `invite_only` (SPEC §4.1).
+const INVITE_PASS: &str = "invite_registration";
+
+pub async fn has_invite_pass(session: &Session) -> SessionResult<bool> {
+    Ok(session.get::<bool>(INVITE_PASS).await?.unwrap_or(false))
+}
+
+pub async fn grant_invite_pass(session: &Session) -> SessionResult<()> {
+    session.insert(INVITE_PASS, true).await
+}
+
+/// Consumes the pass: one registration per opened invite.
+pub async fn take_invite_pass(session: &Session) -> SessionResult<bool> {
+    Ok(session.remove::<bool>(INVITE_PASS).await?.unwrap_or(false))
+}

@@ -1,0 +1,141 @@
+//! Database access: the pool, migrations and the queries, one module per table.
+//!
+//! The same SQL runs on SQLite and PostgreSQL through sqlx's `Any` driver: `$n`
+//! placeholders, integer timestamps (Unix seconds), flags as 0/1 integers. Only the DDL
+//! differs, in `migrations/sqlite` and `migrations/postgres`. Transactions are opened by the
+//! service layer, never here.
+
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+
+/// A connection of either database, as the queries take it.
+pub type Conn = sqlx::AnyConnection;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The application's database: a pool plus what kind of database it is.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). A SQLite file is created if missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let kind = DbKind::of_url(url)
+            .ok_or_else(|| anyhow::anyhow!("DATABASE_URL must start with sqlite:// or postgres://"))?;
+        let mut url = url.to_owned();
+        if kind == DbKind::Sqlite && !url.contains("mode=") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        let options = AnyConnectOptions::from_str(&url)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = match kind {
+            DbKind::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the one writer; a writer waits up
+                            // to 5 s for the lock instead of failing at once.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            DbKind::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+        };
+        Ok(Self { pool, kind })
+    }
+
+    /// Brings the schema up to date. Runs at every start; safe to run concurrently from
+    /// several instances (sqlx takes a lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.kind {
+            DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,
+            DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
+        }
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// Starts a read-write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of one
+    /// failing when it upgrades a read lock.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            DbKind::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Liveness of the database for `/healthz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Whether an error is a unique-constraint violation (the same kind on both databases).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+/// The current time as stored: Unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Flags are stored as 0/1 integers on both databases.
+pub fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

@@ -1,0 +1,106 @@
+//! Queries on `users`.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{flag, Conn};
+use crate::server::auth::password::PasswordHash;
+
+/// A user as stored. The password hash is a type that cannot reach the wire.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<PasswordHash>,
+    pub email_verified: bool,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, email, name, password_hash, email_verified, is_active, is_superuser, created_at";
+
+fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get::<Option<String>, _>("password_hash")?.map(PasswordHash::from_stored),
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
+        is_active: row.try_get::<i64, _>("is_active")? != 0,
+        is_superuser: row.try_get::<i64, _>("is_superuser")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// What a new user row is made of.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<&'a PasswordHash>,
+    pub email_verified: bool,
+    pub is_superuser: bool,
+    pub now: i64,
+}
+
+/// Inserts a user. A unique violation means the email is taken (`users_email_key`).
+pub async fn insert(conn: &mut Conn, user: NewUser<'_>) -> Result<UserRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(user.email)
+    .bind(user.name)
+    .bind(user.password_hash.map(|h| h.as_phc().to_owned()))
+    .bind(flag(user.email_verified))
+    .bind(flag(user.is_superuser))
+    .bind(user.now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// Finds a user by (already lower-cased) email.
+pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn find_by_id(conn: &mut Conn, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn email_exists(conn: &mut Conn, email: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("SELECT 1 FROM users WHERE email = $1").bind(email).fetch_optional(conn).await?.is_some())
+}
+
+pub async fn set_email_verified(conn: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email_verified = 1 WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn set_password_hash(conn: &mut Conn, id: i64, hash: &PasswordHash) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash.as_phc())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await
+}

@@ -1,0 +1,139 @@
+//! Email addresses as the product stores them: trimmed, lower-cased, validated.
+
+use super::REQUIRED;
+
+/// The longest address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// An email address that has been trimmed, lower-cased and validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Parses what a user typed. Errors are the sentences shown beside the field.
+    pub fn parse(raw: &str) -> Result<Self, Vec<String>> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(vec![REQUIRED.to_owned()]);
+        }
+        if email.chars().count() > MAX_EMAIL_LEN {
+            return Err(vec![format!(
+                "Ensure this field has no more than {MAX_EMAIL_LEN} characters."
+            )]);
+        }
+        if !is_deliverable_shape(&email) {
+            return Err(vec!["Enter a valid email address.".to_owned()]);
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The parts of the address split on non-word characters, for the password
+    /// similarity rule (`ada.lovelace@example.com` → `ada`, `lovelace`, `example`, `com`).
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.0.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 5322 syntax (via `email_address`) plus what a mail system actually delivers to:
+/// a dotted domain name, no IP literals, no quoted or commented local parts.
+fn is_deliverable_shape(email: &str) -> bool {
+    if !email_address::EmailAddress::is_valid(email) {
+        return false;
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && !domain.rsplit('.').next().unwrap_or("").chars().all(|c| c.is_ascii_digit());
+    local_ok && domain_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_trimmed_and_lower_cased() {
+        let email = EmailAddress::parse("  Ada.Lovelace@Example.COM \n").unwrap();
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn an_empty_address_is_required() {
+        assert_eq!(EmailAddress::parse("   ").unwrap_err(), vec![REQUIRED]);
+    }
+
+    #[test]
+    fn an_address_longer_than_254_characters_is_refused() {
+        let domain = format!("{}.{}.{}.{}.com", "a".repeat(61), "b".repeat(61), "c".repeat(61), "d".repeat(60));
+        let fits = format!("ada@{domain}");
+        assert_eq!(fits.len(), 254);
+        assert!(EmailAddress::parse(&fits).is_ok());
+        let long = format!("adam@{domain}");
+        assert_eq!(
+            EmailAddress::parse(&long).unwrap_err(),
+            vec!["Ensure this field has no more than 254 characters."]
+        );
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        for bad in [
+            "plainaddress",
+            "@example.com",
+            "ada@",
+            "ada@localhost",
+            "ada@@example.com",
+            "ada lovelace@example.com",
+            "ada@exa mple.com",
+            ".ada@example.com",
+            "ada..l@example.com",
+            "ada@-example.com",
+            "ada@example..com",
+            "ada@[127.0.0.1]",
+            "ada@127.0.0.1",
+            "\"ada\"@example.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad).unwrap_err(),
+                vec!["Enter a valid email address."],
+                "{bad} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_addresses_are_accepted() {
+        for good in ["a@b.co", "ada+tag@example.com", "o'brien@example.ie", "x_y-z@sub.example.org"] {
+            assert!(EmailAddress::parse(good).is_ok(), "{good} should be accepted");
+        }
+    }
+
+    #[test]
+    fn words_split_on_non_word_characters() {
+        let email = EmailAddress::parse("ada.lovelace@example.com").unwrap();
+        assert_eq!(email.words().collect::<Vec<_>>(), ["ada", "lovelace", "example", "com"]);
+    }
+}

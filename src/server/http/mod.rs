@@ -1,0 +1,118 @@
+//! HTTP adapters: the router, middleware, the JSON API and the server-function helpers.
+
+pub mod api;
+pub mod csrf;
+pub mod error;
+pub mod sfn;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, State};
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use super::db::sessions::DbSessionStore;
+use super::service::accounts;
+use super::state::AppState;
+use crate::app::{shell, App};
+
+/// The largest request body accepted anywhere (forms and JSON are small).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Sessions end after two weeks without use.
+pub const SESSION_IDLE_DAYS: i64 = 14;
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+
+/// The whole application: pages, server functions, the JSON API, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(SESSION_IDLE_DAYS)));
+
+    Router::new()
+        .route("/", get(start_page))
+        .route("/healthz", get(healthz))
+        .nest("/api/0", api::router())
+        .route("/_fn/{*name}", post(server_fn).get(server_fn))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                // Log the route pattern, never the raw path: invite links carry tokens.
+                .make_span_with(|req: &Request<Body>| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_owned())
+                        .unwrap_or_else(|| "<unmatched>".to_owned());
+                    tracing::info_span!("request", method = %req.method(), route)
+                })
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                }),
+        )
+        .with_state(state)
+}
+
+/// Runs a server function with the application state in its context.
+async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// `/`: signed in → the landing page; anonymous → the login page.
+async fn start_page(State(state): State<AppState>, session: Session) -> Redirect {
+    match accounts::current_user(&state, &session).await {
+        Ok(_) => Redirect::to("/organizations/new/"),
+        Err(_) => Redirect::to("/auth/login/"),
+    }
+}
+
+/// Liveness and database check.
+async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "database": "ok"}))),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "error", "database": "unreachable"})),
+            )
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The server half: compiled only with the `ssr` feature.
+//!
+//! `domain` holds pure rules, `db` the queries, `service` the use cases and their
+//! transactions, `auth` password hashing and session keys, `http` the REST API and
+//! middleware, `startup` the wiring, `cli` the binary's commands.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod state;

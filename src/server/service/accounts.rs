@@ -1,0 +1,163 @@
+//! Registration, login and logout (SPEC §4).
+
+use tower_sessions::Session;
+
+use super::internal_errors;
+use crate::server::auth::password::HashError;
+use crate::server::auth::session;
+use crate::server::db::{self, users, users::UserRow};
+use crate::server::domain::{next::safe_next, DisplayName, EmailAddress, FieldErrors, Password, PasswordPolicy};
+use crate::server::state::AppState;
+
+/// The message for an email that already has an account.
+pub const EMAIL_TAKEN: &str = "An account is already registered with that email address.";
+/// The one message for any bad credential.
+pub const BAD_CREDENTIALS: &str = "Please enter a correct email and password.";
+
+/// What the registration form sends.
+#[derive(Debug)]
+pub struct RegisterInput {
+    pub email: String,
+    pub name: String,
+    pub password: Password,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("the registration form has errors")]
+    Invalid(FieldErrors),
+    #[error("registration is not possible on this instance")]
+    NotAllowed,
+    #[error("already signed in")]
+    AlreadySignedIn,
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(RegisterError: sqlx::Error, HashError, tower_sessions::session::Error);
+
+/// Where a successful registration or login goes next.
+#[derive(Debug)]
+pub struct Signed {
+    pub user: UserRow,
+    pub redirect_to: String,
+}
+
+/// Whether this session may register now (SPEC §4.1).
+pub async fn registration_possible(state: &AppState, session: &Session) -> Result<bool, RegisterError> {
+    Ok(state.config.registration.allows(session::has_invite_pass(session).await?))
+}
+
+/// Registers a new user and signs them in (SPEC §4.2, §4.3).
+#[tracing::instrument(skip_all)]
+pub async fn register(state: &AppState, session: &Session, input: RegisterInput) -> Result<Signed, RegisterError> {
+    if session::user_id(session).await?.is_some() {
+        return Err(RegisterError::AlreadySignedIn);
+    }
+    if !registration_possible(state, session).await? {
+        return Err(RegisterError::NotAllowed);
+    }
+
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(&input.email));
+    let name = errors.check("name", DisplayName::parse(&input.name));
+    errors.check("password", PasswordPolicy.check(&input.password, email.as_ref()));
+    if let Some(email) = &email {
+        if users::email_exists(&mut *state.db.conn().await?, email.as_str()).await? {
+            errors.add("email", EMAIL_TAKEN);
+        }
+    }
+    let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
+        return Err(RegisterError::Invalid(errors));
+    };
+
+    let hash = state.hasher.hash(&input.password).await?;
+    let mut tx = state.db.begin().await?;
+    let inserted = users::insert(
+        &mut tx,
+        users::NewUser {
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: Some(&hash),
+            email_verified: false,
+            is_superuser: false,
+            now: db::now(),
+        },
+    )
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        // Two registrations of one address racing: the unique index decides.
+        Err(err) if db::is_unique_violation(&err) => {
+            return Err(RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN)))
+        }
+        Err(err) => return Err(err.into()),
+    };
+    tx.commit().await?;
+
+    session::sign_in(session, user.id).await?;
+    session::take_invite_pass(session).await?;
+    tracing::info!(user_id = user.id, "user registered");
+    Ok(Signed { user, redirect_to: "/".to_owned() })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("bad credentials")]
+    BadCredentials,
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
+
+/// Checks an email and password and signs the user in with a fresh session id (SPEC §4.4).
+/// Unknown users cost the same argon2 computation as known ones.
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    state: &AppState,
+    session: &Session,
+    username: &str,
+    password: &Password,
+    next: Option<&str>,
+) -> Result<Signed, LoginError> {
+    let email = username.trim().to_lowercase();
+    let user = if email.is_empty() || email.len() > 254 {
+        None
+    } else {
+        users::find_by_email(&mut *state.db.conn().await?, &email).await?
+    };
+    let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.as_ref());
+    let verified = state.hasher.verify(password, stored).await?;
+    let Some(user) = user.filter(|_| verified) else {
+        tracing::info!("login refused");
+        return Err(LoginError::BadCredentials);
+    };
+    session::sign_in(session, user.id).await?;
+    tracing::info!(user_id = user.id, "user signed in");
+    let redirect_to = next.and_then(safe_next).unwrap_or("/").to_owned();
+    Ok(Signed { user, redirect_to })
+}
+
+/// Destroys the session.
+pub async fn logout(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session::sign_out(session).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CurrentUserError {
+    #[error("not signed in")]
+    Anonymous,
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(CurrentUserError: sqlx::Error, tower_sessions::session::Error);
+
+/// The signed-in user. A session whose user is gone or deactivated is treated as anonymous.
+pub async fn current_user(state: &AppState, session: &Session) -> Result<UserRow, CurrentUserError> {
+    let Some(id) = session::user_id(session).await? else {
+        return Err(CurrentUserError::Anonymous);
+    };
+    match users::find_by_id(&mut *state.db.conn().await?, id).await? {
+        Some(user) if user.is_active => Ok(user),
+        _ => Err(CurrentUserError::Anonymous),
+    }
+}

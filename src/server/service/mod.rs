@@ -1,0 +1,18 @@
+//! Use cases. Each public function is one thing a user or an operator does; it opens the
+//! transaction when it writes, applies the domain rules and returns a use-case error.
+//! Adapters (server functions, REST handlers) call these and only map errors.
+
+pub mod accounts;
+
+/// Declares `From` conversions into a use-case error's `Internal` variant for errors that
+/// are never the user's fault (database, hashing, session store).
+macro_rules! internal_errors {
+    ($target:ty: $($source:ty),+ $(,)?) => {
+        $(impl From<$source> for $target {
+            fn from(err: $source) -> Self {
+                Self::Internal(anyhow::Error::new(err))
+            }
+        })+
+    };
+}
+pub(crate) use internal_errors;

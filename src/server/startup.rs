@@ -1,0 +1,125 @@
+//! Wiring: configuration → database → state → router → server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use super::auth::password::PasswordHasher;
+use super::config::{Config, LogFormat};
+use super::db::sessions::DbSessionStore;
+use super::db::Db;
+use super::http;
+use super::state::AppState;
+
+/// Installs the log subscriber: `RUST_LOG` filter (default `info`), text or JSON lines.
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Where the compiled site (wasm bundle, stylesheet, public files) is: `LEPTOS_SITE_ROOT`
+/// when set (cargo-leptos sets it), else a `site` folder next to the binary, else
+/// `target/site` (a checkout).
+pub fn site_root() -> PathBuf {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return PathBuf::from(root);
+    }
+    let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("site")));
+    match beside_binary {
+        Some(dir) if dir.is_dir() => dir,
+        _ => PathBuf::from("target/site"),
+    }
+}
+
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "gatehouse".to_owned()))
+        .site_root(site_root().to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// Connects and migrates the database, and builds the state every request shares.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = Db::connect(&config.database_url()).await?;
+    db.migrate().await?;
+    let secret = config.load_or_create_secret()?;
+    let hasher = PasswordHasher::for_this_machine();
+    hasher.warm_up().await?;
+    Ok(AppState {
+        leptos_options: leptos_options(&config),
+        config: Arc::new(config),
+        db,
+        hasher,
+        secret: Arc::new(secret),
+    })
+}
+
+/// A bound, ready server; `run` serves until `shutdown` resolves.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(state.config.addr).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let store = DbSessionStore::new(self.state.db.clone());
+        let cleanup = tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                if let Err(err) = store.delete_expired().await {
+                    tracing::warn!(error = %err, "could not delete expired sessions");
+                }
+            }
+        });
+        let app = http::router(self.state.clone());
+        tracing::info!(addr = %self.listener.local_addr()?, public_url = %self.state.config.public_url(), "listening");
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        cleanup.abort();
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,26 @@
+//! What every handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::auth::password::PasswordHasher;
+use super::config::Config;
+use super::db::Db;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub hasher: PasswordHasher,
+    pub secret: Arc<Vec<u8>>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

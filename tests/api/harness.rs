@@ -1,0 +1,137 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gatehouse::server::config::Config;
+use gatehouse::server::domain::RegistrationMode;
+use gatehouse::server::startup::{self, Server};
+use gatehouse::server::state::AppState;
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "vivid-harbor-lantern-42";
+
+/// A running application on a random port and a client with its own cookie jar.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub state: AppState,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Options for [`spawn_app_with`].
+#[derive(Default)]
+pub struct Options {
+    pub registration: Option<RegistrationMode>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::defaults();
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = data_dir.path().to_path_buf();
+    config.database_url = Some(test_database_url(&data_dir).await);
+    config.registration = options.registration.unwrap_or_default();
+    let state = startup::build_state(config).await.expect("state");
+    let server = Server::bind(state.clone()).await.expect("bind");
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run(std::future::pending()));
+    TestApp { base: format!("http://{addr}"), client: new_client(), state, _data_dir: data_dir }
+}
+
+/// A client that keeps cookies and does not follow redirects (tests look at them).
+pub fn new_client() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+async fn test_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => fresh_postgres_database(&server).await,
+        Ok(other) if !other.is_empty() && !other.starts_with("sqlite") => {
+            panic!("TEST_DATABASE_URL must be a postgres:// URL or unset, not {other:?}")
+        }
+        _ => format!("sqlite://{}", dir.path().join("test.sqlite3").display()),
+    }
+}
+
+/// Creates `gh_test_<pid>_<n>` on the server and returns its URL.
+async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("gh_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A second browser: same server, empty cookie jar.
+    pub fn other_client(&self) -> Client {
+        new_client()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A page as a browser asks for it (browsers send `Accept: text/html` on navigation).
+    pub async fn get_page(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).header("accept", "text/html,application/xhtml+xml").send().await.unwrap()
+    }
+
+    pub async fn register(&self, email: &str, name: &str, password: &str) -> Response {
+        self.post_json("/api/0/auth/register/", &json!({"email": email, "name": name, "password": password})).await
+    }
+
+    pub async fn me(&self) -> Response {
+        self.get("/api/0/users/me/").await
+    }
+
+    /// Posts a form to a server function the way a browser without JavaScript does.
+    pub async fn post_form_nojs(&self, client: &Client, path: &str, referer: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(path))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", self.url(referer))
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        let mut conn = self.state.db.conn().await.unwrap();
+        gatehouse::server::db::users::count(&mut conn).await.unwrap()
+    }
+}
+
+/// The session cookie's value in a response's `Set-Cookie` headers.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+        let (name, value) = pair.split_once('=')?;
+        (name == "gatehouse_session" && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+pub async fn json_of(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON ({status}): {body}"));
+    (status, value)
+}

@@ -1,0 +1,10 @@
+//! HTTP tests through the real router on a random port, with a cookie-keeping client.
+//!
+//! Each test gets a fresh database: a SQLite file in a temporary folder, or, when
+//! `TEST_DATABASE_URL` names a PostgreSQL server, a new database created on it.
+
+mod harness;
+
+mod accounts;
+mod malformed;
+mod pages;
