@@ -6,6 +6,21 @@ use leptos_router::components::Redirect;
 
 use super::layout::use_current_user;
 
+/// `/`: signed in → the landing page; anonymous → the login page. A route of the app (not
+/// a bare server redirect) so that client-side links to `/` work too.
+#[component]
+pub fn StartPage() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let to = if user.await.is_some() { "/organizations/new/" } else { "/auth/login/" };
+                view! { <Redirect path=to/> }
+            })}
+        </Suspense>
+    }
+}
+
 /// Where a signed-in user without an organization lands: who you are, what comes next.
 #[component]
 pub fn WelcomePage() -> impl IntoView {

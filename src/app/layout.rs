@@ -27,7 +27,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     provide_context(CurrentUser(user));
     view! {
         <header class="topbar">
-            <a class="brand" href="/" rel="external">
+            <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 " Gatehouse"
             </a>
@@ -67,7 +67,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="card narrow">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address."</p>
-            <p><a href="/" rel="external">"Go to the start page"</a></p>
+            <p><a href="/">"Go to the start page"</a></p>
         </section>
     }
 }

@@ -15,7 +15,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use self::auth::{LoginPage, RegisterPage};
-use self::home::WelcomePage;
+use self::home::{StartPage, WelcomePage};
 use self::layout::{Layout, NotFound};
 
 /// The HTML document around the app (server side only).
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
+                    <Route path=path!("/") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/register/") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/new/") view=WelcomePage ssr=SsrMode::Async/>

@@ -13,11 +13,11 @@ fn location(res: &reqwest::Response) -> String {
 #[tokio::test]
 async fn the_start_page_sends_anonymous_visitors_to_login_and_users_to_their_landing_page() {
     let app = spawn_app().await;
-    let res = app.get("/").await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = app.get_page("/").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/auth/login/");
     app.register("ada@example.com", "Ada", PASSWORD).await;
-    let res = app.get("/").await;
+    let res = app.get_page("/").await;
     assert_eq!(location(&res), "/organizations/new/");
 }
 
@@ -78,7 +78,7 @@ async fn registering_without_javascript_redirects_to_the_landing_page_signed_in(
         ])
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(location(&res), "/");
+    assert_eq!(location(&res), "/organizations/new/");
     assert!(session_cookie(res.headers()).is_some());
     let (_, me) = json_of(app.me().await).await;
     assert_eq!(me["email"], "ada@example.com");
@@ -115,10 +115,10 @@ async fn login_without_javascript_honours_next_on_this_site_only() {
     app.register("ada@example.com", "Ada", PASSWORD).await;
     for (next, expected) in [
         ("/organizations/new/?x=1", "/organizations/new/?x=1"),
-        ("https://evil.example/steal", "/"),
-        ("//evil.example/", "/"),
-        ("/\\evil.example", "/"),
-        ("", "/"),
+        ("https://evil.example/steal", "/organizations/new/"),
+        ("//evil.example/", "/organizations/new/"),
+        ("/\\evil.example", "/organizations/new/"),
+        ("", "/organizations/new/"),
     ] {
         let client = app.other_client();
         let res = app

@@ -15,7 +15,7 @@ pub fn RegisterPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(data) if data.signed_in => view! {
-                            <p>"You are already signed in. " <a href="/" rel="external">"Continue"</a></p>
+                            <p>"You are already signed in. " <a href="/">"Continue"</a></p>
                         }.into_any(),
                         Ok(data) if !data.possible => view! {
                             <p class="alert info">

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{MatchedPath, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::provide_context;
@@ -19,10 +19,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use super::db::sessions::DbSessionStore;
-use super::service::accounts;
 use super::state::AppState;
 use crate::app::{shell, App};
 
@@ -44,7 +43,6 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(SESSION_IDLE_DAYS)));
 
     Router::new()
-        .route("/", get(start_page))
         .route("/healthz", get(healthz))
         .nest("/api/0", api::router())
         .route("/_fn/{*name}", post(server_fn).get(server_fn))
@@ -93,14 +91,6 @@ pub fn router(state: AppState) -> Router {
 /// Runs a server function with the application state in its context.
 async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
     leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
-}
-
-/// `/`: signed in → the landing page; anonymous → the login page.
-async fn start_page(State(state): State<AppState>, session: Session) -> Redirect {
-    match accounts::current_user(&state, &session).await {
-        Ok(_) => Redirect::to("/organizations/new/"),
-        Err(_) => Redirect::to("/auth/login/"),
-    }
 }
 
 /// Liveness and database check.

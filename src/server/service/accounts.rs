@@ -97,7 +97,8 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
     session::sign_in(session, user.id).await?;
     session::take_invite_pass(session).await?;
     tracing::info!(user_id = user.id, "user registered");
-    Ok(Signed { user, redirect_to: "/".to_owned() })
+    let redirect_to = landing_path(&user);
+    Ok(Signed { user, redirect_to })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,8 +134,13 @@ pub async fn login(
     };
     session::sign_in(session, user.id).await?;
     tracing::info!(user_id = user.id, "user signed in");
-    let redirect_to = next.and_then(safe_next).unwrap_or("/").to_owned();
+    let redirect_to = next.and_then(safe_next).map(str::to_owned).unwrap_or_else(|| landing_path(&user));
     Ok(Signed { user, redirect_to })
+}
+
+/// Where a signed-in user lands by default (SPEC §2, `/`).
+pub fn landing_path(_user: &UserRow) -> String {
+    "/organizations/new/".to_owned()
 }
 
 /// Destroys the session.
