@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::harness::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_registration_creates_the_user_and_signs_them_in() {
     let app = spawn_app().await;
     let (status, body) = json_of(app.register("ada@example.com", "Ada Lovelace", PASSWORD).await).await;
@@ -22,7 +22,7 @@ async fn a_valid_registration_creates_the_user_and_signs_them_in() {
     assert_eq!(app.user_count().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stored_hash_is_argon2id_with_the_production_parameters() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -31,7 +31,7 @@ async fn the_stored_hash_is_argon2id_with_the_production_parameters() {
     assert!(user.password_hash.unwrap().as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_is_trimmed_and_lower_cased() {
     let app = spawn_app().await;
     let (status, body) = json_of(app.register("  Ada.Lovelace@Example.COM ", "Ada", PASSWORD).await).await;
@@ -52,7 +52,7 @@ async fn spawn_client_login(app: &TestApp, username: &str, password: &str) -> St
         .status()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_email_in_another_letter_case_is_refused() {
     let app = spawn_app().await;
     assert_eq!(app.register("ada@example.com", "Ada", PASSWORD).await.status(), StatusCode::CREATED);
@@ -73,7 +73,7 @@ fn spawn_app_client(app: &TestApp) -> reqwest::Client {
     app.other_client()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_invalid_field_is_reported_and_nothing_is_created() {
     let app = spawn_app().await;
     let cases: &[(&str, &str, &str, &str, &str)] = &[
@@ -107,7 +107,7 @@ async fn every_invalid_field_is_reported_and_nothing_is_created() {
     assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_failing_password_rules_come_together_with_the_other_fields() {
     let app = spawn_app().await;
     let (status, body) = json_of(app.register("bad", "", "123456").await).await;
@@ -126,7 +126,7 @@ async fn all_failing_password_rules_come_together_with_the_other_fields() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_while_signed_in_is_a_conflict() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -136,7 +136,7 @@ async fn registering_while_signed_in_is_a_conflict() {
     assert_eq!(app.user_count().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_only_registration_is_refused_without_an_invite() {
     let app = spawn_app_with(Options { registration: Some(RegistrationMode::InviteOnly) }).await;
     let (status, body) = json_of(app.register("ada@example.com", "Ada", PASSWORD).await).await;
@@ -145,7 +145,7 @@ async fn invite_only_registration_is_refused_without_an_invite() {
     assert_eq!(app.user_count().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_registration_is_refused() {
     let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed) }).await;
     let (status, body) = json_of(app.register("ada@example.com", "Ada", PASSWORD).await).await;
@@ -154,13 +154,13 @@ async fn closed_registration_is_refused() {
     assert_eq!(app.user_count().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_registration_is_the_default() {
     let app = spawn_app_with(Options { registration: Some(RegistrationMode::Open) }).await;
     assert_eq!(app.register("ada@example.com", "Ada", PASSWORD).await.status(), StatusCode::CREATED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_the_right_password_signs_in() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -178,7 +178,7 @@ async fn login_with_the_right_password_signs_in() {
     assert_eq!(me.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -201,7 +201,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     assert_eq!(b1, json!({"details": "Please enter a correct email and password.", "reason": "invalid_credentials"}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_id_is_renewed_at_login() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -238,7 +238,7 @@ async fn the_session_id_is_renewed_at_login() {
     assert_eq!(fresh.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let app = spawn_app().await;
     let res = app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -249,7 +249,7 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     assert!(!cookie.contains("Secure"), "plain-HTTP instance must not set Secure: {cookie}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_destroys_the_session() {
     let app = spawn_app().await;
     let res = app.register("ada@example.com", "Ada", PASSWORD).await;
@@ -266,7 +266,7 @@ async fn logout_destroys_the_session() {
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED, "the old cookie must not work after logout");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_post_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     for headers in [
@@ -310,10 +310,49 @@ async fn a_cross_site_post_is_refused_and_changes_nothing() {
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_is_401_when_anonymous() {
     let app = spawn_app().await;
     let (status, body) = json_of(app.me().await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["reason"], "not_authenticated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_registrations_of_one_address_create_exactly_one_account() {
+    let app = spawn_app().await;
+    let attempts = (0..10).map(|i| {
+        let client = app.other_client();
+        let url = app.url("/api/0/auth/register/");
+        async move {
+            let res = client
+                .post(url)
+                .json(&json!({"email": "Ada@Example.com", "name": format!("Ada {i}"), "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            json_of(res).await
+        }
+    });
+    let results = futures_join_all(attempts).await;
+    let created = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "{results:?}");
+    for (status, body) in results.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["email"][0], "An account is already registered with that email address.");
+    }
+    assert_eq!(app.user_count().await, 1);
+}
+
+/// Runs futures concurrently on the test's runtime and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
 }
