@@ -43,6 +43,10 @@ pub struct Config {
     #[arg(long = "mail-url", env = "APP_MAIL_URL", hide_env_values = true, global = true)]
     pub mail_url: Option<String>,
 
+    /// Sender of outgoing mail (default: Gatehouse <noreply@HOST of APP_PUBLIC_URL>).
+    #[arg(long = "mail-from", env = "APP_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
     /// Default invite validity in days (1–30).
     #[arg(long = "invite-days-valid", env = "APP_INVITE_DAYS_VALID", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=30), global = true)]
@@ -97,8 +101,29 @@ impl Config {
         }
     }
 
-    pub fn mail_dir(&self) -> PathBuf {
-        self.data_dir.join("mail")
+    /// The mail transport URL, defaulting to a folder of `.eml` files in the data dir.
+    pub fn mail_url(&self) -> String {
+        match &self.mail_url {
+            Some(url) => url.clone(),
+            None => {
+                let dir = self.data_dir.join("mail");
+                let dir = std::path::absolute(&dir).unwrap_or(dir);
+                format!("file://{}", dir.display())
+            }
+        }
+    }
+
+    /// The sender address of outgoing mail.
+    pub fn mail_from(&self) -> String {
+        if let Some(from) = &self.mail_from {
+            return from.clone();
+        }
+        let host = url::Url::parse(&self.public_url()).ok().and_then(|u| u.host_str().map(str::to_owned));
+        let domain = match host {
+            Some(h) if h.contains('.') && !h.chars().all(|c| c.is_ascii_digit() || c == '.') => h,
+            _ => "gatehouse.localhost".to_owned(),
+        };
+        format!("Gatehouse <noreply@{domain}>")
     }
 
     /// The secret key: `APP_SECRET_KEY`, else the one kept in `APP_DATA_DIR/secret_key`,

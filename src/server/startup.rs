@@ -13,6 +13,7 @@ use super::config::{Config, LogFormat};
 use super::db::sessions::DbSessionStore;
 use super::db::Db;
 use super::http;
+use super::mail::{Mailer, Transport};
 use super::state::AppState;
 
 /// Installs the log subscriber: `RUST_LOG` filter (default `info`), text or JSON lines.
@@ -55,6 +56,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
     let secret = config.load_or_create_secret()?;
+    let mailer = Mailer {
+        transport: Transport::from_url(&config.mail_url())?,
+        from: config.mail_from().parse().map_err(|e| anyhow::anyhow!("APP_MAIL_FROM: {e}"))?,
+    };
     let hasher = PasswordHasher::for_this_machine();
     hasher.warm_up().await?;
     Ok(AppState {
@@ -62,6 +67,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         db,
         hasher,
+        mailer,
         secret: Arc::new(secret),
     })
 }
@@ -93,12 +99,16 @@ impl Server {
                 }
             }
         });
+        let mail_worker = tokio::spawn(self.state.mailer.clone().run(self.state.db.clone()));
+        let event_worker = tokio::spawn(super::events::run(self.state.db.clone()));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, public_url = %self.state.config.public_url(), "listening");
         axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         cleanup.abort();
+        mail_worker.abort();
+        event_worker.abort();
         self.state.db.close().await;
         Ok(())
     }

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use super::auth::password::PasswordHasher;
 use super::config::Config;
 use super::db::Db;
+use super::mail::Mailer;
 
 /// Shared application state (cheap to clone).
 #[derive(Clone, Debug)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub hasher: PasswordHasher,
+    pub mailer: Mailer,
     pub secret: Arc<Vec<u8>>,
     pub leptos_options: LeptosOptions,
 }

@@ -31,7 +31,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::defaults();
-    config.addr = "127.0.0.1:0".parse().unwrap();
+    // A free port known before start, so that links in emails carry the real address.
+    config.addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     config.data_dir = data_dir.path().to_path_buf();
     config.database_url = Some(test_database_url(&data_dir).await);
     config.registration = options.registration.unwrap_or_default();
@@ -117,6 +118,81 @@ impl TestApp {
     pub async fn user_count(&self) -> i64 {
         let mut conn = self.state.db.conn().await.unwrap();
         gatehouse::server::db::users::count(&mut conn).await.unwrap()
+    }
+}
+
+impl TestApp {
+    /// Registers a user in a client of its own and returns that client, signed in.
+    pub async fn user(&self, email: &str, name: &str) -> Client {
+        let client = self.other_client();
+        let res = client
+            .post(self.url("/api/0/auth/register/"))
+            .json(&json!({"email": email, "name": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "register {email}");
+        client
+    }
+
+    pub async fn create_org(&self, client: &Client, name: &str, slug: &str) {
+        let res = client
+            .post(self.url("/api/0/organizations/"))
+            .json(&json!({"name": name, "slug": slug}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "create org {slug}");
+    }
+
+    /// Invites `email` and returns the member id.
+    pub async fn invite(&self, client: &Client, slug: &str, email: &str, role: &str) -> i64 {
+        let res = client
+            .post(self.url(&format!("/api/0/organizations/{slug}/members/")))
+            .json(&json!({"email": email, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Delivers the mail outbox now and returns every `.eml` written so far, decoded.
+    pub async fn mails(&self) -> Vec<String> {
+        self.state.mailer.deliver_due(&self.state.db).await.unwrap();
+        let dir = self.state.config.data_dir.join("mail");
+        let mut mails = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let raw = std::fs::read_to_string(entry.path()).unwrap();
+            // Undo quoted-printable soft line breaks so links read whole.
+            mails.push(raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
+        }
+        mails
+    }
+
+    /// The invite link of `member_id`, read from its email: `(path, token)`.
+    pub async fn invite_link(&self, member_id: i64) -> (String, String) {
+        for _ in 0..50 {
+            for mail in self.mails().await {
+                let needle = format!("/accept/{member_id}/");
+                if let Some(at) = mail.find(&needle) {
+                    let token: String = mail[at + needle.len()..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                    assert_eq!(token.len(), 64, "token in {mail}");
+                    return (format!("/accept/{member_id}/{token}/"), token);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no invite email for member {member_id}");
+    }
+
+    pub async fn sql_exec(&self, sql: &str) {
+        sqlx::query(sql).execute(self.state.db.pool()).await.unwrap();
+    }
+
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.state.db.pool()).await.unwrap()
     }
 }
 

@@ -41,3 +41,35 @@ pub async fn grant_invite_pass(session: &Session) -> SessionResult<()> {
 pub async fn take_invite_pass(session: &Session) -> SessionResult<bool> {
     Ok(session.remove::<bool>(INVITE_PASS).await?.unwrap_or(false))
 }
+
+/// The invite a visitor opened, kept server-side so that registration, login and 2FA
+/// enrolment can finish the flow (SPEC §5.6).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingInvite {
+    pub member_id: i64,
+    pub org_id: i64,
+    pub org_slug: String,
+    pub token: String,
+    pub email: String,
+}
+
+impl PendingInvite {
+    /// The invite page of this invite.
+    pub fn page_path(&self) -> String {
+        format!("/accept/{}/{}/", self.member_id, self.token)
+    }
+}
+
+const PENDING_INVITE: &str = "pending_invite";
+
+pub async fn pending_invite(session: &Session) -> SessionResult<Option<PendingInvite>> {
+    session.get(PENDING_INVITE).await
+}
+
+pub async fn set_pending_invite(session: &Session, invite: &PendingInvite) -> SessionResult<()> {
+    session.insert(PENDING_INVITE, invite).await
+}
+
+pub async fn clear_pending_invite(session: &Session) -> SessionResult<()> {
+    session.remove::<PendingInvite>(PENDING_INVITE).await.map(|_| ())
+}

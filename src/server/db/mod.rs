@@ -5,6 +5,10 @@
 //! differs, in `migrations/sqlite` and `migrations/postgres`. Transactions are opened by the
 //! service layer, never here.
 
+pub mod audit;
+pub mod members;
+pub mod organizations;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 

@@ -22,6 +22,17 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login/", post(login))
         .route("/auth/", delete(logout))
         .route("/users/me/", get(me))
+        .merge(super::api_orgs::router())
+        .merge(super::api_accept::router())
+}
+
+/// The signed-in user, or 401.
+pub async fn require_user(state: &AppState, session: &Session) -> Result<UserRow, ApiError> {
+    match accounts::current_user(state, session).await {
+        Ok(user) => Ok(user),
+        Err(CurrentUserError::Anonymous) => Err(ApiError::unauthenticated()),
+        Err(CurrentUserError::Internal(err)) => Err(ApiError::Internal(err)),
+    }
 }
 
 /// The user as the API shows them (Sentry's shape, ids as strings).

@@ -1,6 +1,8 @@
 //! HTTP adapters: the router, middleware, the JSON API and the server-function helpers.
 
 pub mod api;
+pub mod api_accept;
+pub mod api_orgs;
 pub mod csrf;
 pub mod error;
 pub mod sfn;

@@ -2,7 +2,7 @@
 
 use tower_sessions::Session;
 
-use super::internal_errors;
+use super::{accept, internal_errors};
 use crate::server::auth::password::HashError;
 use crate::server::auth::session;
 use crate::server::db::{self, users, users::UserRow};
@@ -97,7 +97,11 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
     session::sign_in(session, user.id).await?;
     session::take_invite_pass(session).await?;
     tracing::info!(user_id = user.id, "user registered");
-    let redirect_to = landing_path(&user);
+    let redirect_to = match finish_pending_invite(state, session, &user).await? {
+        Some(path) => path,
+        None => landing_path(state, &user).await?,
+    };
+    let user = users::find_by_id(&mut *state.db.conn().await?, user.id).await?.unwrap_or(user);
     Ok(Signed { user, redirect_to })
 }
 
@@ -134,13 +138,50 @@ pub async fn login(
     };
     session::sign_in(session, user.id).await?;
     tracing::info!(user_id = user.id, "user signed in");
-    let redirect_to = next.and_then(safe_next).map(str::to_owned).unwrap_or_else(|| landing_path(&user));
+    // With an invite pending, the invite page comes first (SPEC §4.4).
+    let redirect_to = match accept::pending_link(state, session).await.map_err(|e| LoginError::Internal(accept_internal(e)))? {
+        Some((pending, _)) => pending.page_path(),
+        None => match next.and_then(safe_next) {
+            Some(next) => next.to_owned(),
+            None => landing_path(state, &user).await?,
+        },
+    };
     Ok(Signed { user, redirect_to })
 }
 
-/// Where a signed-in user lands by default (SPEC §2, `/`).
-pub fn landing_path(_user: &UserRow) -> String {
-    "/organizations/new/".to_owned()
+/// Where a signed-in user lands by default (SPEC §2, `/`): their first organization, or
+/// the page to create one.
+pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, sqlx::Error> {
+    let orgs = crate::server::db::organizations::for_user(&mut *state.db.conn().await?, user.id).await?;
+    Ok(match orgs.first() {
+        Some(org) => format!("/organizations/{}/", org.slug),
+        None => "/organizations/new/".to_owned(),
+    })
+}
+
+/// SPEC §4.3 steps 2–5, right after a registration signed the user in: with a pending
+/// invite, registering with the invited address proves the mailbox; the invite is accepted
+/// when §5.3 allows (→ its organization), otherwise the invite page says what is missing.
+async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<String>, RegisterError> {
+    let Some((pending, link)) = accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))? else {
+        return Ok(None);
+    };
+    if pending.email == user.email && !user.email_verified {
+        users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;
+    }
+    match accept::accept(state, session, &link, None).await {
+        Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
+        Err(accept::AcceptError::Refused(_)) => Ok(Some(pending.page_path())),
+        Err(accept::AcceptError::Internal(err)) => Err(RegisterError::Internal(err)),
+    }
+}
+
+/// `pending_link` refuses nothing (a stale invite is dropped): its errors are internal.
+fn accept_internal(err: accept::AcceptError) -> anyhow::Error {
+    match err {
+        accept::AcceptError::Internal(err) => err,
+        refused => anyhow::anyhow!("unexpected refusal: {refused}"),
+    }
 }
 
 /// Destroys the session.

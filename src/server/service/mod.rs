@@ -2,7 +2,10 @@
 //! transaction when it writes, applies the domain rules and returns a use-case error.
 //! Adapters (server functions, REST handlers) call these and only map errors.
 
+pub mod accept;
 pub mod accounts;
+pub mod invites;
+pub mod organizations;
 
 /// Declares `From` conversions into a use-case error's `Internal` variant for errors that
 /// are never the user's fault (database, hashing, session store).

@@ -1,0 +1,79 @@
+//! Queries on `audit_log`.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::Conn;
+
+/// One audit entry to write.
+pub struct NewEntry<'a> {
+    pub org_id: i64,
+    pub actor_id: Option<i64>,
+    pub event: &'a str,
+    pub target_member_id: Option<i64>,
+    pub target_user_id: Option<i64>,
+    pub target_email: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub data: Value,
+    pub now: i64,
+}
+
+pub async fn insert(conn: &mut Conn, entry: NewEntry<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (organization_id, actor_id, event, target_member_id, target_user_id, target_email, ip, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.org_id)
+    .bind(entry.actor_id)
+    .bind(entry.event)
+    .bind(entry.target_member_id)
+    .bind(entry.target_user_id)
+    .bind(entry.target_email)
+    .bind(entry.ip)
+    .bind(entry.data.to_string())
+    .bind(entry.now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An audit entry as listed, with the actor's name.
+#[derive(Debug, Clone)]
+pub struct EntryRow {
+    pub id: i64,
+    pub event: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub target_member_id: Option<i64>,
+    pub target_user_id: Option<i64>,
+    pub ip: Option<String>,
+    pub data: Value,
+    pub created_at: i64,
+}
+
+/// The newest entries of an organization first.
+pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<EntryRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.event, a.actor_id, u.name AS actor_name, a.target_member_id, a.target_user_id, a.ip, a.data, a.created_at \
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id WHERE a.organization_id = $1 ORDER BY a.id DESC LIMIT $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EntryRow {
+                id: row.try_get("id")?,
+                event: row.try_get("event")?,
+                actor_id: row.try_get("actor_id")?,
+                actor_name: row.try_get("actor_name")?,
+                target_member_id: row.try_get("target_member_id")?,
+                target_user_id: row.try_get("target_user_id")?,
+                ip: row.try_get("ip")?,
+                data: serde_json::from_str(&row.try_get::<String, _>("data")?).unwrap_or(Value::Null),
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

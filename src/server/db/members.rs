@@ -1,0 +1,239 @@
+//! Queries on `members`: memberships and pending invites in one table (SPEC §1).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+
+/// One row of the member table. `user_id` is set for a membership; `email` and
+/// `token_hash` for a pending invite.
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub user_id: Option<i64>,
+    pub email: Option<String>,
+    pub role: String,
+    pub inviter_id: Option<i64>,
+    pub invite_status: String,
+    pub token_hash: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub accepted_at: Option<i64>,
+    pub accepted_token_hash: Option<String>,
+}
+
+impl MemberRow {
+    pub fn is_pending(&self) -> bool {
+        self.user_id.is_none()
+    }
+}
+
+const COLUMNS: &str = "id, organization_id, user_id, email, role, inviter_id, invite_status, token_hash, \
+     token_expires_at, created_at, accepted_at, accepted_token_hash";
+
+fn from_row(row: &AnyRow) -> Result<MemberRow, sqlx::Error> {
+    Ok(MemberRow {
+        id: row.try_get("id")?,
+        organization_id: row.try_get("organization_id")?,
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        role: row.try_get("role")?,
+        inviter_id: row.try_get("inviter_id")?,
+        invite_status: row.try_get("invite_status")?,
+        token_hash: row.try_get("token_hash")?,
+        token_expires_at: row.try_get("token_expires_at")?,
+        created_at: row.try_get("created_at")?,
+        accepted_at: row.try_get("accepted_at")?,
+        accepted_token_hash: row.try_get("accepted_token_hash")?,
+    })
+}
+
+pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<MemberRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The user's membership in an organization.
+pub async fn membership(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<Option<MemberRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE organization_id = $1 AND user_id = $2"))
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The pending row (invite or request) for an address in an organization.
+pub async fn pending_for_email(conn: &mut Conn, org_id: i64, email: &str) -> Result<Option<MemberRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE organization_id = $1 AND email = $2 AND user_id IS NULL"))
+        .bind(org_id)
+        .bind(email)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Every row of an organization: memberships first, then pending invites.
+pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM members WHERE organization_id = $1 ORDER BY (user_id IS NULL), id"
+    ))
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Adds a user as a member (organization creation, single-organization mode).
+pub async fn insert_membership(conn: &mut Conn, org_id: i64, user_id: i64, role: &str, now: i64) -> Result<MemberRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) \
+         VALUES ($1, $2, $3, 'approved', $4, $4) RETURNING {COLUMNS}"
+    ))
+    .bind(org_id)
+    .bind(user_id)
+    .bind(role)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// What a new pending invite is made of.
+pub struct NewInvite<'a> {
+    pub org_id: i64,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub inviter_id: i64,
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
+/// Inserts a pending invite. A unique violation means a pending row for that address exists.
+pub async fn insert_invite(conn: &mut Conn, invite: NewInvite<'_>) -> Result<MemberRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO members (organization_id, email, role, inviter_id, invite_status, token_hash, token_expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'approved', $5, $6, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(invite.org_id)
+    .bind(invite.email)
+    .bind(invite.role)
+    .bind(invite.inviter_id)
+    .bind(invite.token_hash)
+    .bind(invite.expires_at)
+    .bind(invite.now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// Turns a pending invite into a membership, only if it is still the pending invite with
+/// this token. Returns false when another request got there first (the race of two accepts).
+pub async fn accept(conn: &mut Conn, member_id: i64, token_hash: &str, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE members SET user_id = $1, email = NULL, token_hash = NULL, token_expires_at = NULL, \
+         accepted_at = $2, accepted_token_hash = $3 \
+         WHERE id = $4 AND user_id IS NULL AND token_hash = $3 AND invite_status = 'approved'",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(token_hash)
+    .bind(member_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a pending row (revoke, or an invite made pointless); never a membership.
+pub async fn delete_pending(conn: &mut Conn, member_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM members WHERE id = $1 AND user_id IS NULL").bind(member_id).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a membership or pending row of an organization.
+pub async fn delete(conn: &mut Conn, org_id: i64, member_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM members WHERE id = $1 AND organization_id = $2")
+        .bind(member_id)
+        .bind(org_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// New token and expiry for a pending invite (regenerate).
+pub async fn set_token(conn: &mut Conn, member_id: i64, token_hash: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE members SET token_hash = $1, token_expires_at = $2, invite_status = 'approved' WHERE id = $3 AND user_id IS NULL")
+        .bind(token_hash)
+        .bind(expires_at)
+        .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Seats in use: members plus pending invites (requests do not hold a seat).
+pub async fn seats_used(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND invite_status = 'approved'")
+        .bind(org_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Invites created today by an inviter, in an organization, or for an address.
+pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>, org_id: Option<i64>, email: Option<&str>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE event = 'member.invite' AND created_at >= $1 \
+         AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR organization_id = $3) \
+         AND ($4 IS NULL OR target_email = $4)",
+    )
+    .bind(since)
+    .bind(inviter_id)
+    .bind(org_id)
+    .bind(email)
+    .fetch_one(conn)
+    .await
+}
+
+/// Deletes pending invites that expired before `before` (SPEC §5.8).
+pub async fn delete_expired_invites(conn: &mut Conn, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM members WHERE user_id IS NULL AND token_expires_at IS NOT NULL AND token_expires_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Adds a member to teams.
+pub async fn add_to_teams(conn: &mut Conn, member_id: i64, team_ids: &[i64]) -> Result<(), sqlx::Error> {
+    for team_id in team_ids {
+        sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(team_id)
+            .bind(member_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The slugs of the teams a member row belongs to.
+pub async fn team_slugs(conn: &mut Conn, member_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT t.slug FROM teams t JOIN team_members tm ON tm.team_id = t.id WHERE tm.member_id = $1 ORDER BY t.slug",
+    )
+    .bind(member_id)
+    .fetch_all(conn)
+    .await
+}

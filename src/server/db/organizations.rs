@@ -1,0 +1,100 @@
+//! Queries on `organizations`.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+
+/// An organization and its policy settings.
+#[derive(Debug, Clone)]
+pub struct OrgRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub require_2fa: bool,
+    pub require_email_verification: bool,
+    pub allow_join_requests: bool,
+    pub default_role: String,
+    pub allow_email_mismatch: bool,
+    pub member_limit: Option<i64>,
+    pub first_invitee_joined_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, slug, name, require_2fa, require_email_verification, allow_join_requests, \
+     default_role, allow_email_mismatch, member_limit, first_invitee_joined_at, created_at";
+
+fn from_row(row: &AnyRow) -> Result<OrgRow, sqlx::Error> {
+    Ok(OrgRow {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        require_2fa: row.try_get::<i64, _>("require_2fa")? != 0,
+        require_email_verification: row.try_get::<i64, _>("require_email_verification")? != 0,
+        allow_join_requests: row.try_get::<i64, _>("allow_join_requests")? != 0,
+        default_role: row.try_get("default_role")?,
+        allow_email_mismatch: row.try_get::<i64, _>("allow_email_mismatch")? != 0,
+        member_limit: row.try_get("member_limit")?,
+        first_invitee_joined_at: row.try_get("first_invitee_joined_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Inserts an organization. A unique violation means the slug is taken.
+pub async fn insert(conn: &mut Conn, slug: &str, name: &str, now: i64) -> Result<OrgRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+    ))
+    .bind(slug)
+    .bind(name)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+pub async fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Option<OrgRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM organizations WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn find_by_id(conn: &mut Conn, id: i64) -> Result<Option<OrgRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The organizations a user belongs to, oldest membership first.
+pub async fn for_user(conn: &mut Conn, user_id: i64) -> Result<Vec<OrgRow>, sqlx::Error> {
+    let cols = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "SELECT {cols} FROM organizations o JOIN members m ON m.organization_id = o.id \
+         WHERE m.user_id = $1 ORDER BY m.id"
+    ))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Records the first time an invitee joined (the getting-started checklist); later joins
+/// leave the first time in place.
+pub async fn mark_first_invitee_joined(conn: &mut Conn, org_id: i64, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET first_invitee_joined_at = $1 WHERE id = $2 AND first_invitee_joined_at IS NULL")
+        .bind(at)
+        .bind(org_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Invite tokens and the validity rules of an invite link (SPEC §5.1, §5.2, §9.5).
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A fresh invite token: 32 bytes from the OS CSPRNG as 64 lower-case hex characters.
+/// Only its hash is stored; the token itself exists in the invite email and the session.
+pub struct InviteToken(String);
+
+impl InviteToken {
+    pub fn generate() -> Self {
+        Self(hex::encode(rand::random::<[u8; 32]>()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> String {
+        hash_token(&self.0)
+    }
+}
+
+impl std::fmt::Debug for InviteToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InviteToken(<redacted>)")
+    }
+}
+
+/// The stored form of a token: hex SHA-256. A 256-bit random token needs no salt or
+/// slow hash; a leaked table gives nothing usable.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether `presented` is the token whose hash is `stored`, in constant time.
+pub fn token_matches(presented: &str, stored: Option<&str>) -> bool {
+    let Some(stored) = stored else { return false };
+    // Shape check first: a link with a malformed token never matches.
+    if presented.len() != 64 || !presented.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    hash_token(&presented.to_ascii_lowercase()).as_bytes().ct_eq(stored.as_bytes()).into()
+}
+
+/// Expiry in days, `expiresInDays` (1–30) or the instance default.
+pub fn validity_days(requested: Option<i64>, default: u32) -> Result<i64, String> {
+    match requested {
+        None => Ok(i64::from(default)),
+        Some(days) if (1..=30).contains(&days) => Ok(days),
+        Some(_) => Err("Ensure this value is between 1 and 30.".to_owned()),
+    }
+}
+
+pub const DAY_SECS: i64 = 86_400;
+
+/// Whether an invite with this expiry has expired at `now`.
+pub fn is_expired(expires_at: Option<i64>, now: i64) -> bool {
+    expires_at.is_some_and(|at| at <= now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_64_lower_case_hex_characters_and_fresh_each_time() {
+        let (a, b) = (InviteToken::generate(), InviteToken::generate());
+        assert_eq!(a.expose().len(), 64);
+        assert!(a.expose().bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn only_the_right_token_matches_its_hash() {
+        let token = InviteToken::generate();
+        let stored = token.hash();
+        assert_ne!(stored, token.expose(), "the token itself is never stored");
+        assert!(token_matches(token.expose(), Some(&stored)));
+        assert!(token_matches(&token.expose().to_uppercase(), Some(&stored)));
+        assert!(!token_matches(InviteToken::generate().expose(), Some(&stored)));
+        assert!(!token_matches("short", Some(&stored)));
+        assert!(!token_matches(&"z".repeat(64), Some(&stored)));
+        assert!(!token_matches(token.expose(), None));
+    }
+
+    #[test]
+    fn validity_is_between_one_and_thirty_days() {
+        assert_eq!(validity_days(None, 30), Ok(30));
+        assert_eq!(validity_days(Some(7), 30), Ok(7));
+        assert!(validity_days(Some(0), 30).is_err());
+        assert!(validity_days(Some(31), 30).is_err());
+    }
+
+    #[test]
+    fn an_invite_expires_at_its_expiry_time() {
+        assert!(!is_expired(Some(100), 99));
+        assert!(is_expired(Some(100), 100));
+        assert!(!is_expired(None, 100));
+    }
+}
+
+/// Why an invite link cannot be accepted (SPEC §5.2, §5.3), in the order they are checked.
+/// The machine `reason` and the sentence are what the API and the invite page show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Invalid,
+    Expired,
+    AlreadyUsed,
+    NeedsAuthentication,
+    ExistingMember,
+    EmailMismatch,
+    Needs2fa,
+    NeedsEmailVerification,
+    NeedsSso,
+    SeatLimit,
+}
+
+impl Refusal {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Expired => "expired",
+            Self::AlreadyUsed => "already_used",
+            Self::NeedsAuthentication => "needs_authentication",
+            Self::ExistingMember => "existing_member",
+            Self::EmailMismatch => "email_mismatch",
+            Self::Needs2fa => "needs_2fa",
+            Self::NeedsEmailVerification => "needs_email_verification",
+            Self::NeedsSso => "needs_sso",
+            Self::SeatLimit => "seat_limit",
+        }
+    }
+
+    pub fn details(self) -> &'static str {
+        match self {
+            Self::Invalid => "Invalid invite code",
+            Self::Expired => "This invite has expired.",
+            Self::AlreadyUsed => "This invite has already been accepted.",
+            Self::NeedsAuthentication => "Sign in or create an account to accept this invite.",
+            Self::ExistingMember => "member already exists",
+            Self::EmailMismatch => "This invite was sent to another email address.",
+            Self::Needs2fa => "This organization requires two-factor authentication.",
+            Self::NeedsEmailVerification => "This organization requires a verified email address.",
+            Self::NeedsSso => "This organization requires signing in through its identity provider.",
+            Self::SeatLimit => "This organization has no seats left.",
+        }
+    }
+}
+
+/// What the accept checks after the link's validity need to know about the visitor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Visitor {
+    pub signed_in: bool,
+    pub existing_member: bool,
+    pub email_matches: bool,
+    pub allow_email_mismatch: bool,
+    pub needs_2fa: bool,
+    pub needs_email_verification: bool,
+    pub needs_sso: bool,
+    pub at_seat_limit: bool,
+}
+
+/// The first failing check of SPEC §5.3 steps 2–8, or `None` when the invite can be accepted.
+pub fn first_refusal(v: &Visitor) -> Option<Refusal> {
+    if !v.signed_in {
+        Some(Refusal::NeedsAuthentication)
+    } else if v.existing_member {
+        Some(Refusal::ExistingMember)
+    } else if !v.email_matches && !v.allow_email_mismatch {
+        Some(Refusal::EmailMismatch)
+    } else if v.needs_2fa {
+        Some(Refusal::Needs2fa)
+    } else if v.needs_email_verification {
+        Some(Refusal::NeedsEmailVerification)
+    } else if v.needs_sso {
+        Some(Refusal::NeedsSso)
+    } else if v.at_seat_limit {
+        Some(Refusal::SeatLimit)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod check_order {
+    use super::*;
+
+    fn ok() -> Visitor {
+        Visitor { signed_in: true, email_matches: true, ..Visitor::default() }
+    }
+
+    #[test]
+    fn a_signed_in_invitee_with_nothing_missing_can_accept() {
+        assert_eq!(first_refusal(&ok()), None);
+    }
+
+    #[test]
+    fn an_anonymous_visitor_needs_authentication_before_anything_else() {
+        let v = Visitor { signed_in: false, existing_member: true, needs_2fa: true, ..ok() };
+        assert_eq!(first_refusal(&v), Some(Refusal::NeedsAuthentication));
+    }
+
+    #[test]
+    fn an_existing_member_is_told_so_before_a_mismatch() {
+        let v = Visitor { existing_member: true, email_matches: false, ..ok() };
+        assert_eq!(first_refusal(&v), Some(Refusal::ExistingMember));
+    }
+
+    #[test]
+    fn a_mismatch_is_refused_unless_the_organization_allows_it() {
+        let v = Visitor { email_matches: false, ..ok() };
+        assert_eq!(first_refusal(&v), Some(Refusal::EmailMismatch));
+        assert_eq!(first_refusal(&Visitor { allow_email_mismatch: true, ..v }), None);
+    }
+
+    #[test]
+    fn policies_come_in_order_two_factor_email_sso_then_seats() {
+        let all = Visitor { needs_2fa: true, needs_email_verification: true, needs_sso: true, at_seat_limit: true, ..ok() };
+        assert_eq!(first_refusal(&all), Some(Refusal::Needs2fa));
+        assert_eq!(first_refusal(&Visitor { needs_2fa: false, ..all }), Some(Refusal::NeedsEmailVerification));
+        assert_eq!(
+            first_refusal(&Visitor { needs_2fa: false, needs_email_verification: false, ..all }),
+            Some(Refusal::NeedsSso)
+        );
+        assert_eq!(first_refusal(&Visitor { at_seat_limit: true, ..ok() }), Some(Refusal::SeatLimit));
+    }
+}

@@ -1,0 +1,200 @@
+//! Organizations, members and invites in the JSON API (SPEC §3, §5.1).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_sessions::Session;
+
+use super::api::{require_user, rfc3339};
+use super::error::{ApiError, ApiJson};
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::{audit, members};
+use crate::server::service::invites::{self, InviteError, InviteInput};
+use crate::server::service::organizations::{self as orgs, MemberEntry, OrgError};
+use crate::server::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/organizations/", post(create_org))
+        .route("/organizations/{slug}/", get(org_details))
+        .route("/organizations/{slug}/members/", get(list_members).post(invite))
+        .route("/organizations/{slug}/members/{member_id}/", delete(remove_member))
+        .route("/organizations/{slug}/audit-logs/", get(audit_logs))
+}
+
+pub fn org_json(org: &OrgRow) -> Value {
+    json!({
+        "id": org.id.to_string(),
+        "slug": org.slug,
+        "name": org.name,
+        "require2FA": org.require_2fa,
+        "requireEmailVerification": org.require_email_verification,
+        "allowJoinRequests": org.allow_join_requests,
+        "defaultRole": org.default_role,
+        "allowEmailMismatch": org.allow_email_mismatch,
+        "memberLimit": org.member_limit,
+        "dateCreated": rfc3339(org.created_at),
+    })
+}
+
+/// The member JSON of SPEC §3. Never carries the token or the link.
+pub fn member_json(entry: &MemberEntry, teams: Vec<String>) -> Value {
+    let row = &entry.row;
+    json!({
+        "id": row.id,
+        "email": row.email.clone().or_else(|| entry.user.as_ref().map(|u| u.email.clone())),
+        "name": entry.user.as_ref().map(|u| u.name.clone()).or_else(|| row.email.clone()),
+        "user": entry.user.as_ref().map(|u| json!({"id": u.id.to_string(), "email": u.email, "name": u.name})),
+        "role": row.role,
+        "pending": row.is_pending(),
+        "expired": entry.expired,
+        "inviteStatus": row.invite_status,
+        "inviterName": entry.inviter_name,
+        "teams": teams,
+        "mailStatus": entry.mail_state,
+        "dateCreated": rfc3339(row.created_at),
+    })
+}
+
+impl From<OrgError> for ApiError {
+    fn from(err: OrgError) -> Self {
+        match err {
+            OrgError::Invalid(fields) => ApiError::fields(fields),
+            OrgError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            OrgError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
+            OrgError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl From<InviteError> for ApiError {
+    fn from(err: InviteError) -> Self {
+        match err {
+            InviteError::Invalid(fields) => ApiError::fields(fields),
+            InviteError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            InviteError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
+            InviteError::Conflict(why) => ApiError::flow(StatusCode::CONFLICT, why, "conflict"),
+            InviteError::RateLimited(why) => ApiError::flow(StatusCode::TOO_MANY_REQUESTS, why, "rate_limited"),
+            InviteError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrgBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+async fn create_org(State(state): State<AppState>, session: Session, ApiJson(body): ApiJson<CreateOrgBody>) -> Result<Response, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let org = orgs::create(&state, &user, &body.name, body.slug.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(org_json(&org))).into_response())
+}
+
+async fn org_details(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let membership = orgs::membership(&state, &user, &slug).await?;
+    let mut body = org_json(&membership.org);
+    body["role"] = json!(membership.role.as_str());
+    Ok(Json(body))
+}
+
+async fn team_slugs(state: &AppState, member_id: i64) -> Result<Vec<String>, ApiError> {
+    let mut conn = state.db.conn().await.map_err(|e| ApiError::Internal(e.into()))?;
+    members::team_slugs(&mut conn, member_id).await.map_err(|e| ApiError::Internal(e.into()))
+}
+
+async fn list_members(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let (_, entries) = orgs::members(&state, &user, &slug).await?;
+    let mut out = Vec::new();
+    for entry in &entries {
+        out.push(member_json(entry, team_slugs(&state, entry.row.id).await?));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InviteBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    teams: Vec<String>,
+    #[serde(default = "yes")]
+    send_invite: bool,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<Response, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let input = InviteInput {
+        email: body.email,
+        role: body.role,
+        teams: body.teams,
+        send_invite: body.send_invite,
+        expires_in_days: body.expires_in_days,
+    };
+    let (row, _link) = invites::create(&state, &user, &slug, input).await?;
+    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    let teams = team_slugs(&state, entry.row.id).await?;
+    Ok((StatusCode::CREATED, Json(member_json(&entry, teams))).into_response())
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, member_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
+    invites::revoke(&state, &user, &slug, member_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn audit_logs(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let membership = orgs::membership(&state, &user, &slug).await?;
+    if !membership.role.can_invite() {
+        return Err(OrgError::Forbidden("Only owners and managers can read the audit log.").into());
+    }
+    let mut conn = state.db.conn().await.map_err(|e| ApiError::Internal(e.into()))?;
+    let entries = audit::list(&mut conn, membership.org.id, 100).await.map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Json(Value::Array(
+        entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id.to_string(),
+                    "event": e.event,
+                    "actor": e.actor_id.map(|id| json!({"id": id.to_string(), "name": e.actor_name})),
+                    "targetObject": e.target_member_id,
+                    "targetUser": e.target_user_id.map(|id| id.to_string()),
+                    "ipAddress": e.ip,
+                    "data": e.data,
+                    "dateCreated": rfc3339(e.created_at),
+                })
+            })
+            .collect(),
+    )))
+}

@@ -1,0 +1,210 @@
+//! Invite details and acceptance (SPEC §5.2, §5.3, §5.6), and finishing a pending invite
+//! after registration or login (§4.3, §4.4).
+
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::internal_errors;
+use crate::server::auth::session::{self, PendingInvite};
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::users::UserRow;
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
+use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
+use crate::server::state::AppState;
+
+/// An invite link as it appears in a URL (both forms of SPEC §2).
+#[derive(Debug, Clone)]
+pub struct InviteLink {
+    pub org_slug: Option<String>,
+    pub member_id: i64,
+    pub token: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("{}", .0.details())]
+    Refused(Refusal),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(AcceptError: sqlx::Error, tower_sessions::session::Error);
+
+/// What the invite page shows (the details JSON of §5.2).
+#[derive(Debug, Clone)]
+pub struct Details {
+    pub org: OrgRow,
+    pub invited_email: String,
+    pub inviter_name: Option<String>,
+    pub visitor: Visitor,
+    pub signed_in_email: Option<String>,
+}
+
+/// Loads the invite a link names and checks it is still valid (§5.2's first checks).
+/// Every way a link can be wrong gives the same `invalid`, except a correct token of an
+/// expired or an accepted invite.
+async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<(OrgRow, MemberRow), AcceptError> {
+    let refuse = |r| Err(AcceptError::Refused(r));
+    let Some(row) = members::find(conn, link.member_id).await? else { return refuse(Refusal::Invalid) };
+    let Some(org) = organizations::find_by_id(conn, row.organization_id).await? else { return refuse(Refusal::Invalid) };
+    if link.org_slug.as_deref().is_some_and(|slug| slug != org.slug) {
+        return refuse(Refusal::Invalid);
+    }
+    if !row.is_pending() {
+        return if invite::token_matches(&link.token, row.accepted_token_hash.as_deref()) {
+            refuse(Refusal::AlreadyUsed)
+        } else {
+            refuse(Refusal::Invalid)
+        };
+    }
+    if row.invite_status != "approved" || !invite::token_matches(&link.token, row.token_hash.as_deref()) {
+        return refuse(Refusal::Invalid);
+    }
+    if invite::is_expired(row.token_expires_at, db::now()) {
+        return refuse(Refusal::Expired);
+    }
+    Ok((org, row))
+}
+
+/// What the accept checks need to know about this visitor and this invite.
+async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Option<&UserRow>) -> Result<Visitor, sqlx::Error> {
+    let invited = row.email.as_deref().unwrap_or_default();
+    let Some(user) = user else {
+        return Ok(Visitor { signed_in: false, needs_2fa: org.require_2fa, ..Visitor::default() });
+    };
+    let email_matches = user.email == invited;
+    let memberships = seats_taken(conn, org.id).await?;
+    Ok(Visitor {
+        signed_in: true,
+        existing_member: members::membership(conn, org.id, user.id).await?.is_some(),
+        email_matches,
+        allow_email_mismatch: org.allow_email_mismatch,
+        // No account can enrol a second factor yet, so a 2FA organization always asks.
+        needs_2fa: org.require_2fa,
+        // Accepting with the invited address proves the mailbox.
+        needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
+        needs_sso: false,
+        at_seat_limit: org.member_limit.is_some_and(|limit| memberships >= limit),
+    })
+}
+
+async fn seats_taken(conn: &mut db::Conn, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND user_id IS NOT NULL")
+        .bind(org_id)
+        .fetch_one(conn)
+        .await
+}
+
+async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<UserRow>, AcceptError> {
+    match session::user_id(session).await? {
+        Some(id) => Ok(users::find_by_id(&mut *state.db.conn().await?, id).await?.filter(|u| u.is_active)),
+        None => Ok(None),
+    }
+}
+
+/// The invite's details. Changes no invite; remembers the invite in the session (and, for
+/// anonymous visitors, allows one registration).
+#[tracing::instrument(skip_all, fields(member_id = link.member_id))]
+pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> Result<Details, AcceptError> {
+    let mut conn = state.db.conn().await?;
+    let (org, row) = valid_invite(&mut conn, link).await?;
+    let user = signed_in_user(state, session).await?;
+    let visitor = visitor(&mut conn, &org, &row, user.as_ref()).await?;
+    let inviter_name = match row.inviter_id {
+        Some(id) => users::find_by_id(&mut conn, id).await?.map(|u| u.name),
+        None => None,
+    };
+    drop(conn);
+    let invited_email = row.email.clone().unwrap_or_default();
+    session::set_pending_invite(
+        session,
+        &PendingInvite {
+            member_id: row.id,
+            org_id: org.id,
+            org_slug: org.slug.clone(),
+            token: link.token.to_ascii_lowercase(),
+            email: invited_email.clone(),
+        },
+    )
+    .await?;
+    if user.is_none() {
+        session::grant_invite_pass(session).await?;
+    }
+    Ok(Details { org, invited_email, inviter_name, visitor, signed_in_email: user.map(|u| u.email) })
+}
+
+/// Accepts the invite for the signed-in user: every check of §5.3 in order, then one
+/// transaction. Returns the organization joined.
+#[tracing::instrument(skip_all, fields(member_id = link.member_id))]
+pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: Option<&str>) -> Result<OrgRow, AcceptError> {
+    let user = signed_in_user(state, session).await?;
+    let mut tx = state.db.begin().await?;
+    let (org, row) = valid_invite(&mut tx, link).await?;
+    let facts = visitor(&mut tx, &org, &row, user.as_ref()).await?;
+    let (Some(user), None) = (user, first_refusal(&facts)) else {
+        let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);
+        if refusal == Refusal::ExistingMember && facts.email_matches {
+            // The invite addressed to this member is now pointless: delete it, and only it.
+            members::delete_pending(&mut tx, row.id).await?;
+            tx.commit().await?;
+            session::clear_pending_invite(session).await?;
+        }
+        return Err(AcceptError::Refused(refusal));
+    };
+
+    let now = db::now();
+    let token_hash = invite::hash_token(&link.token.to_ascii_lowercase());
+    match members::accept(&mut tx, row.id, &token_hash, user.id, now).await {
+        Ok(true) => {}
+        // Another request accepted it between our read and our write.
+        Ok(false) => return Err(AcceptError::Refused(Refusal::AlreadyUsed)),
+        Err(err) if db::is_unique_violation(&err) => return Err(AcceptError::Refused(Refusal::ExistingMember)),
+        Err(err) => return Err(err.into()),
+    }
+    let invited = row.email.clone().unwrap_or_default();
+    if invited == user.email && !user.email_verified {
+        users::set_email_verified(&mut tx, user.id).await?;
+    }
+    let teams = members::team_slugs(&mut tx, row.id).await?;
+    let mut data = json!({
+        "email": invited, "role": row.role, "teams": teams,
+        "invite_status": row.invite_status, "user": user.id,
+    });
+    if invited != user.email {
+        data["accepted_as"] = json!(user.email);
+    }
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(user.id),
+            event: "member.accept-invite",
+            target_member_id: Some(row.id),
+            target_user_id: Some(user.id),
+            target_email: Some(&invited),
+            ip,
+            data,
+            now,
+        },
+    )
+    .await?;
+    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}), now).await?;
+    tx.commit().await?;
+    session::clear_pending_invite(session).await?;
+    tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "invite accepted");
+    Ok(org)
+}
+
+/// After registration or login: the pending invite in the session, if it still names a
+/// valid invite (a stale one is dropped from the session).
+pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<(PendingInvite, InviteLink)>, AcceptError> {
+    let Some(pending) = session::pending_invite(session).await? else { return Ok(None) };
+    let link = InviteLink { org_slug: None, member_id: pending.member_id, token: pending.token.clone() };
+    match valid_invite(&mut *state.db.conn().await?, &link).await {
+        Ok(_) => Ok(Some((pending, link))),
+        Err(AcceptError::Refused(_)) => {
+            session::clear_pending_invite(session).await?;
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}

@@ -1,0 +1,132 @@
+//! Creating organizations and reading them as a member (SPEC §1, §3).
+
+use serde_json::json;
+
+use super::internal_errors;
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::users::UserRow;
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox};
+use crate::server::domain::{FieldErrors, Role, Slug};
+use crate::server::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrgError {
+    #[error("the form has errors")]
+    Invalid(FieldErrors),
+    /// The organization does not exist or the user is not a member: the same answer, so
+    /// outsiders learn nothing.
+    #[error("organization not found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(OrgError: sqlx::Error);
+
+/// An organization as seen by one of its members.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub org: OrgRow,
+    pub member: MemberRow,
+    pub role: Role,
+}
+
+/// Creates an organization; the creator becomes its owner.
+#[tracing::instrument(skip_all)]
+pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&str>) -> Result<OrgRow, OrgError> {
+    let mut errors = FieldErrors::new();
+    let name = name.trim();
+    if name.is_empty() {
+        errors.add("name", crate::server::domain::REQUIRED);
+    } else if name.chars().count() > 64 {
+        errors.add("name", "Ensure this field has no more than 64 characters.");
+    }
+    let slug = match slug.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => errors.check("slug", Slug::parse(raw)),
+        None if !name.is_empty() => match Slug::from_name(name) {
+            Some(slug) => Some(slug),
+            None => {
+                errors.add("slug", "Choose a slug: the name has no letters or digits to make one from.");
+                None
+            }
+        },
+        None => None,
+    };
+    let (Some(slug), true) = (slug, errors.is_empty()) else { return Err(OrgError::Invalid(errors)) };
+
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let org = match organizations::insert(&mut tx, slug.as_str(), name, now).await {
+        Ok(org) => org,
+        Err(err) if db::is_unique_violation(&err) => {
+            return Err(OrgError::Invalid(FieldErrors::single("slug", "An organization with this slug already exists.")))
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let member = members::insert_membership(&mut tx, org.id, user.id, Role::Owner.as_str(), now).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(user.id),
+            event: "org.create",
+            target_member_id: Some(member.id),
+            target_user_id: Some(user.id),
+            target_email: None,
+            ip: None,
+            data: json!({"slug": org.slug, "name": org.name}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(org_id = org.id, user_id = user.id, "organization created");
+    Ok(org)
+}
+
+/// The organization `slug` and the user's membership in it.
+pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
+    let mut conn = state.db.conn().await?;
+    let org = organizations::find_by_slug(&mut conn, slug).await?.ok_or(OrgError::NotFound)?;
+    let member = members::membership(&mut conn, org.id, user.id).await?.ok_or(OrgError::NotFound)?;
+    let role = member.role.parse().unwrap_or(Role::Member);
+    Ok(Membership { org, member, role })
+}
+
+/// The organizations a user belongs to.
+pub async fn for_user(state: &AppState, user: &UserRow) -> Result<Vec<OrgRow>, OrgError> {
+    Ok(organizations::for_user(&mut *state.db.conn().await?, user.id).await?)
+}
+
+/// A row of the member list with what the pages and the API show of it.
+#[derive(Debug, Clone)]
+pub struct MemberEntry {
+    pub row: MemberRow,
+    pub user: Option<UserRow>,
+    pub inviter_name: Option<String>,
+    pub expired: bool,
+    pub mail_state: Option<String>,
+}
+
+/// Memberships and pending invites of an organization, for one of its members.
+pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), OrgError> {
+    let membership = membership(state, user, slug).await?;
+    let mut conn = state.db.conn().await?;
+    let now = db::now();
+    let mut entries = Vec::new();
+    for row in members::list(&mut conn, membership.org.id).await? {
+        let member_user = match row.user_id {
+            Some(id) => db::users::find_by_id(&mut conn, id).await?,
+            None => None,
+        };
+        let inviter_name = match row.inviter_id {
+            Some(id) => db::users::find_by_id(&mut conn, id).await?.map(|u| u.name),
+            None => None,
+        };
+        let mail_state = if row.is_pending() { outbox::mail_state_for_member(&mut conn, row.id).await? } else { None };
+        let expired = row.is_pending() && crate::server::domain::invite::is_expired(row.token_expires_at, now);
+        entries.push(MemberEntry { row, user: member_user, inviter_name, expired, mail_state });
+    }
+    Ok((membership, entries))
+}

@@ -1,0 +1,411 @@
+//! Organizations, invites and the accept flow (SPEC §4.3, §5), through the real router.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const ORG: &str = "acme";
+
+/// An app with an owner (signed in on `app.client`) and an organization.
+async fn app_with_org() -> TestApp {
+    let app = spawn_app().await;
+    app.register("owner@example.com", "Olive Owner", PASSWORD).await;
+    app.create_org(&app.client, "Acme Corp", ORG).await;
+    app
+}
+
+async fn call(client: &Client, app: &TestApp, method: &str, path: &str) -> (StatusCode, Value) {
+    let req = match method {
+        "GET" => client.get(app.url(path)),
+        "POST" => client.post(app.url(path)),
+        "DELETE" => client.delete(app.url(path)),
+        _ => unreachable!(),
+    };
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn api(path: &str) -> String {
+    format!("/api/0/accept-invite{}", path.trim_start_matches("/accept"))
+}
+
+async fn is_member(app: &TestApp, email: &str) -> bool {
+    app.sql_i64(&format!(
+        "SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"
+    ))
+    .await
+        == 1
+}
+
+#[tokio::test]
+async fn an_owner_invites_and_the_email_names_inviter_organization_and_link() {
+    let app = app_with_org().await;
+    let res = app
+        .client
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": " Bob@Example.com ", "role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["email"], "bob@example.com");
+    assert_eq!(body["pending"], true);
+    assert_eq!(body["inviterName"], "Olive Owner");
+    let id = body["id"].as_i64().unwrap();
+
+    let (link, token) = app.invite_link(id).await;
+    let mail = app.mails().await.into_iter().find(|m| m.contains(&token)).unwrap();
+    assert!(mail.contains("Olive Owner invited you to join Acme Corp"), "{mail}");
+    assert!(mail.contains(&app.url(&link)));
+    // Only a hash is stored, and no API answer carries the token.
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM members WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+    let (_, list) = call(&app.client, &app, "GET", "/api/0/organizations/acme/members/").await;
+    assert!(!list.to_string().contains(&token) && !body.to_string().contains(&token));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn details_describe_the_invite_and_change_nothing() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let anon = app.other_client();
+    for _ in 0..3 {
+        let (status, body) = call(&anon, &app, "GET", &api(&link)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["orgSlug"], "acme");
+        assert_eq!(body["orgName"], "Acme Corp");
+        assert_eq!(body["invitedEmail"], "bob@example.com");
+        assert_eq!(body["inviterName"], "Olive Owner");
+        assert_eq!(body["needsAuthentication"], true);
+        assert_eq!(body["existingMember"], false);
+    }
+    // The long form answers the same.
+    let long = api(&link).replacen("/accept-invite/", "/accept-invite/acme/", 1);
+    assert_eq!(call(&anon, &app, "GET", &long).await.0, StatusCode::OK);
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {id} AND user_id IS NULL")).await, 1);
+}
+
+#[tokio::test]
+async fn every_wrong_link_gets_the_same_invalid_answer() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (_, token) = app.invite_link(id).await;
+    let other = "0".repeat(64);
+    let invalid = json!({"details": "Invalid invite code", "reason": "invalid"});
+    for path in [
+        format!("/api/0/accept-invite/{id}/{other}/"),
+        format!("/api/0/accept-invite/{}/{token}/", id + 1000),
+        format!("/api/0/accept-invite/not-a-number/{token}/"),
+        format!("/api/0/accept-invite/{id}/short/"),
+        format!("/api/0/accept-invite/wrong-org/{id}/{token}/"),
+    ] {
+        for method in ["GET", "POST"] {
+            let (status, body) = call(&app.other_client(), &app, method, &path).await;
+            assert_eq!((status, &body), (StatusCode::BAD_REQUEST, &invalid), "{method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_expired_invite_says_so() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    app.sql_exec(&format!("UPDATE members SET token_expires_at = 1 WHERE id = {id}")).await;
+    let (status, body) = call(&app.other_client(), &app, "GET", &api(&link)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["reason"], "expired");
+}
+
+#[tokio::test]
+async fn accepting_anonymously_needs_authentication_and_changes_nothing() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let (status, body) = call(&app.other_client(), &app, "POST", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("needs_authentication")));
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {id} AND user_id IS NULL")).await, 1);
+}
+
+#[tokio::test]
+async fn a_new_user_who_registers_through_the_link_lands_in_the_organization() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "manager").await;
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.other_client();
+    assert_eq!(call(&bob, &app, "GET", &api(&link)).await.0, StatusCode::OK);
+    // The registration form, posted without JavaScript.
+    let res = app
+        .post_form_nojs(&bob, "/_fn/auth/register", "/auth/register/", &[
+            ("email", "bob@example.com"),
+            ("name", "Bob"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/organizations/acme/");
+    assert!(is_member(&app, "bob@example.com").await);
+    let (_, me) = call(&bob, &app, "GET", "/api/0/users/me/").await;
+    assert_eq!(me["emailVerified"], true, "registering through the invite proves the address");
+    let (status, org) = call(&bob, &app, "GET", "/api/0/organizations/acme/").await;
+    assert_eq!((status, org["role"].as_str()), (StatusCode::OK, Some("manager")));
+    // The invite is used up and gone from the session.
+    let (status, body) = call(&bob, &app, "GET", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("already_used")));
+    let audit = app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.accept-invite'").await;
+    assert_eq!(audit, 1);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM event_outbox WHERE event = 'member.joined'").await, 1);
+}
+
+#[tokio::test]
+async fn registering_with_another_address_is_sent_back_to_the_invite_page_with_the_invite_kept() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let carol = app.other_client();
+    call(&carol, &app, "GET", &api(&link)).await;
+    let res = app
+        .post_form_nojs(&carol, "/_fn/auth/register", "/auth/register/", &[
+            ("email", "carol@example.com"),
+            ("name", "Carol"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(res.headers()["location"], link.as_str());
+    assert!(!is_member(&app, "carol@example.com").await);
+    let (_, me) = call(&carol, &app, "GET", "/api/0/users/me/").await;
+    assert_eq!(me["emailVerified"], false);
+    let (status, body) = call(&carol, &app, "GET", &api(&link)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["emailMismatch"], true);
+    let (status, body) = call(&carol, &app, "POST", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("email_mismatch")));
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {id} AND user_id IS NULL")).await, 1);
+}
+
+#[tokio::test]
+async fn an_existing_user_signs_in_comes_back_to_the_invite_and_joins_with_one_click() {
+    let app = app_with_org().await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    call(&bob, &app, "DELETE", "/api/0/auth/").await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    call(&bob, &app, "GET", &api(&link)).await;
+    let res = app
+        .post_form_nojs(&bob, "/_fn/auth/login", "/auth/login/", &[
+            ("username", "bob@example.com"),
+            ("password", PASSWORD),
+            ("next", ""),
+        ])
+        .await;
+    assert_eq!(res.headers()["location"], link.as_str(), "login leads back to the invite");
+    let (status, body) = call(&bob, &app, "GET", &api(&link)).await;
+    assert_eq!((status, body["needsAuthentication"].as_bool()), (StatusCode::OK, Some(false)));
+    let (status, _) = call(&bob, &app, "POST", &api(&link)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(is_member(&app, "bob@example.com").await);
+    let (status, body) = call(&bob, &app, "POST", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("already_used")));
+}
+
+#[tokio::test]
+async fn an_existing_member_is_told_so_and_only_an_invite_addressed_to_them_is_deleted() {
+    let app = app_with_org().await;
+    let bob_invite = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (bob_link, _) = app.invite_link(bob_invite).await;
+    // The owner opens Bob's link: existing member, and Bob's invite stays.
+    let (status, body) = call(&app.client, &app, "POST", &api(&bob_link)).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"details": "member already exists", "reason": "existing_member"})));
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {bob_invite}")).await, 1);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 1, "the owner's membership is untouched");
+
+    // Bob joins some other way while his invite is still pending: the invite is now pointless.
+    let bob = app.user("bob@example.com", "Bob").await;
+    let bob_id = app.sql_i64("SELECT id FROM users WHERE email = 'bob@example.com'").await;
+    let org_id = app.sql_i64("SELECT id FROM organizations WHERE slug = 'acme'").await;
+    let mut conn = app.state.db.conn().await.unwrap();
+    gatehouse::server::db::members::insert_membership(&mut conn, org_id, bob_id, "member", 1).await.unwrap();
+    drop(conn);
+    let (status, body) = call(&bob, &app, "POST", &api(&bob_link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("existing_member")));
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {bob_invite}")).await, 0);
+    assert!(is_member(&app, "bob@example.com").await);
+}
+
+#[tokio::test]
+async fn the_seat_limit_refuses_a_join() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    app.sql_exec("UPDATE organizations SET member_limit = 1").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let (status, body) = call(&bob, &app, "POST", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("seat_limit")));
+    assert!(!is_member(&app, "bob@example.com").await);
+}
+
+#[tokio::test]
+async fn a_revoked_invite_link_is_no_longer_valid() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let (status, _) = call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = call(&app.other_client(), &app, "GET", &api(&link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'invite.revoke'").await, 1);
+}
+
+#[tokio::test]
+async fn duplicates_are_answered_clearly() {
+    let app = app_with_org().await;
+    app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "BOB@example.com", "role": "member"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["details"].as_str().unwrap().contains("already has a pending invite"));
+    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "owner@example.com", "role": "member"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["details"].as_str().unwrap().contains("already a member"));
+}
+
+async fn call_json(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    json_of(app.client.post(app.url(path)).json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn permissions_members_cannot_invite_managers_cannot_grant_owner_outsiders_see_nothing() {
+    let app = app_with_org().await;
+    for (email, role) in [("mel@example.com", "member"), ("max@example.com", "manager")] {
+        let id = app.invite(&app.client, ORG, email, role).await;
+        let (link, _) = app.invite_link(id).await;
+        let client = app.user(email, role).await;
+        assert_eq!(call(&client, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
+    }
+    let mel = login_client(&app, "mel@example.com").await;
+    let res = mel.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com"})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let max = login_client(&app, "max@example.com").await;
+    let res = max.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "role": "owner"})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = max.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "role": "manager"})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let outsider = app.user("eve@example.com", "Eve").await;
+    for path in ["/api/0/organizations/acme/members/", "/api/0/organizations/acme/", "/api/0/organizations/acme/audit-logs/"] {
+        assert_eq!(call(&outsider, &app, "GET", path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE email = 'x@example.com'").await, 1);
+}
+
+async fn login_client(app: &TestApp, email: &str) -> Client {
+    let client = app.other_client();
+    let res = client.post(app.url("/api/0/auth/login/")).json(&json!({"username": email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_simultaneous_accepts_by_one_user_make_one_membership() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (bob, url) = (bob.clone(), app.url(&api(&link)));
+            tokio::spawn(async move {
+                let res = bob.post(url).send().await.unwrap();
+                let status = res.status();
+                (status, res.json::<Value>().await.ok())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        if status == StatusCode::NO_CONTENT {
+            ok += 1;
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+            assert!(body.unwrap()["reason"].is_string());
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_simultaneous_accepts_by_different_users_make_one_membership() {
+    let app = app_with_org().await;
+    app.sql_exec("UPDATE organizations SET allow_email_mismatch = 1").await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        clients.push(app.user(&format!("user{i}@example.com"), "U").await);
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            let url = app.url(&api(&link));
+            tokio::spawn(async move { client.post(url).send().await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::NO_CONTENT).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::NO_CONTENT || *s == StatusCode::BAD_REQUEST), "{statuses:?}");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 2);
+}
+
+#[tokio::test]
+async fn joining_completes_the_getting_started_step_through_the_event_outbox() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    assert_eq!(call(&bob, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
+    gatehouse::server::events::deliver_due(&app.state.db).await.unwrap();
+    let done = app.sql_i64("SELECT COUNT(*) FROM organizations WHERE first_invitee_joined_at IS NOT NULL").await;
+    assert_eq!(done, 1);
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retried() {
+    use gatehouse::server::db::outbox;
+    use gatehouse::server::mail::{Mailer, Transport};
+    let app = spawn_app().await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    outbox::queue_mail(&mut tx, "x@example.com", "rolled back", "body", None, 0).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(app.mails().await.is_empty());
+
+    // A mail server that refuses connections: the attempt is recorded and retried later.
+    let down = Mailer { transport: Transport::from_url("smtp://127.0.0.1:9").unwrap(), from: app.state.mailer.from.clone() };
+    let mut conn = app.state.db.conn().await.unwrap();
+    let id = outbox::queue_mail(&mut conn, "y@example.com", "retry me", "body", None, 0).await.unwrap();
+    drop(conn);
+    assert_eq!(down.deliver_due(&app.state.db).await.unwrap(), 0);
+    let (status, attempts): (String, i64) = sqlx::query_as("SELECT status, attempts FROM mail_outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 1));
+    // Once due again and the transport works, it goes out.
+    app.sql_exec(&format!("UPDATE mail_outbox SET next_attempt_at = 0 WHERE id = {id}")).await;
+    let mails = app.mails().await;
+    assert!(mails.iter().any(|m| m.contains("retry me")));
+    assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM mail_outbox WHERE id = {id} AND status = 'sent'")).await, 1);
+}
