@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod components;
 pub mod home;
+pub mod invite;
+pub mod orgs;
 pub mod layout;
 pub mod wire;
 
@@ -15,7 +17,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use self::auth::{LoginPage, RegisterPage};
-use self::home::{StartPage, WelcomePage};
+use self::home::StartPage;
+use self::invite::InvitePage;
+use self::orgs::{AuditLogPage, MembersPage, NewOrganizationPage, OrganizationPage};
 use self::layout::{Layout, NotFound};
 
 /// The HTML document around the app (server side only).
@@ -53,7 +57,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/register/") view=RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/new/") view=WelcomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/new/") view=NewOrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/") view=OrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/members/") view=MembersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/audit-log/") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/accept/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
+                    <Route path=path!("/accept/:org_slug/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -13,6 +13,8 @@ pub struct UserView {
     pub email: String,
     pub name: String,
     pub email_verified: bool,
+    /// Where `/` takes this user: their first organization, or the page to create one.
+    pub landing: String,
 }
 
 /// What a server function can answer instead of success. It crosses the wire as JSON
@@ -78,4 +80,59 @@ impl FromServerFnError for AppError {
             _ => Self::Unexpected,
         }
     }
+}
+
+/// An organization as its member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgView {
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+    pub can_invite: bool,
+    /// The getting-started step "Invite your team" is done (an invitee joined).
+    pub invitee_joined: bool,
+    pub members: Vec<MemberView>,
+}
+
+/// A row of the member table: a membership or a pending invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub pending: bool,
+    pub expired: bool,
+    pub inviter_name: Option<String>,
+    /// Delivery state of the invite email: queued, sending, sent, failed.
+    pub mail_status: Option<String>,
+}
+
+/// What the invite page shows (SPEC §5.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    /// `invalid`, `expired` or `already_used` when the link cannot be used at all.
+    pub refusal: Option<String>,
+    pub org_slug: String,
+    pub org_name: String,
+    pub invited_email: String,
+    pub inviter_name: Option<String>,
+    pub needs_authentication: bool,
+    pub existing_member: bool,
+    pub email_mismatch: bool,
+    pub allow_email_mismatch: bool,
+    pub needs_2fa: bool,
+    pub needs_email_verification: bool,
+    pub signed_in_email: Option<String>,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub event: String,
+    pub actor: Option<String>,
+    pub data: String,
+    pub ip: Option<String>,
+    pub date: String,
 }

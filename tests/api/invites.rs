@@ -409,3 +409,47 @@ async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retr
     assert!(mails.iter().any(|m| m.contains("retry me")));
     assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM mail_outbox WHERE id = {id} AND status = 'sent'")).await, 1);
 }
+
+#[tokio::test]
+async fn the_invite_page_and_the_join_button_work_without_javascript() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, token) = app.invite_link(id).await;
+    let bob = app.other_client();
+    let html = bob.get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Join <!>Acme Corp") || html.contains("Join Acme Corp"), "{html}");
+    assert!(html.contains("Create a new account") && html.contains("Sign in with an existing account"));
+    // The registration form is pre-filled with the invited address.
+    let html = bob.get(app.url("/auth/register/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"value="bob@example.com""#), "{html}");
+
+    // Register elsewhere first, then come back and press Join.
+    let carol = app.other_client();
+    carol.post(app.url("/api/0/auth/register/")).json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD})).send().await.unwrap();
+    let html = carol.get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"action="/_fn/invite/accept""#), "{html}");
+    let res = app
+        .post_form_nojs(&carol, "/_fn/invite/accept", &link, &[("org_slug", ""), ("member_id", &id.to_string()), ("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/organizations/acme/");
+    let html = carol.get(app.url("/organizations/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("bob@example.com") && html.contains("owner@example.com"), "{html}");
+    // The link now says it was used.
+    let html = app.other_client().get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("This invite has already been accepted."));
+}
+
+#[tokio::test]
+async fn the_members_page_shows_pending_invites_with_their_delivery_state() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    app.invite_link(id).await;
+    let html = app.client.get(app.url("/organizations/acme/members/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("bob@example.com"), "{html}");
+    assert!(html.contains("email <!>sent") || html.contains("email sent"), "{html}");
+    let outsider = app.user("eve@example.com", "Eve").await;
+    let html = outsider.get(app.url("/organizations/acme/members/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("bob@example.com"));
+    assert!(html.contains("not a member"));
+}

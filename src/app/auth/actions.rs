@@ -31,7 +31,10 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
     use crate::server::service::accounts::{self, CurrentUserError};
     let (state, session) = sfn::context().await?;
     match accounts::current_user(&state, &session).await {
-        Ok(user) => Ok(Some(sfn::user_view(&user))),
+        Ok(user) => {
+            let landing = accounts::landing_path(&state, &user).await.map_err(|e| sfn::internal(e.into()))?;
+            Ok(Some(sfn::user_view(&user, landing)))
+        }
         Err(CurrentUserError::Anonymous) => Ok(None),
         Err(CurrentUserError::Internal(err)) => Err(sfn::internal(err)),
     }
@@ -44,7 +47,8 @@ pub async fn register_page_data() -> Result<RegisterPageInfo, AppError> {
     let (state, session) = sfn::context().await?;
     let possible = accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
     let signed_in = accounts::current_user(&state, &session).await.is_ok();
-    Ok(RegisterPageInfo { possible, signed_in, email: None })
+    let email = crate::server::auth::session::pending_invite(&session).await.ok().flatten().map(|p| p.email);
+    Ok(RegisterPageInfo { possible, signed_in, email })
 }
 
 #[server(prefix = "/_fn", endpoint = "auth/login-page")]

@@ -9,7 +9,11 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
-use crate::app::wire::{AppError, UserView};
+use crate::app::wire::{AppError, AuditView, InviteView, MemberView, OrgView, UserView};
+use crate::server::db::audit;
+use crate::server::service::accept::{AcceptError, Details};
+use crate::server::service::invites::InviteError;
+use crate::server::service::organizations::{self, MemberEntry, Membership, OrgError};
 use crate::server::db::users::UserRow;
 use crate::server::service::accounts::{self, LoginError, RegisterError};
 use crate::server::state::AppState;
@@ -96,6 +100,122 @@ pub fn login_error(err: LoginError) -> AppError {
     }
 }
 
-pub fn user_view(user: &UserRow) -> UserView {
-    UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified }
+pub fn user_view(user: &UserRow, landing: String) -> UserView {
+    UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified, landing }
+}
+
+/// The signed-in user, or a 401 refusal.
+pub async fn require_user(state: &AppState, session: &Session) -> Result<UserRow, AppError> {
+    match accounts::current_user(state, session).await {
+        Ok(user) => Ok(user),
+        Err(accounts::CurrentUserError::Anonymous) => {
+            Err(fail(StatusCode::UNAUTHORIZED, AppError::refused("Please sign in first.", "not_authenticated")))
+        }
+        Err(accounts::CurrentUserError::Internal(err)) => Err(internal(err)),
+    }
+}
+
+pub fn org_error(err: OrgError) -> AppError {
+    match err {
+        OrgError::Invalid(fields) => invalid(fields.into_map()),
+        OrgError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization, or you are not a member.", "not_found")),
+        OrgError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
+        OrgError::Internal(err) => internal(err),
+    }
+}
+
+pub fn invite_error(err: InviteError) -> AppError {
+    match err {
+        InviteError::Invalid(fields) => invalid(fields.into_map()),
+        InviteError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such invite.", "not_found")),
+        InviteError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
+        InviteError::Conflict(why) => invalid(BTreeMap::from([("email".to_owned(), vec![why.to_owned()])])),
+        InviteError::RateLimited(why) => fail(StatusCode::TOO_MANY_REQUESTS, AppError::refused(why, "rate_limited")),
+        InviteError::Internal(err) => internal(err),
+    }
+}
+
+pub fn accept_error(err: AcceptError) -> AppError {
+    match err {
+        AcceptError::Refused(refusal) => fail(StatusCode::BAD_REQUEST, AppError::refused(refusal.details(), refusal.reason())),
+        AcceptError::Internal(err) => internal(err),
+    }
+}
+
+pub fn org_view(membership: &Membership, entries: &[MemberEntry]) -> OrgView {
+    OrgView {
+        slug: membership.org.slug.clone(),
+        name: membership.org.name.clone(),
+        role: membership.role.as_str().to_owned(),
+        can_invite: membership.role.can_invite(),
+        invitee_joined: membership.org.first_invitee_joined_at.is_some(),
+        members: entries
+            .iter()
+            .map(|e| MemberView {
+                id: e.row.id,
+                name: e.user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+                email: e.row.email.clone().or_else(|| e.user.as_ref().map(|u| u.email.clone())).unwrap_or_default(),
+                role: e.row.role.clone(),
+                pending: e.row.is_pending(),
+                expired: e.expired,
+                inviter_name: e.inviter_name.clone(),
+                mail_status: e.mail_state.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub async fn audit_views(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<AuditView>, AppError> {
+    let membership = organizations::membership(state, user, slug).await.map_err(org_error)?;
+    if !membership.role.can_invite() {
+        return Err(org_error(OrgError::Forbidden("Only owners and managers can read the audit log.")));
+    }
+    let mut conn = state.db.conn().await.map_err(|e| internal(e.into()))?;
+    let entries = audit::list(&mut conn, membership.org.id, 100).await.map_err(|e| internal(e.into()))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditView {
+            id: e.id,
+            event: e.event,
+            actor: e.actor_name,
+            data: e.data.to_string(),
+            ip: e.ip,
+            date: super::api::rfc3339(e.created_at),
+        })
+        .collect())
+}
+
+pub fn invite_view(details: Result<Details, AcceptError>) -> Result<InviteView, AppError> {
+    let blank = |reason: &str| InviteView {
+        refusal: Some(reason.to_owned()),
+        org_slug: String::new(),
+        org_name: String::new(),
+        invited_email: String::new(),
+        inviter_name: None,
+        needs_authentication: false,
+        existing_member: false,
+        email_mismatch: false,
+        allow_email_mismatch: false,
+        needs_2fa: false,
+        needs_email_verification: false,
+        signed_in_email: None,
+    };
+    match details {
+        Ok(d) => Ok(InviteView {
+            refusal: None,
+            org_slug: d.org.slug.clone(),
+            org_name: d.org.name.clone(),
+            invited_email: d.invited_email.clone(),
+            inviter_name: d.inviter_name.clone(),
+            needs_authentication: !d.visitor.signed_in,
+            existing_member: d.visitor.existing_member,
+            email_mismatch: d.visitor.signed_in && !d.visitor.email_matches,
+            allow_email_mismatch: d.visitor.allow_email_mismatch,
+            needs_2fa: d.visitor.needs_2fa,
+            needs_email_verification: d.visitor.needs_email_verification,
+            signed_in_email: d.signed_in_email.clone(),
+        }),
+        Err(AcceptError::Refused(refusal)) => Ok(blank(refusal.reason())),
+        Err(AcceptError::Internal(err)) => Err(internal(err)),
+    }
 }

@@ -24,6 +24,9 @@ pub enum OrgError {
 }
 internal_errors!(OrgError: sqlx::Error);
 
+/// Slugs that would shadow pages under `/organizations/`.
+const RESERVED_SLUGS: &[&str] = &["new"];
+
 /// An organization as seen by one of its members.
 #[derive(Debug, Clone)]
 pub struct Membership {
@@ -53,6 +56,9 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
         },
         None => None,
     };
+    if slug.as_ref().is_some_and(|s| RESERVED_SLUGS.contains(&s.as_str())) {
+        errors.add("slug", "This slug is reserved; choose another.");
+    }
     let (Some(slug), true) = (slug, errors.is_empty()) else { return Err(OrgError::Invalid(errors)) };
 
     let now = db::now();

@@ -1,0 +1,143 @@
+//! The invite landing page `/accept/…` (SPEC §5.5) and its server functions.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::auth::LogoutButton;
+use super::wire::{AppError, InviteView};
+
+/// The invite's details for this visitor; remembers the invite in the session.
+#[server(prefix = "/_fn", endpoint = "invite/details")]
+pub async fn invite_details(org_slug: Option<String>, member_id: String, token: String) -> Result<InviteView, AppError> {
+    use crate::server::http::{api_accept, sfn};
+    use crate::server::service::accept;
+    let (state, session) = sfn::context().await?;
+    let link = api_accept::link(org_slug.filter(|s| !s.is_empty()), &member_id, token);
+    let details = match link {
+        Ok(link) => accept::details(&state, &session, &link).await,
+        Err(err) => Err(err),
+    };
+    sfn::invite_view(details)
+}
+
+/// The Join button: accepts and lands on the organization.
+#[server(prefix = "/_fn", endpoint = "invite/accept")]
+pub async fn accept_invite(org_slug: Option<String>, member_id: String, token: String) -> Result<(), AppError> {
+    use crate::server::http::{api_accept, sfn};
+    use crate::server::service::accept;
+    let (state, session) = sfn::context().await?;
+    let link = api_accept::link(org_slug.filter(|s| !s.is_empty()), &member_id, token).map_err(sfn::accept_error)?;
+    let org = accept::accept(&state, &session, &link, None).await.map_err(sfn::accept_error)?;
+    leptos_axum::redirect(&format!("/organizations/{}/", org.slug));
+    Ok(())
+}
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        let p = params.read();
+        (p.get("org_slug"), p.get("member_id").unwrap_or_default(), p.get("token").unwrap_or_default())
+    };
+    let details = Resource::new_blocking(key, |(org, id, token)| invite_details(org, id, token));
+    let join = ServerAction::<AcceptInvite>::new();
+    let join_error = Signal::derive(move || join.value().get().and_then(Result::err));
+    view! {
+        <Title text="Invitation"/>
+        <section class="card narrow invite">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let (org_slug, member_id, token) = key();
+                    match details.await {
+                        Err(err) => view! { <p class="alert error" role="alert">{err.summary()}</p> }.into_any(),
+                        Ok(invite) => render(invite, org_slug, member_id, token, join, join_error).into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn render(
+    invite: InviteView,
+    org_slug: Option<String>,
+    member_id: String,
+    token: String,
+    join: ServerAction<AcceptInvite>,
+    join_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let join_form = move |label: String| {
+        view! {
+            <ActionForm action=join attr:class="form">
+                <input type="hidden" name="org_slug" value=org_slug.clone().unwrap_or_default()/>
+                <input type="hidden" name="member_id" value=member_id.clone()/>
+                <input type="hidden" name="token" value=token.clone()/>
+                {move || join_error.get().map(|e| view! { <p class="alert error" role="alert">{e.summary()}</p> })}
+                <button type="submit" class="primary" disabled=move || join.pending().get()>{label}</button>
+            </ActionForm>
+        }
+    };
+    let inviter = invite.inviter_name.clone().unwrap_or_else(|| "the person who invited you".to_owned());
+    if let Some(reason) = invite.refusal.as_deref() {
+        let text = match reason {
+            "expired" => format!("This invite has expired — ask {inviter} to send a new one."),
+            "already_used" => "This invite has already been accepted.".to_owned(),
+            _ => "This invite link is no longer valid.".to_owned(),
+        };
+        return view! {
+            <h1>"Invitation"</h1>
+            <p class="alert error" role="alert" data-testid="invite-message">{text}</p>
+            {(reason == "already_used").then(|| view! { <p><a href="/auth/login/">"Sign in"</a></p> })}
+        }
+        .into_any();
+    }
+    let org = invite.org_name.clone();
+    let heading = view! {
+        <h1>"Join " {org.clone()}</h1>
+        <p>{inviter.clone()} " invited " <strong>{invite.invited_email.clone()}</strong> " to join " <strong>{org.clone()}</strong> "."</p>
+    };
+    let body = if invite.needs_authentication {
+        view! {
+            <p>"To accept, create an account or sign in."</p>
+            <p class="actions">
+                <a class="button primary" href="/auth/register/">"Create a new account"</a>
+                <a class="button" href="/auth/login/">"Sign in with an existing account"</a>
+            </p>
+        }
+        .into_any()
+    } else if invite.existing_member {
+        view! {
+            <p class="alert info" data-testid="invite-message">"You are already a member of " {org.clone()} "."</p>
+            <p><a href=format!("/organizations/{}/", invite.org_slug)>"Go to " {org.clone()}</a></p>
+            <div class="actions">"Switch accounts: " <LogoutButton/></div>
+        }
+        .into_any()
+    } else if invite.email_mismatch {
+        let signed_in = invite.signed_in_email.clone().unwrap_or_default();
+        view! {
+            <p class="alert info" data-testid="invite-message">
+                "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
+                "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
+            </p>
+            <div class="actions">"Switch accounts: " <LogoutButton/></div>
+            {invite.allow_email_mismatch.then(|| join_form(format!("Join as {signed_in}")))}
+        }
+        .into_any()
+    } else if invite.needs_2fa {
+        view! {
+            <p class="alert info" data-testid="invite-message">{org.clone()} " requires two-factor authentication for its members."</p>
+            <p><a href="/settings/account/security/">"Set up two-factor authentication"</a></p>
+        }
+        .into_any()
+    } else if invite.needs_email_verification {
+        view! {
+            <p class="alert info" data-testid="invite-message">{org.clone()} " requires a verified email address."</p>
+            <p><a href="/settings/account/emails/">"Verify your email address"</a></p>
+        }
+        .into_any()
+    } else {
+        join_form(format!("Join {org}")).into_any()
+    };
+    view! { {heading} {body} }.into_any()
+}

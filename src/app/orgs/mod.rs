@@ -1,0 +1,7 @@
+//! Organization pages: create, home, members (invite, revoke), audit log (SPEC §2, §5).
+
+mod actions;
+mod pages;
+
+pub use actions::*;
+pub use pages::{AuditLogPage, MembersPage, NewOrganizationPage, OrganizationPage};
