@@ -453,3 +453,13 @@ async fn the_members_page_shows_pending_invites_with_their_delivery_state() {
     assert!(!html.contains("bob@example.com"));
     assert!(html.contains("not a member"));
 }
+
+#[tokio::test]
+async fn the_invite_page_explains_an_expired_link_and_names_the_inviter() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    app.sql_exec(&format!("UPDATE members SET token_expires_at = 1 WHERE id = {id}")).await;
+    let html = app.other_client().get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("This invite has expired — ask Olive Owner to send a new one."), "{html}");
+}

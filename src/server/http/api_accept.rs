@@ -28,6 +28,7 @@ impl From<AcceptError> for ApiError {
     fn from(err: AcceptError) -> Self {
         match err {
             AcceptError::Refused(refusal) => ApiError::flow(StatusCode::BAD_REQUEST, refusal.details(), refusal.reason()),
+            AcceptError::Expired { .. } => ApiError::flow(StatusCode::BAD_REQUEST, Refusal::Expired.details(), Refusal::Expired.reason()),
             AcceptError::Internal(err) => ApiError::Internal(err),
         }
     }

@@ -138,6 +138,7 @@ pub fn invite_error(err: InviteError) -> AppError {
 pub fn accept_error(err: AcceptError) -> AppError {
     match err {
         AcceptError::Refused(refusal) => fail(StatusCode::BAD_REQUEST, AppError::refused(refusal.details(), refusal.reason())),
+        AcceptError::Expired { .. } => fail(StatusCode::BAD_REQUEST, AppError::refused("This invite has expired.", "expired")),
         AcceptError::Internal(err) => internal(err),
     }
 }
@@ -216,6 +217,7 @@ pub fn invite_view(details: Result<Details, AcceptError>) -> Result<InviteView, 
             signed_in_email: d.signed_in_email.clone(),
         }),
         Err(AcceptError::Refused(refusal)) => Ok(blank(refusal.reason())),
+        Err(AcceptError::Expired { inviter_name }) => Ok(InviteView { inviter_name, ..blank("expired") }),
         Err(AcceptError::Internal(err)) => Err(internal(err)),
     }
 }

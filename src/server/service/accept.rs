@@ -24,6 +24,9 @@ pub struct InviteLink {
 pub enum AcceptError {
     #[error("{}", .0.details())]
     Refused(Refusal),
+    /// An expired invite, with who sent it so the page can say whom to ask (§5.5).
+    #[error("This invite has expired.")]
+    Expired { inviter_name: Option<String> },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -106,7 +109,17 @@ async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<Us
 #[tracing::instrument(skip_all, fields(member_id = link.member_id))]
 pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> Result<Details, AcceptError> {
     let mut conn = state.db.conn().await?;
-    let (org, row) = valid_invite(&mut conn, link).await?;
+    let (org, row) = match valid_invite(&mut conn, link).await {
+        Err(AcceptError::Refused(Refusal::Expired)) => {
+            let row = members::find(&mut conn, link.member_id).await?;
+            let inviter_name = match row.and_then(|r| r.inviter_id) {
+                Some(id) => users::find_by_id(&mut conn, id).await?.map(|u| u.name),
+                None => None,
+            };
+            return Err(AcceptError::Expired { inviter_name });
+        }
+        other => other?,
+    };
     let user = signed_in_user(state, session).await?;
     let visitor = visitor(&mut conn, &org, &row, user.as_ref()).await?;
     let inviter_name = match row.inviter_id {

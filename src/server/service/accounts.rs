@@ -171,7 +171,7 @@ async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserR
     }
     match accept::accept(state, session, &link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
-        Err(accept::AcceptError::Refused(_)) => Ok(Some(pending.page_path())),
+        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.page_path())),
         Err(accept::AcceptError::Internal(err)) => Err(RegisterError::Internal(err)),
     }
 }
