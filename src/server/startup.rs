@@ -62,14 +62,16 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     };
     let hasher = PasswordHasher::for_this_machine();
     hasher.warm_up().await?;
-    Ok(AppState {
+    let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config),
         db,
         hasher,
         mailer,
         secret: Arc::new(secret),
-    })
+    };
+    super::service::organizations::ensure_single_org(&state).await?;
+    Ok(state)
 }
 
 /// A bound, ready server; `run` serves until `shutdown` resolves.

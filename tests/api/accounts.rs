@@ -138,7 +138,7 @@ async fn registering_while_signed_in_is_a_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_only_registration_is_refused_without_an_invite() {
-    let app = spawn_app_with(Options { registration: Some(RegistrationMode::InviteOnly) }).await;
+    let app = spawn_app_with(Options { registration: Some(RegistrationMode::InviteOnly), ..Options::default() }).await;
     let (status, body) = json_of(app.register("ada@example.com", "Ada", PASSWORD).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["reason"], "registration_disabled");
@@ -147,7 +147,7 @@ async fn invite_only_registration_is_refused_without_an_invite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_registration_is_refused() {
-    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed) }).await;
+    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed), ..Options::default() }).await;
     let (status, body) = json_of(app.register("ada@example.com", "Ada", PASSWORD).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["reason"], "registration_disabled");
@@ -156,7 +156,7 @@ async fn closed_registration_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_registration_is_the_default() {
-    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Open) }).await;
+    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Open), ..Options::default() }).await;
     assert_eq!(app.register("ada@example.com", "Ada", PASSWORD).await.status(), StatusCode::CREATED);
 }
 

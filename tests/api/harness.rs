@@ -22,6 +22,7 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct Options {
     pub registration: Option<RegistrationMode>,
+    pub single_org: Option<&'static str>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -36,6 +37,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.data_dir = data_dir.path().to_path_buf();
     config.database_url = Some(test_database_url(&data_dir).await);
     config.registration = options.registration.unwrap_or_default();
+    config.single_org = options.single_org.map(str::to_owned);
     let state = startup::build_state(config).await.expect("state");
     let server = Server::bind(state.clone()).await.expect("bind");
     let addr = server.local_addr().unwrap();

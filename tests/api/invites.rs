@@ -463,3 +463,109 @@ async fn the_invite_page_explains_an_expired_link_and_names_the_inviter() {
     let html = app.other_client().get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("This invite has expired — ask Olive Owner to send a new one."), "{html}");
 }
+
+#[tokio::test]
+async fn single_organization_mode_adds_a_new_user_without_an_invite_with_audit_and_event() {
+    let app = spawn_app_with(Options { single_org: Some("solo"), ..Options::default() }).await;
+    let res = app
+        .post_form_nojs(&app.client, "/_fn/auth/register", "/auth/register/", &[("email", "first@example.com"), ("name", "First"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.headers()["location"], "/organizations/solo/");
+    let second = app.other_client();
+    let res = app
+        .post_form_nojs(&second, "/_fn/auth/register", "/auth/register/", &[("email", "second@example.com"), ("name", "Second"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.headers()["location"], "/organizations/solo/");
+    let (_, org) = call(&second, &app, "GET", "/api/0/organizations/solo/").await;
+    assert_eq!(org["role"], "member", "later users get the default role");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.add'").await, 2);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM event_outbox WHERE event = 'member.joined'").await, 2);
+}
+
+#[tokio::test]
+async fn single_organization_mode_with_an_invite_goes_through_the_invite() {
+    let app = spawn_app_with(Options { single_org: Some("solo"), ..Options::default() }).await;
+    app.register("owner@example.com", "Olive Owner", PASSWORD).await;
+    let id = app.invite(&app.client, "solo", "bob@example.com", "manager").await;
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.other_client();
+    call(&bob, &app, "GET", &api(&link)).await;
+    let res = app
+        .post_form_nojs(&bob, "/_fn/auth/register", "/auth/register/", &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.headers()["location"], "/organizations/solo/");
+    let (_, org) = call(&bob, &app, "GET", "/api/0/organizations/solo/").await;
+    assert_eq!(org["role"], "manager", "the invite's role, not the default");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.add'").await, 1, "only the owner was auto-added");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.accept-invite'").await, 1);
+}
+
+#[tokio::test]
+async fn regenerate_kills_the_old_link_and_reinvite_sends_a_working_one() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
+    let (old_link, old_token) = app.invite_link(id).await;
+    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"regenerate": true})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, body) = call(&app.other_client(), &app, "GET", &api(&old_link)).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
+    // The newest email carries a different, working token.
+    let token = newest_token(&app, id, &old_token).await;
+    let (status, _) = call(&app.other_client(), &app, "GET", &format!("/api/0/accept-invite/{id}/{token}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"reinvite": true})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event IN ('invite.regenerate', 'member.reinvite')").await, 2);
+    // An expired invite cannot be merely resent.
+    app.sql_exec(&format!("UPDATE members SET token_expires_at = 1 WHERE id = {id}")).await;
+    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"reinvite": true})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+async fn newest_token(app: &TestApp, id: i64, not: &str) -> String {
+    for mail in app.mails().await {
+        let needle = format!("/accept/{id}/");
+        if let Some(at) = mail.find(&needle) {
+            let token: String = mail[at + needle.len()..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+            if token != not {
+                return token;
+            }
+        }
+    }
+    panic!("no second invite email");
+}
+
+#[tokio::test]
+async fn invites_carry_teams_into_the_membership_and_members_can_be_removed() {
+    let app = app_with_org().await;
+    let res = app.client.post(app.url("/api/0/organizations/acme/teams/")).json(&json!({"name": "Backend"})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .client
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "bob@example.com", "role": "member", "teams": ["backend"], "expiresInDays": 7}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["teams"], json!(["backend"]));
+    let id = body["id"].as_i64().unwrap();
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    assert_eq!(call(&bob, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
+    let (_, audit) = call(&app.client, &app, "GET", "/api/0/organizations/acme/audit-logs/").await;
+    let accept = audit.as_array().unwrap().iter().find(|e| e["event"] == "member.accept-invite").unwrap();
+    assert_eq!(accept["data"]["teams"], json!(["backend"]));
+    let res = app.client.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "teams": ["nope"]})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app.client.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "expiresInDays": 31})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // Removing the member is audited; the last owner cannot be removed.
+    assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0, StatusCode::NO_CONTENT);
+    assert!(!is_member(&app, "bob@example.com").await);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.remove'").await, 1);
+    let owner_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
+    assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{owner_id}/")).await.0, StatusCode::CONFLICT);
+}

@@ -40,7 +40,7 @@ async fn the_login_and_register_pages_render_labelled_forms() {
 
 #[tokio::test]
 async fn closed_registration_hides_the_form_and_the_link() {
-    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed) }).await;
+    let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed), ..Options::default() }).await;
     let login = app.get_page("/auth/login/").await.text().await.unwrap();
     assert!(!login.contains(r#"href="/auth/register/""#));
     let register = app.get_page("/auth/register/").await.text().await.unwrap();

@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/", post(create_org))
         .route("/organizations/{slug}/", get(org_details))
         .route("/organizations/{slug}/members/", get(list_members).post(invite))
-        .route("/organizations/{slug}/members/{member_id}/", delete(remove_member))
+        .route("/organizations/{slug}/members/{member_id}/", delete(remove_member).put(update_member))
+        .route("/organizations/{slug}/teams/", get(list_teams).post(create_team))
         .route("/organizations/{slug}/audit-logs/", get(audit_logs))
 }
 
@@ -168,8 +169,61 @@ async fn remove_member(
 ) -> Result<StatusCode, ApiError> {
     let user = require_user(&state, &session).await?;
     let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
-    invites::revoke(&state, &user, &slug, member_id).await?;
+    invites::remove_member(&state, &user, &slug, member_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateMemberBody {
+    #[serde(default)]
+    reinvite: bool,
+    #[serde(default)]
+    regenerate: bool,
+}
+
+/// `PUT {reinvite}` resends (fresh link, same expiry); `PUT {regenerate}` also renews the expiry.
+async fn update_member(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, member_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateMemberBody>,
+) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
+    if !body.reinvite && !body.regenerate {
+        return Err(ApiError::flow(StatusCode::BAD_REQUEST, "Send {\"reinvite\": true} or {\"regenerate\": true}.", "bad_request"));
+    }
+    let row = invites::reissue(&state, &user, &slug, member_id, body.regenerate).await?;
+    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    let teams = team_slugs(&state, entry.row.id).await?;
+    Ok(Json(member_json(&entry, teams)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+async fn list_teams(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let teams = orgs::teams(&state, &user, &slug).await?;
+    Ok(Json(Value::Array(teams.into_iter().map(|(slug, name)| json!({"slug": slug, "name": name})).collect())))
+}
+
+async fn create_team(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<TeamBody>,
+) -> Result<Response, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let (team_slug, name) = orgs::create_team(&state, &user, &slug, &body.name, body.slug.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(json!({"slug": team_slug, "name": name}))).into_response())
 }
 
 async fn audit_logs(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {

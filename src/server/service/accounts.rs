@@ -159,12 +159,16 @@ pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, sq
     })
 }
 
-/// SPEC §4.3 steps 2–5, right after a registration signed the user in: with a pending
+/// SPEC §4.3 steps 2–5 (and step 3, single-organization mode), right after a registration signed the user in: with a pending
 /// invite, registering with the invited address proves the mailbox; the invite is accepted
 /// when §5.3 allows (→ its organization), otherwise the invite page says what is missing.
 async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<String>, RegisterError> {
     let Some((pending, link)) = accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))? else {
-        return Ok(None);
+        // Single-organization mode without an invite: join the one organization.
+        return match super::organizations::join_single_org(state, user).await {
+            Ok(org) => Ok(org.map(|org| format!("/organizations/{}/", org.slug))),
+            Err(err) => Err(RegisterError::Internal(anyhow::anyhow!("single-organization join failed: {err}"))),
+        };
     };
     if pending.email == user.email && !user.email_verified {
         users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;

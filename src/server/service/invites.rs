@@ -222,3 +222,97 @@ pub async fn cleanup_expired(state: &AppState, days: i64) -> Result<u64, sqlx::E
     tx.commit().await?;
     Ok(deleted)
 }
+
+/// Resend or regenerate a pending invite (SPEC §5.1). Only a hash of the token is stored,
+/// so every email needs a fresh token: `resend` keeps the expiry (and refuses an expired
+/// invite), `regenerate` also renews the expiry. Either way the previous link stops working.
+pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, regenerate: bool) -> Result<MemberRow, InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(InviteError::Forbidden("You do not have permission to resend invites."));
+    }
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let Some(row) = members::find(&mut tx, member_id)
+        .await?
+        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status == "approved")
+    else {
+        return Err(InviteError::NotFound);
+    };
+    let expired = invite::is_expired(row.token_expires_at, now);
+    if !regenerate && expired {
+        return Err(InviteError::Conflict("This invite has expired; regenerate it to send a new link."));
+    }
+    let expires_at = if regenerate { now + i64::from(state.config.invite_days_valid) * DAY_SECS } else { row.token_expires_at.unwrap_or(now) };
+    let token = InviteToken::generate();
+    members::set_token(&mut tx, row.id, &token.hash(), expires_at).await?;
+    let email = row.email.clone().unwrap_or_default();
+    let link = invite_link(state, row.id, token.expose());
+    let days = ((expires_at - now) + DAY_SECS - 1) / DAY_SECS;
+    let (subject, body) = invite_email(&actor.name, &membership.org.name, &link, days.max(1));
+    outbox::queue_mail(&mut tx, &email, &subject, &body, Some(row.id), now).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(actor.id),
+            event: if regenerate { "invite.regenerate" } else { "member.reinvite" },
+            target_member_id: Some(row.id),
+            target_user_id: None,
+            target_email: Some(&email),
+            ip: None,
+            data: json!({"email": email, "role": row.role}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(MemberRow { token_expires_at: Some(expires_at), ..row })
+}
+
+/// Removes a member (not an invite: that is [`revoke`]). Managers cannot remove owners, and
+/// the last owner cannot be removed.
+pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
+        return Err(InviteError::NotFound);
+    };
+    let Some(user_id) = row.user_id else {
+        drop(tx);
+        return revoke(state, actor, slug, member_id).await;
+    };
+    let role: Role = row.role.parse().unwrap_or(Role::Member);
+    let leaving_self = user_id == actor.id;
+    if !leaving_self && (!membership.role.can_invite() || (role == Role::Owner && membership.role != Role::Owner)) {
+        return Err(InviteError::Forbidden("You do not have permission to remove this member."));
+    }
+    if role == Role::Owner {
+        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
+            .bind(membership.org.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if owners <= 1 {
+            return Err(InviteError::Conflict("The last owner cannot be removed; make someone else an owner first."));
+        }
+    }
+    members::delete(&mut tx, membership.org.id, row.id).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(actor.id),
+            event: "member.remove",
+            target_member_id: Some(row.id),
+            target_user_id: Some(user_id),
+            target_email: None,
+            ip: None,
+            data: json!({"role": row.role, "user": user_id}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

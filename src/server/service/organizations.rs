@@ -136,3 +136,102 @@ pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Me
     }
     Ok((membership, entries))
 }
+
+/// The teams of an organization: `(slug, name)`.
+pub async fn teams(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<(String, String)>, OrgError> {
+    let membership = membership(state, user, slug).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT slug, name FROM teams WHERE organization_id = $1 ORDER BY slug")
+        .bind(membership.org.id)
+        .fetch_all(state.db.pool())
+        .await?;
+    Ok(rows)
+}
+
+/// Creates a team (owners and managers).
+pub async fn create_team(state: &AppState, user: &UserRow, slug: &str, name: &str, team_slug: Option<&str>) -> Result<(String, String), OrgError> {
+    let membership = membership(state, user, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(OrgError::Forbidden("Only owners and managers can create teams."));
+    }
+    let mut errors = FieldErrors::new();
+    let name = name.trim();
+    if name.is_empty() {
+        errors.add("name", crate::server::domain::REQUIRED);
+    }
+    let team_slug = match team_slug.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => errors.check("slug", Slug::parse(raw)),
+        None => Slug::from_name(name),
+    };
+    let (Some(team_slug), true) = (team_slug, errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.add("slug", "Choose a slug.");
+        }
+        return Err(OrgError::Invalid(errors));
+    };
+    let mut tx = state.db.begin().await?;
+    let inserted = sqlx::query("INSERT INTO teams (organization_id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(membership.org.id)
+        .bind(team_slug.as_str())
+        .bind(name)
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(err) if db::is_unique_violation(&err) => {
+            return Err(OrgError::Invalid(FieldErrors::single("slug", "A team with this slug already exists.")))
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tx.commit().await?;
+    Ok((team_slug.as_str().to_owned(), name.to_owned()))
+}
+
+/// Single-organization mode (`APP_SINGLE_ORG`): creates the organization at start if it is
+/// missing (named after its slug, no members until the first user joins).
+pub async fn ensure_single_org(state: &AppState) -> anyhow::Result<()> {
+    let Some(slug) = state.config.single_org.as_deref() else { return Ok(()) };
+    let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("APP_SINGLE_ORG: {}", e.join(" ")))?;
+    let mut tx = state.db.begin().await?;
+    if organizations::find_by_slug(&mut tx, slug.as_str()).await?.is_none() {
+        organizations::insert(&mut tx, slug.as_str(), slug.as_str(), db::now()).await?;
+        tracing::info!(slug = slug.as_str(), "single organization created");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// SPEC §4.3 step 3: in single-organization mode, a user who registered without a pending
+/// invite joins the one organization with its default role — audited (`member.add`) and
+/// announced (`member.joined`). Returns the organization, or `None` when the mode is off.
+pub async fn join_single_org(state: &AppState, user: &UserRow) -> Result<Option<OrgRow>, OrgError> {
+    let Some(slug) = state.config.single_org.as_deref() else { return Ok(None) };
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let Some(org) = organizations::find_by_slug(&mut tx, slug).await? else { return Ok(None) };
+    if members::membership(&mut tx, org.id, user.id).await?.is_some() {
+        return Ok(Some(org));
+    }
+    // The first member of a fresh single organization owns it; later ones get the default role.
+    let has_members: bool = members::seats_used(&mut tx, org.id).await? > 0;
+    let role = if has_members { org.default_role.clone() } else { Role::Owner.as_str().to_owned() };
+    let member = members::insert_membership(&mut tx, org.id, user.id, &role, now).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(user.id),
+            event: "member.add",
+            target_member_id: Some(member.id),
+            target_user_id: Some(user.id),
+            target_email: Some(&user.email),
+            ip: None,
+            data: json!({"email": user.email, "role": role, "single_org": true}),
+            now,
+        },
+    )
+    .await?;
+    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": member.id, "userId": user.id, "viaInvite": false}), now).await?;
+    tx.commit().await?;
+    Ok(Some(org))
+}
