@@ -5,7 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use super::config::Config;
+use super::db::users::{self, UserRow};
+use super::domain::Password;
+use super::service::invites::{self, InviteInput};
+use super::service::{accounts, organizations};
 use super::startup;
+use super::state::AppState;
 
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about = "Registration and organization invitations")]
@@ -22,6 +27,48 @@ pub enum Command {
     Serve,
     /// Migrate the database and exit.
     Migrate,
+    /// Create a user (asks nothing: the password comes from GATEHOUSE_PASSWORD or --password).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "GATEHOUSE_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the user a superuser.
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Create an organization owned by an existing user.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: Option<String>,
+        /// Email of the owner.
+        #[arg(long)]
+        owner: String,
+    },
+    /// Invite an address to an organization; prints the invite link.
+    Invite {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Email of the inviting owner or manager.
+        #[arg(long)]
+        inviter: String,
+        /// Do not queue the invite email.
+        #[arg(long)]
+        no_email: bool,
+    },
+    /// Delete pending invites that expired more than DAYS days ago.
+    CleanupInvites {
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 /// Entry point of the server binary.
@@ -51,5 +98,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
+        command => admin(startup::build_state(cli.config).await?, command).await,
     }
+}
+
+async fn user_by_email(state: &AppState, email: &str) -> anyhow::Result<UserRow> {
+    users::find_by_email(&mut *state.db.conn().await?, &email.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))
+}
+
+async fn admin(state: AppState, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::CreateUser { email, name, password, superuser } => {
+            let user = accounts::create_user(&state, &email, &name, &Password::new(password), superuser)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!("created user {} ({}){}", user.id, user.email, if superuser { ", superuser" } else { "" });
+        }
+        Command::CreateOrg { name, slug, owner } => {
+            let owner = user_by_email(&state, &owner).await?;
+            let org = organizations::create(&state, &owner, &name, slug.as_deref()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!("created organization {} owned by {}", org.slug, owner.email);
+        }
+        Command::Invite { org, email, role, inviter, no_email } => {
+            let inviter = user_by_email(&state, &inviter).await?;
+            let input = InviteInput { email, role: Some(role), send_invite: !no_email, ..InviteInput::default() };
+            let (row, link) = invites::create(&state, &inviter, &org, input).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if !no_email {
+                state.mailer.deliver_due(&state.db).await?;
+            }
+            println!("invited {} (member {}): {link}", row.email.unwrap_or_default(), row.id);
+        }
+        Command::CleanupInvites { days } => {
+            let deleted = invites::cleanup_expired(&state, days).await?;
+            println!("deleted {deleted} expired invite(s)");
+        }
+        Command::Serve | Command::Migrate => unreachable!("handled by run"),
+    }
+    state.db.close().await;
+    Ok(())
 }

@@ -569,3 +569,20 @@ async fn invites_carry_teams_into_the_membership_and_members_can_be_removed() {
     let owner_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
     assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{owner_id}/")).await.0, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn cleanup_deletes_only_invites_expired_longer_than_the_grace_period() {
+    let app = app_with_org().await;
+    let old = app.invite(&app.client, ORG, "old@example.com", "member").await;
+    let recent = app.invite(&app.client, ORG, "recent@example.com", "member").await;
+    let fresh = app.invite(&app.client, ORG, "fresh@example.com", "member").await;
+    let now = gatehouse::server::db::now();
+    app.sql_exec(&format!("UPDATE members SET token_expires_at = {} WHERE id = {old}", now - 40 * 86_400)).await;
+    app.sql_exec(&format!("UPDATE members SET token_expires_at = {} WHERE id = {recent}", now - 86_400)).await;
+    let deleted = gatehouse::server::service::invites::cleanup_expired(&app.state, 30).await.unwrap();
+    assert_eq!(deleted, 1);
+    for (id, kept) in [(old, 0), (recent, 1), (fresh, 1)] {
+        assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {id}")).await, kept);
+    }
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 1, "memberships are never touched");
+}

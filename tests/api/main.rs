@@ -9,3 +9,4 @@ mod accounts;
 mod malformed;
 mod invites;
 mod pages;
+mod admin;

@@ -105,6 +105,28 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
     Ok(Signed { user, redirect_to })
 }
 
+/// Creates a user directly (admin command): the same validation as registration, no
+/// session, the address taken as verified by the operator.
+pub async fn create_user(state: &AppState, email: &str, name: &str, password: &Password, superuser: bool) -> Result<UserRow, RegisterError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(email));
+    let name = errors.check("name", DisplayName::parse(name));
+    errors.check("password", PasswordPolicy.check(password, email.as_ref()));
+    let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
+        return Err(RegisterError::Invalid(errors));
+    };
+    let hash = state.hasher.hash(password).await?;
+    let mut tx = state.db.begin().await?;
+    let user = users::insert(
+        &mut tx,
+        users::NewUser { email: email.as_str(), name: name.as_str(), password_hash: Some(&hash), email_verified: true, is_superuser: superuser, now: db::now() },
+    )
+    .await
+    .map_err(|err| if db::is_unique_violation(&err) { RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN)) } else { err.into() })?;
+    tx.commit().await?;
+    Ok(user)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("bad credentials")]
