@@ -1,0 +1,165 @@
+//! Load benchmark (run by `scripts/bench`): starts the release server on a fresh database,
+//! seeds users, invites and signed-in sessions directly in that database, and drives the
+//! server with `wrk` on loopback. Prints the numbers; asserts nothing.
+//!
+//!   cargo run --release --example bench -- --bin target/release/gatehouse [--database postgres://…/postgres]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use gatehouse::server::db::{self, Db};
+use gatehouse::server::domain::invite::InviteToken;
+
+const CONCURRENCY: &str = "16";
+
+struct Args {
+    bin: PathBuf,
+    site: PathBuf,
+    database: Option<String>,
+    invites: usize,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args { bin: "target/release/gatehouse".into(), site: "target/site".into(), database: None, invites: 20_000, seconds: 10 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--bin" => args.bin = value.into(),
+            "--site" => args.site = value.into(),
+            "--database" => args.database = Some(value),
+            "--invites" => args.invites = value.parse().expect("--invites N"),
+            "--seconds" => args.seconds = value.parse().expect("--seconds N"),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    args
+}
+
+/// A fresh database: a SQLite file in `dir`, or a new database on the PostgreSQL server.
+async fn fresh_database(server: Option<&str>, dir: &std::path::Path) -> String {
+    match server {
+        None => format!("sqlite://{}", dir.join("bench.sqlite3").display()),
+        Some(server) => {
+            use sqlx::Connection;
+            let name = format!("gh_test_bench_{}", std::process::id());
+            let mut conn = sqlx::PgConnection::connect(server).await.expect("connect");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            let mut url = url::Url::parse(server).unwrap();
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+    }
+}
+
+fn wrk(args: &[&str]) -> String {
+    let out = Command::new("wrk").args(args).output().expect("wrk (apt-get install wrk)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn field<'a>(report: &'a str, label: &str) -> &'a str {
+    report.lines().find_map(|l| l.trim().strip_prefix(label)).map(str::trim).unwrap_or("?")
+}
+
+fn summary(name: &str, report: &str) {
+    println!("{name}");
+    println!("  requests/s     {}", field(report, "Requests/sec:"));
+    println!("  latency p50    {}", field(report, "50%"));
+    println!("  latency p99    {}", field(report, "99%"));
+    println!("  non-2xx/3xx    {}", match field(report, "Non-2xx or 3xx responses:") { "?" => "0", n => n });
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(args.database.as_deref(), dir.path()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(&args.bin)
+        .arg("serve")
+        .env("APP_ADDR", format!("127.0.0.1:{port}"))
+        .env("APP_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .env("LEPTOS_SITE_ROOT", &args.site)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Seed: one owner and organization; per invite a user, a pending invite addressed to
+    // that user, and a signed-in session for them.
+    sqlx::any::install_default_drivers();
+    let db = Db::connect(&url).await.unwrap();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    let now = db::now();
+    let mut lines = String::new();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ('owner@bench.test', 'Owner', $1, 1, 1, 0, $2)")
+        .bind(hash).bind(now).execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ('bench', 'Bench', $1)").bind(now).execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES (1, 1, 'owner', 'approved', $1, $1)")
+        .bind(now).execute(&mut *tx).await.unwrap();
+    let mut page = String::new();
+    for i in 0..args.invites {
+        let email = format!("user{i}@bench.test");
+        let user_id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'U', $2, 1, 1, 0, $3) RETURNING id")
+            .bind(&email).bind(hash).bind(now).fetch_one(&mut *tx).await.unwrap();
+        let token = InviteToken::generate();
+        let member_id: i64 = sqlx::query_scalar("INSERT INTO members (organization_id, email, role, inviter_id, invite_status, token_hash, token_expires_at, created_at) VALUES (1, $1, 'member', 1, 'approved', $2, $3, $4) RETURNING id")
+            .bind(&email).bind(token.hash()).bind(now + 86_400).bind(now).fetch_one(&mut *tx).await.unwrap();
+        let session = tower_sessions::session::Id::default().to_string();
+        sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
+            .bind(&session).bind(format!("{{\"uid\":{user_id}}}")).bind(now + 86_400).execute(&mut *tx).await.unwrap();
+        lines.push_str(&format!("{session} /api/0/accept-invite/{member_id}/{}/\n", token.expose()));
+        if i == 0 {
+            page = format!("/accept/{member_id}/{}/", token.expose());
+        }
+    }
+    tx.commit().await.unwrap();
+    let data = dir.path().join("accepts.txt");
+    std::fs::write(&data, lines).unwrap();
+    let script = dir.path().join("accept.lua");
+    std::fs::write(&script, format!(r#"
+local pairs_, n = {{}}, 0
+local counter = 0
+function init(args)
+  for line in io.lines("{data}") do
+    local cookie, path = line:match("(%S+) (%S+)")
+    n = n + 1; pairs_[n] = {{cookie, path}}
+  end
+end
+function setup(thread) thread:set("offset", counter); counter = counter + 1 end
+local i = 0
+function request()
+  i = i + 1
+  local k = ((i * 2 + (offset or 0)) % n) + 1
+  local p = pairs_[k]
+  return wrk.format("POST", p[2], {{["Cookie"] = "gatehouse_session=" .. p[1]}})
+end
+"#, data = data.display())).unwrap();
+
+    let secs = format!("{}s", args.seconds);
+    println!("database: {}", if args.database.is_some() { "postgres" } else { "sqlite" });
+    println!("connections: {CONCURRENCY}, duration: {secs} per run, invites seeded: {}", args.invites);
+    summary("GET /auth/login/", &wrk(&["-t2", "-c", CONCURRENCY, "-d", &secs, "--latency", &format!("{base}/auth/login/")]));
+    summary("GET /accept/{id}/{token}/ (invite page)", &wrk(&["-t2", "-c", CONCURRENCY, "-d", &secs, "--latency", &format!("{base}{page}")]));
+    let accept_secs = format!("{}s", (args.seconds / 2).max(1));
+    let report = wrk(&["-t2", "-c", CONCURRENCY, "-d", &accept_secs, "--latency", "-s", script.to_str().unwrap(), &base]);
+    summary("POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)", &report);
+    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND user_id <> 1")
+        .fetch_one(db.pool()).await.unwrap();
+    println!("  accepted       {accepted} in {accept_secs} = {:.0}/s", accepted as f64 / (args.seconds / 2).max(1) as f64);
+    db.close().await;
+    let _ = server.kill();
+    let _ = server.wait();
+}
