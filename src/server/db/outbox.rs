@@ -30,40 +30,89 @@ pub struct MailRow {
     pub attempts: i64,
 }
 
-/// Claims up to `limit` due emails: marks them `sending` with a lease, so that another
-/// instance does not send them too; a lease that runs out (a crashed worker) makes them
-/// due again.
-pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM mail_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
-    )
+/// The two outbox tables, which share their delivery columns (`status`, `attempts`,
+/// `next_attempt_at`, `last_error`).
+#[derive(Clone, Copy)]
+enum Outbox {
+    Mail,
+    Events,
+}
+
+impl Outbox {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Mail => "mail_outbox",
+            Self::Events => "event_outbox",
+        }
+    }
+
+    /// The status of a row being delivered (`sending` / `delivering`).
+    fn in_flight(self) -> &'static str {
+        match self {
+            Self::Mail => "sending",
+            Self::Events => "delivering",
+        }
+    }
+}
+
+/// Claims up to `limit` due rows: marks them in flight with a lease, so that another
+/// instance does not deliver them too; a lease that runs out (a crashed worker) makes them
+/// due again. Returns the claimed rows.
+async fn claim(conn: &mut Conn, outbox: Outbox, columns: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let (table, in_flight) = (outbox.table(), outbox.in_flight());
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM {table} WHERE status IN ('queued', '{in_flight}') AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+    ))
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     let mut claimed = Vec::new();
     for id in ids {
-        let row = sqlx::query(
-            "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE id = $2 AND status IN ('queued', 'sending') AND next_attempt_at <= $3 \
-             RETURNING id, to_addr, subject, body, attempts",
-        )
+        let row = sqlx::query(&format!(
+            "UPDATE {table} SET status = '{in_flight}', attempts = attempts + 1, next_attempt_at = $1 \
+             WHERE id = $2 AND status IN ('queued', '{in_flight}') AND next_attempt_at <= $3 RETURNING {columns}"
+        ))
         .bind(now + lease_secs)
         .bind(id)
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some(row) = row {
-            claimed.push(MailRow {
+        claimed.extend(row);
+    }
+    Ok(claimed)
+}
+
+/// Records a failed attempt: due again at `retry_at`, or `failed` for good.
+async fn failed(conn: &mut Conn, outbox: Outbox, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3 WHERE id = $4",
+        outbox.table()
+    ))
+    .bind(if retry_at.is_some() { "queued" } else { "failed" })
+    .bind(retry_at)
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due emails (see [`claim`]).
+pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
+    claim(conn, Outbox::Mail, "id, to_addr, subject, body, attempts", now, lease_secs, limit)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(MailRow {
                 id: row.try_get("id")?,
                 to_addr: row.try_get("to_addr")?,
                 subject: row.try_get("subject")?,
                 body: row.try_get("body")?,
                 attempts: row.try_get("attempts")?,
-            });
-        }
-    }
-    Ok(claimed)
+            })
+        })
+        .collect()
 }
 
 pub async fn mail_sent(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
@@ -75,16 +124,9 @@ pub async fn mail_sent(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::E
     Ok(())
 }
 
-/// Records a failed attempt: due again at `retry_at`, or `failed` for good.
+/// Records a failed email attempt (see [`failed`]).
 pub async fn mail_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mail_outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3 WHERE id = $4")
-        .bind(if retry_at.is_some() { "queued" } else { "failed" })
-        .bind(retry_at)
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    failed(conn, Outbox::Mail, id, error, retry_at).await
 }
 
 /// The delivery state of the newest email about a member row (queued, sending, sent, failed).
@@ -120,38 +162,21 @@ pub struct EventRow {
     pub attempts: i64,
 }
 
-/// Claims due events with a lease, as [`claim_mail`].
+/// Claims due events (see [`claim`]).
 pub async fn claim_events(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM event_outbox WHERE status IN ('queued', 'delivering') AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut claimed = Vec::new();
-    for id in ids {
-        let row = sqlx::query(
-            "UPDATE event_outbox SET status = 'delivering', attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE id = $2 AND status IN ('queued', 'delivering') AND next_attempt_at <= $3 \
-             RETURNING id, event, organization_id, payload, attempts",
-        )
-        .bind(now + lease_secs)
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = row {
-            claimed.push(EventRow {
+    claim(conn, Outbox::Events, "id, event, organization_id, payload, attempts", now, lease_secs, limit)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(EventRow {
                 id: row.try_get("id")?,
                 event: row.try_get("event")?,
                 organization_id: row.try_get("organization_id")?,
                 payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
                 attempts: row.try_get("attempts")?,
-            });
-        }
-    }
-    Ok(claimed)
+            })
+        })
+        .collect()
 }
 
 pub async fn event_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
@@ -163,13 +188,7 @@ pub async fn event_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), s
     Ok(())
 }
 
+/// Records a failed event delivery (see [`failed`]).
 pub async fn event_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE event_outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3 WHERE id = $4")
-        .bind(if retry_at.is_some() { "queued" } else { "failed" })
-        .bind(retry_at)
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    failed(conn, Outbox::Events, id, error, retry_at).await
 }
