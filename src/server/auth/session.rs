@@ -39,7 +39,16 @@ pub async fn grant_invite_pass(session: &Session) -> SessionResult<()> {
 
 /// Consumes the pass: one registration per opened invite.
 pub async fn take_invite_pass(session: &Session) -> SessionResult<bool> {
-    Ok(session.remove::<bool>(INVITE_PASS).await?.unwrap_or(false))
+    Ok(remove_if_present::<bool>(session, INVITE_PASS).await?.unwrap_or(false))
+}
+
+/// Removes a key only when it is there: `Session::remove` marks the session modified even
+/// for a missing key, which would cost a store write on every request that clears nothing.
+async fn remove_if_present<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> SessionResult<Option<T>> {
+    if session.get_value(key).await?.is_none() {
+        return Ok(None);
+    }
+    session.remove::<T>(key).await
 }
 
 /// The invite a visitor opened, kept server-side so that registration, login and 2FA
@@ -71,5 +80,5 @@ pub async fn set_pending_invite(session: &Session, invite: &PendingInvite) -> Se
 }
 
 pub async fn clear_pending_invite(session: &Session) -> SessionResult<()> {
-    session.remove::<PendingInvite>(PENDING_INVITE).await.map(|_| ())
+    remove_if_present::<PendingInvite>(session, PENDING_INVITE).await.map(|_| ())
 }
