@@ -92,6 +92,8 @@ pub struct OrgView {
     /// The getting-started step "Invite your team" is done (an invitee joined).
     pub invitee_joined: bool,
     pub members: Vec<MemberView>,
+    /// Teams as `(slug, name)`.
+    pub teams: Vec<(String, String)>,
 }
 
 /// A row of the member table: a membership or a pending invite.

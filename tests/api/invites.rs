@@ -586,3 +586,48 @@ async fn cleanup_deletes_only_invites_expired_longer_than_the_grace_period() {
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 1, "memberships are never touched");
 }
+
+#[tokio::test]
+async fn roles_change_within_the_actor_s_own_powers() {
+    let app = app_with_org().await;
+    let id = app.invite(&app.client, ORG, "max@example.com", "manager").await;
+    let (link, _) = app.invite_link(id).await;
+    let max = app.user("max@example.com", "Max").await;
+    assert_eq!(call(&max, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
+    let owner_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
+    let put = |client: &Client, member: i64, body: Value| {
+        client.put(app.url(&format!("/api/0/organizations/acme/members/{member}/"))).json(&body).send()
+    };
+    // A manager cannot demote the owner or make anyone owner.
+    assert_eq!(put(&max, owner_id, json!({"role": "member"})).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(put(&max, id, json!({"role": "owner"})).await.unwrap().status(), StatusCode::FORBIDDEN);
+    // The last owner cannot be demoted; after promoting Max, it can.
+    assert_eq!(put(&app.client, owner_id, json!({"role": "member"})).await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(put(&app.client, id, json!({"role": "owner"})).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(put(&app.client, owner_id, json!({"role": "manager"})).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(put(&app.client, id, json!({"role": "admin"})).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.edit'").await, 2);
+}
+
+#[tokio::test]
+async fn the_daily_invite_limit_per_address_answers_429() {
+    let app = app_with_org().await;
+    for _ in 0..10 {
+        let id = app.invite(&app.client, ORG, "spam@example.com", "member").await;
+        assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0, StatusCode::NO_CONTENT);
+    }
+    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "spam@example.com"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["reason"], "rate_limited");
+    // Another address is still fine.
+    let (status, _) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "ok@example.com"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_organization_home_lists_its_teams() {
+    let app = app_with_org().await;
+    app.client.post(app.url("/api/0/organizations/acme/teams/")).json(&json!({"name": "Platform Team"})).send().await.unwrap();
+    let html = app.client.get(app.url("/organizations/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Platform Team") && html.contains("platform-team"), "{html}");
+}

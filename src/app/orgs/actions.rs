@@ -40,7 +40,8 @@ pub async fn organization(slug: String) -> Result<OrgView, AppError> {
     let (state, session) = sfn::context().await?;
     let user = sfn::require_user(&state, &session).await?;
     let (membership, entries) = orgs::members(&state, &user, &slug).await.map_err(sfn::org_error)?;
-    Ok(sfn::org_view(&membership, &entries))
+    let teams = orgs::teams(&state, &user, &slug).await.map_err(sfn::org_error)?;
+    Ok(sfn::org_view(&membership, &entries, teams))
 }
 
 /// Invites an address from the members page.

@@ -119,6 +119,16 @@ pub fn OrganizationPage() -> impl IntoView {
                                         {if org.invitee_joined { "Invite your team — a teammate has joined" } else { "Invite your team" }}
                                     </li>
                                 </ul>
+                                <h2>"Teams"</h2>
+                                {if org.teams.is_empty() {
+                                    view! { <p class="hint">"No teams yet."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="org-list" data-testid="teams">
+                                            {org.teams.clone().into_iter().map(|(slug, name)| view! { <li>{name} " " <code>{slug}</code></li> }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
                                 <h2>"Members"</h2>
                                 <table>
                                     <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th></tr></thead>

@@ -180,6 +180,8 @@ struct UpdateMemberBody {
     reinvite: bool,
     #[serde(default)]
     regenerate: bool,
+    #[serde(default)]
+    role: Option<String>,
 }
 
 /// `PUT {reinvite}` resends (fresh link, same expiry); `PUT {regenerate}` also renews the expiry.
@@ -191,10 +193,17 @@ async fn update_member(
 ) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
-    if !body.reinvite && !body.regenerate {
-        return Err(ApiError::flow(StatusCode::BAD_REQUEST, "Send {\"reinvite\": true} or {\"regenerate\": true}.", "bad_request"));
-    }
-    let row = invites::reissue(&state, &user, &slug, member_id, body.regenerate).await?;
+    let row = match (&body.role, body.reinvite || body.regenerate) {
+        (Some(role), false) => invites::change_role(&state, &user, &slug, member_id, role).await?,
+        (None, true) => invites::reissue(&state, &user, &slug, member_id, body.regenerate).await?,
+        _ => {
+            return Err(ApiError::flow(
+                StatusCode::BAD_REQUEST,
+                "Send one of {\"role\": \"…\"}, {\"reinvite\": true} or {\"regenerate\": true}.",
+                "bad_request",
+            ))
+        }
+    };
     let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
     let teams = team_slugs(&state, entry.row.id).await?;
     Ok(Json(member_json(&entry, teams)))

@@ -143,8 +143,9 @@ pub fn accept_error(err: AcceptError) -> AppError {
     }
 }
 
-pub fn org_view(membership: &Membership, entries: &[MemberEntry]) -> OrgView {
+pub fn org_view(membership: &Membership, entries: &[MemberEntry], teams: Vec<(String, String)>) -> OrgView {
     OrgView {
+        teams,
         slug: membership.org.slug.clone(),
         name: membership.org.name.clone(),
         role: membership.role.as_str().to_owned(),

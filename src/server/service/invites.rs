@@ -316,3 +316,46 @@ pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member
     tx.commit().await?;
     Ok(())
 }
+
+/// Changes a member's (or a pending invite's) role. Only roles the actor may grant can be
+/// given or taken away; the last owner keeps the role.
+pub async fn change_role(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, role: &str) -> Result<MemberRow, InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    let new_role: Role = role.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?;
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
+        return Err(InviteError::NotFound);
+    };
+    let old_role: Role = row.role.parse().unwrap_or(Role::Member);
+    if !membership.role.can_grant(new_role) || !membership.role.can_grant(old_role) {
+        return Err(InviteError::Forbidden("You cannot give or take away a role higher than your own."));
+    }
+    if old_role == Role::Owner && new_role != Role::Owner && row.user_id.is_some() {
+        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
+            .bind(membership.org.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if owners <= 1 {
+            return Err(InviteError::Conflict("The last owner cannot be demoted; make someone else an owner first."));
+        }
+    }
+    sqlx::query("UPDATE members SET role = $1 WHERE id = $2").bind(new_role.as_str()).bind(row.id).execute(&mut *tx).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(actor.id),
+            event: "member.edit",
+            target_member_id: Some(row.id),
+            target_user_id: row.user_id,
+            target_email: row.email.as_deref(),
+            ip: None,
+            data: json!({"from": old_role.as_str(), "role": new_role.as_str()}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(MemberRow { role: new_role.as_str().to_owned(), ..row })
+}
