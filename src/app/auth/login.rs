@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::actions::{login_page_data, Login};
-use crate::app::components::{ErrorSummary, Field};
+use crate::app::components::{ErrorSummary, Field, FormError};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -11,21 +11,19 @@ pub fn LoginPage() -> impl IntoView {
     let page = Resource::new_blocking(|| (), |_| login_page_data());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().map(|e| e.field(name)).unwrap_or_default());
-    let username = Signal::derive(move || error.get().and_then(|e| e.value("username")));
+    let form = FormError::new(Signal::derive(move || action.value().get().and_then(Result::err)));
 
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <ErrorSummary error/>
+            <ErrorSummary error=form.error()/>
             <ActionForm action attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="next" value=next/>
                 <Field label="Email" name="username" kind="email" autocomplete="username"
-                    errors=field("username") value=username autofocus=true/>
+                    errors=form.field("username") value=form.value("username") autofocus=true/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"
-                    errors=field("password")/>
+                    errors=form.field("password")/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
             <Suspense fallback=|| ()>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::actions::{register_page_data, Register, RegisterPageInfo};
-use crate::app::components::{ErrorSummary, Field};
+use crate::app::components::{ErrorSummary, Field, FormError};
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
@@ -36,23 +36,17 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 fn RegisterForm(data: RegisterPageInfo) -> impl IntoView {
     let action = ServerAction::<Register>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().map(|e| e.field(name)).unwrap_or_default());
-    let prefill = data.email.clone();
-    let value = move |name: &'static str| {
-        let prefill = prefill.clone();
-        Signal::derive(move || {
-            error.get().and_then(|e| e.value(name)).or_else(|| (name == "email").then(|| prefill.clone()).flatten())
-        })
-    };
+    let form = FormError::new(Signal::derive(move || action.value().get().and_then(Result::err)));
+    let typed_email = form.value("email");
+    let email = Signal::derive(move || typed_email.get().or_else(|| data.email.clone()));
     view! {
         <ActionForm action attr:class="form" attr:novalidate=true>
-            <ErrorSummary error/>
+            <ErrorSummary error=form.error()/>
             <Field label="Email" name="email" kind="email" autocomplete="email"
-                errors=field("email") value=value("email") autofocus=true/>
-            <Field label="Name" name="name" autocomplete="name" errors=field("name") value=value("name")/>
+                errors=form.field("email") value=email autofocus=true/>
+            <Field label="Name" name="name" autocomplete="name" errors=form.field("name") value=form.value("name")/>
             <Field label="Password" name="password" kind="password" autocomplete="new-password"
-                errors=field("password")
+                errors=form.field("password")
                 hint="At least 8 characters; not a common password, not all digits, not like your email."/>
             <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
         </ActionForm>

@@ -53,3 +53,30 @@ pub fn ErrorSummary(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoV
         })
     }
 }
+
+/// The last error of a form's action, with the per-field views the inputs need.
+#[derive(Clone, Copy)]
+pub struct FormError(Signal<Option<AppError>>);
+
+impl FormError {
+    /// Wraps the error half of an action's value:
+    /// `FormError::new(Signal::derive(move || action.value().get().and_then(Result::err)))`.
+    pub fn new(error: Signal<Option<AppError>>) -> Self {
+        Self(error)
+    }
+
+    /// The whole error, for [`ErrorSummary`].
+    pub fn error(self) -> Signal<Option<AppError>> {
+        self.0
+    }
+
+    /// The messages for one field.
+    pub fn field(self, name: &'static str) -> Signal<Vec<String>> {
+        Signal::derive(move || self.0.get().map(|e| e.field(name)).unwrap_or_default())
+    }
+
+    /// The value typed into one field before the error.
+    pub fn value(self, name: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.get().and_then(|e| e.value(name)))
+    }
+}

@@ -2,4 +2,4 @@
 
 pub mod form;
 
-pub use form::{ErrorSummary, Field};
+pub use form::{ErrorSummary, Field, FormError};

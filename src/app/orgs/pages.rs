@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::actions::{audit_log, my_organizations, organization, CreateOrganization, InviteMember, RevokeInvite};
-use crate::app::components::{ErrorSummary, Field};
+use crate::app::components::{ErrorSummary, Field, FormError};
 use crate::app::layout::use_current_user;
 use crate::app::wire::{AppError, MemberView, OrgView};
 use leptos_router::components::Redirect;
@@ -29,9 +29,7 @@ pub fn NewOrganizationPage() -> impl IntoView {
     let user = use_current_user();
     let action = ServerAction::<CreateOrganization>::new();
     let mine = Resource::new_blocking(|| (), |_| my_organizations());
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().map(|e| e.field(name)).unwrap_or_default());
-    let value = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.value(name)));
+    let form = FormError::new(Signal::derive(move || action.value().get().and_then(Result::err)));
     view! {
         <Title text="Create an organization"/>
         <Suspense fallback=|| ()>
@@ -59,9 +57,9 @@ pub fn NewOrganizationPage() -> impl IntoView {
                                 })}
                                 <h2>"Create an organization"</h2>
                                 <ActionForm action attr:class="form" attr:novalidate=true>
-                                    <ErrorSummary error/>
-                                    <Field label="Organization name" name="name" errors=field("name") value=value("name")/>
-                                    <Field label="Slug" name="slug" errors=field("slug") value=value("slug")
+                                    <ErrorSummary error=form.error()/>
+                                    <Field label="Organization name" name="name" errors=form.field("name") value=form.value("name")/>
+                                    <Field label="Slug" name="slug" errors=form.field("slug") value=form.value("slug")
                                         hint="Lowercase letters, numbers and hyphens; used in addresses. Leave empty to derive it from the name."/>
                                     <button type="submit" class="primary" disabled=move || action.pending().get()>"Create organization"</button>
                                 </ActionForm>
@@ -158,9 +156,7 @@ pub fn MembersPage() -> impl IntoView {
         move || (slug.get(), invite.version().get(), revoke.version().get()),
         |(slug, _, _)| organization(slug),
     );
-    let error = Signal::derive(move || invite.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().map(|e| e.field(name)).unwrap_or_default());
-    let value = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.value(name)));
+    let form = FormError::new(Signal::derive(move || invite.value().get().and_then(Result::err)));
     view! {
         <Title text="Members"/>
         <Suspense fallback=|| ()>
@@ -178,9 +174,9 @@ pub fn MembersPage() -> impl IntoView {
                                 {can_invite.then(|| view! {
                                     <h2>"Invite a teammate"</h2>
                                     <ActionForm action=invite attr:class="form inline-fields" attr:novalidate=true>
-                                        <ErrorSummary error/>
+                                        <ErrorSummary error=form.error()/>
                                         <input type="hidden" name="slug" value=form_slug.clone()/>
-                                        <Field label="Email" name="email" kind="email" errors=field("email") value=value("email")/>
+                                        <Field label="Email" name="email" kind="email" errors=form.field("email") value=form.value("email")/>
                                         <div class="field">
                                             <label for="role">"Role"</label>
                                             <select id="role" name="role">
