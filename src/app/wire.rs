@@ -13,8 +13,6 @@ pub struct UserView {
     pub email: String,
     pub name: String,
     pub email_verified: bool,
-    /// Where `/` takes this user: their first organization, or the page to create one.
-    pub landing: String,
 }
 
 /// What a server function can answer instead of success. It crosses the wire as JSON

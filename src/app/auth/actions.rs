@@ -31,11 +31,22 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
     use crate::server::service::accounts::{self, CurrentUserError};
     let (state, session) = sfn::context().await?;
     match accounts::current_user(&state, &session).await {
-        Ok(user) => {
-            let landing = accounts::landing_path(&state, &user).await.map_err(|e| sfn::internal(e.into()))?;
-            Ok(Some(sfn::user_view(&user, landing)))
-        }
+        Ok(user) => Ok(Some(sfn::user_view(&user))),
         Err(CurrentUserError::Anonymous) => Ok(None),
+        Err(CurrentUserError::Internal(err)) => Err(sfn::internal(err)),
+    }
+}
+
+/// Where `/` takes the visitor: their first organization, the page to create one, or the
+/// login page when anonymous.
+#[server(prefix = "/_fn", endpoint = "auth/landing")]
+pub async fn landing_path() -> Result<String, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::accounts::{self, CurrentUserError};
+    let (state, session) = sfn::context().await?;
+    match accounts::current_user(&state, &session).await {
+        Ok(user) => accounts::landing_path(&state, &user).await.map_err(|e| sfn::internal(e.into())),
+        Err(CurrentUserError::Anonymous) => Ok("/auth/login/".to_owned()),
         Err(CurrentUserError::Internal(err)) => Err(sfn::internal(err)),
     }
 }

@@ -100,8 +100,8 @@ pub fn login_error(err: LoginError) -> AppError {
     }
 }
 
-pub fn user_view(user: &UserRow, landing: String) -> UserView {
-    UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified, landing }
+pub fn user_view(user: &UserRow) -> UserView {
+    UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified }
 }
 
 /// The signed-in user, or a 401 refusal.
