@@ -41,6 +41,9 @@ export default defineConfig({
       APP_DATA_DIR: dataDir,
       LEPTOS_SITE_ROOT: process.env.GATEHOUSE_SITE ?? '../target/site',
       RUST_LOG: 'warn',
+      // Every test browser comes from 127.0.0.1: the per-address registration limit
+      // would stop the journeys (it has HTTP tests of its own).
+      APP_REGISTER_LIMIT_PER_IP: '0',
     },
   },
 });

@@ -11,14 +11,15 @@ TOOLS_DIR="$GATEHOUSE_CACHE/tools"
 
 CARGO_LEPTOS_VERSION=0.3.11
 
-# Which Rust builds the WebAssembly half:
-#  - "rustup": the rustup toolchain has the wasm32 target (rustup target add worked);
-#  - "debian": Debian's rustc-web, with std built from source (-Zbuild-std).
+# Which Rust builds both halves:
+#  - "debian": Debian's rustc-web (1.96), with std built from source (-Zbuild-std); preferred,
+#    because the pinned cargo-leptos needs rustc 1.96 and it is the same on every machine;
+#  - "rustup": the rustup toolchain, when it has the wasm32 target and Debian's is absent.
 wasm_toolchain() {
-  if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    echo rustup
-  elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
+  if [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
     echo debian
+  elif command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo rustup
   else
     echo none
   fi

@@ -1,44 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PASSWORD, open, uniqueEmail, registerThroughForm } from '../fixtures/app';
-
-/** The newest invite link sent to `email`, read from the server's mail folder. */
-async function inviteLinkFor(email: string): Promise<string> {
-  const dir = join(process.env.E2E_DATA_DIR!, 'mail');
-  for (let i = 0; i < 100; i++) {
-    const files = (() => { try { return readdirSync(dir); } catch { return []; } })();
-    for (const f of files) {
-      const raw = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (raw.includes(`To: ${email}`)) {
-        const m = raw.match(/https?:\/\/[^\s]+\/accept\/\d+\/[0-9a-f]{64}\//);
-        if (m) return new URL(m[0]).pathname;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no invite email for ${email}`);
-}
-
-async function ownerWithOrg(page: Page, js: boolean): Promise<string> {
-  const owner = uniqueEmail('owner');
-  const slug = `org-${owner.slice(6, 14)}`;
-  await open(page, '/auth/register/', js);
-  await registerThroughForm(page, owner, 'Olive Owner', PASSWORD);
-  await expect(page).toHaveURL(/\/organizations\/new\/$/);
-  await page.getByLabel('Organization name').fill('Acme ' + slug);
-  await page.getByLabel('Slug').fill(slug);
-  await page.getByRole('button', { name: 'Create organization' }).click();
-  await expect(page).toHaveURL(new RegExp(`/organizations/${slug}/$`));
-  return slug;
-}
-
-async function invite(page: Page, slug: string, email: string, js: boolean) {
-  await open(page, `/organizations/${slug}/members/`, js);
-  await page.getByLabel('Email').fill(email);
-  await page.getByRole('button', { name: 'Send invite' }).click();
-  await expect(page.getByTestId(`member-${email}`)).toContainText('Invited by Olive Owner');
-}
+import { test, expect, type Browser } from '@playwright/test';
+import { PASSWORD, open, uniqueEmail, registerThroughForm, inviteLinkFor, ownerWithOrg, invite } from '../fixtures/app';
 
 export function inviteJourneys(js: boolean) {
   test.use({ javaScriptEnabled: js });

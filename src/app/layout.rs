@@ -39,6 +39,8 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <span class="whoami">
                                     "Signed in as " <strong>{user.email.clone()}</strong>
                                 </span>
+                                <a href="/settings/account/security/">"Security"</a>
+                                <a href="/settings/account/emails/">"Email"</a>
                                 <LogoutButton/>
                             }.into_any(),
                             None => view! {

@@ -3,6 +3,7 @@
 //! Pages live in feature folders (`auth`, …); each folder's `actions.rs` holds its
 //! `#[server]` functions, thin adapters that call `crate::server::service`.
 
+pub mod account;
 pub mod auth;
 pub mod components;
 pub mod home;
@@ -19,11 +20,14 @@ use leptos_router::{path, SsrMode};
 use self::auth::{LoginPage, RegisterPage};
 use self::home::StartPage;
 use self::invite::InvitePage;
-use self::orgs::{AuditLogPage, MembersPage, NewOrganizationPage, OrganizationPage};
+use self::account::{EmailsPage, SecurityPage, TwoFactorPage, VerifyEmailPage};
+use self::orgs::{AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};
 use self::layout::{Layout, NotFound};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::security::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -61,6 +65,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organizations/:slug/") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/members/") view=MembersPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/audit-log/") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/settings/") view=OrgSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/join-request/:slug/") view=JoinRequestPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/2fa/") view=TwoFactorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/verify-email/:token/") view=VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/security/") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/emails/") view=EmailsPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:org_slug/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                 </Routes>

@@ -106,6 +106,8 @@ pub struct MemberView {
     pub inviter_name: Option<String>,
     /// Delivery state of the invite email: queued, sending, sent, failed.
     pub mail_status: Option<String>,
+    /// `approved` (membership or invite), `requested_to_be_invited` or `requested_to_join`.
+    pub invite_status: String,
 }
 
 /// What the invite page shows (SPEC §5.5).
@@ -135,4 +137,52 @@ pub struct AuditView {
     pub data: String,
     pub ip: Option<String>,
     pub date: String,
+}
+
+/// An organization's policy settings as its settings page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettingsView {
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+    pub can_edit: bool,
+    pub can_invite: bool,
+    pub require_2fa: bool,
+    pub require_email_verification: bool,
+    pub allow_join_requests: bool,
+    pub default_role: String,
+    pub allow_email_mismatch: bool,
+    pub member_limit: Option<i64>,
+    /// Members plus pending invites.
+    pub seats_used: i64,
+}
+
+/// The account security page: second-factor state, or an enrolment in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub email: String,
+    pub enrolled: bool,
+    pub unused_recovery_codes: i64,
+    /// The secret offered for enrolment (base32) and its QR code (SVG markup).
+    pub secret: Option<String>,
+    pub qr_svg: Option<String>,
+    /// Recovery codes of an enrolment just confirmed: shown once.
+    pub fresh_recovery_codes: Vec<String>,
+    /// `(slug, name)` of the organization joined when the enrolment accepted a pending invite.
+    pub joined: Option<(String, String)>,
+}
+
+/// The email settings page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailsView {
+    pub email: String,
+    pub verified: bool,
+}
+
+/// The join-request page: the organization asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinView {
+    pub slug: String,
+    pub name: String,
+    pub accepts_requests: bool,
 }

@@ -56,6 +56,14 @@ pub struct Config {
     #[arg(long = "breached-passwords-url", env = "APP_BREACHED_PASSWORDS_URL", global = true)]
     pub breached_passwords_url: Option<Url>,
 
+    /// Refuse a password seen in breaches at least this many times (with APP_BREACHED_PASSWORDS_URL).
+    #[arg(long = "breached-passwords-min-count", env = "APP_BREACHED_PASSWORDS_MIN_COUNT", default_value_t = 1, global = true)]
+    pub breached_passwords_min_count: u64,
+
+    /// Registrations allowed per client address per hour; 0 turns the limit off.
+    #[arg(long = "register-limit-per-ip", env = "APP_REGISTER_LIMIT_PER_IP", default_value_t = 20, global = true)]
+    pub register_limit_per_ip: u32,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "APP_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,

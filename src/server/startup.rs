@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tower_sessions::session_store::ExpiredDeletion;
 
+use super::auth::breached::BreachedPasswords;
 use super::auth::password::PasswordHasher;
 use super::config::{Config, LogFormat};
 use super::db::sessions::DbSessionStore;
@@ -62,7 +63,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     };
     let hasher = PasswordHasher::for_this_machine();
     hasher.warm_up().await?;
+    let breached = match &config.breached_passwords_url {
+        Some(url) => Some(BreachedPasswords::new(url.clone(), config.breached_passwords_min_count)?),
+        None => None,
+    };
     let state = AppState {
+        breached,
         leptos_options: leptos_options(&config),
         config: Arc::new(config),
         db,
@@ -92,12 +98,16 @@ impl Server {
 
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = DbSessionStore::new(self.state.db.clone());
+        let sweep_state = self.state.clone();
         let cleanup = tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 every_hour.tick().await;
                 if let Err(err) = store.delete_expired().await {
                     tracing::warn!(error = %err, "could not delete expired sessions");
+                }
+                if let Err(err) = super::service::limits::sweep(&sweep_state).await {
+                    tracing::warn!(error = %err, "could not delete old rate-limit counters");
                 }
             }
         });

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use super::auth::breached::BreachedPasswords;
 use super::auth::password::PasswordHasher;
 use super::config::Config;
 use super::db::Db;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub hasher: PasswordHasher,
+    /// The breached-password check, when `APP_BREACHED_PASSWORDS_URL` is set.
+    pub breached: Option<BreachedPasswords>,
     pub mailer: Mailer,
     pub secret: Arc<Vec<u8>>,
     pub leptos_options: LeptosOptions,

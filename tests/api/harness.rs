@@ -23,6 +23,11 @@ pub struct TestApp {
 pub struct Options {
     pub registration: Option<RegistrationMode>,
     pub single_org: Option<&'static str>,
+    /// Registrations per address per hour; off unless a test sets it (every test client
+    /// comes from 127.0.0.1).
+    pub register_limit: Option<u32>,
+    /// Base URL of a breached-password range API.
+    pub breached_url: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -38,6 +43,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.database_url = Some(test_database_url(&data_dir).await);
     config.registration = options.registration.unwrap_or_default();
     config.single_org = options.single_org.map(str::to_owned);
+    config.register_limit_per_ip = options.register_limit.unwrap_or(0);
+    config.breached_passwords_url = options.breached_url.map(|u| u.parse().unwrap());
     let state = startup::build_state(config).await.expect("state");
     let server = Server::bind(state.clone()).await.expect("bind");
     let addr = server.local_addr().unwrap();
@@ -189,6 +196,28 @@ impl TestApp {
         panic!("no invite email for member {member_id}");
     }
 
+    /// The path of the newest verification link mailed to `email`.
+    pub async fn verification_link(&self, email: &str) -> String {
+        for _ in 0..50 {
+            let mut found = None;
+            for mail in self.mails().await {
+                if !mail.contains(&format!("To: {email}")) {
+                    continue;
+                }
+                if let Some(at) = mail.find("/auth/verify-email/") {
+                    let rest = &mail[at..];
+                    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                    found = Some(rest[..end].to_owned());
+                }
+            }
+            if let Some(link) = found {
+                return link;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no verification email for {email}");
+    }
+
     pub async fn sql_exec(&self, sql: &str) {
         sqlx::query(sql).execute(self.state.db.pool()).await.unwrap();
     }
@@ -212,4 +241,30 @@ pub async fn json_of(res: Response) -> (StatusCode, Value) {
     let body = res.text().await.unwrap();
     let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON ({status}): {body}"));
     (status, value)
+}
+
+/// The current TOTP code of a base32 secret, `offset` steps from now.
+pub fn totp_code(secret: &str, offset: i64) -> String {
+    use gatehouse::server::domain::totp::{TotpSecret, STEP_SECS};
+    let secret = TotpSecret::from_base32(secret).expect("secret");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64 / STEP_SECS;
+    secret.code_for_step((now as i64 + offset) as u64)
+}
+
+/// Enrols TOTP for the signed-in client; returns the secret and the recovery codes.
+pub async fn enrol_totp(app: &TestApp, client: &Client) -> (String, Vec<String>, Value) {
+    let (status, body) = json_of(client.get(app.url("/api/0/users/me/authenticators/totp/enroll/")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_owned();
+    assert!(body["otpauthUrl"].as_str().unwrap().contains(&secret));
+    let res = client
+        .post(app.url("/api/0/users/me/authenticators/totp/enroll/"))
+        .json(&json!({"secret": secret, "otp": totp_code(&secret, 0)}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let codes = body["recoveryCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    (secret, codes, body)
 }

@@ -10,3 +10,6 @@ mod malformed;
 mod invites;
 mod pages;
 mod admin;
+mod limits;
+mod policies;
+mod requests;

@@ -81,7 +81,8 @@ pub async fn register(email: String, name: String, password: String) -> Result<(
     let (state, session) = sfn::context().await?;
     let values = sfn::values([("email", &email), ("name", &name)]);
     let input = RegisterInput { email, name, password: Password::new(password) };
-    match accounts::register(&state, &session, input).await {
+    let ip = sfn::client_ip().await;
+    match accounts::register(&state, &session, input, ip.as_deref()).await {
         Ok(signed) => {
             leptos_axum::redirect(&signed.redirect_to);
             Ok(())
@@ -98,7 +99,8 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
     let values = sfn::values([("username", &username)]);
-    match accounts::login(&state, &session, &username, &Password::new(password), next.as_deref()).await {
+    let ip = sfn::client_ip().await;
+    match accounts::login(&state, &session, &username, &Password::new(password), next.as_deref(), ip.as_deref()).await {
         Ok(signed) => {
             leptos_axum::redirect(&signed.redirect_to);
             Ok(())

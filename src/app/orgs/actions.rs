@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::wire::{AppError, AuditView, OrgView};
+use crate::app::wire::{AppError, AuditView, JoinView, OrgSettingsView, OrgView};
 
 /// Creates an organization and goes to its page.
 #[server(prefix = "/_fn", endpoint = "orgs/create")]
@@ -81,4 +81,144 @@ pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
     let (state, session) = sfn::context().await?;
     let user = sfn::require_user(&state, &session).await?;
     sfn::audit_views(&state, &user, &slug).await
+}
+
+/// The organization's policy settings, for one of its members.
+#[server(prefix = "/_fn", endpoint = "orgs/settings")]
+pub async fn org_settings(slug: String) -> Result<OrgSettingsView, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::organizations as orgs;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let membership = orgs::membership(&state, &user, &slug).await.map_err(sfn::org_error)?;
+    let seats_used = crate::server::db::members::seats_used(&mut *state.db.conn().await.map_err(|e| sfn::internal(e.into()))?, membership.org.id)
+        .await
+        .map_err(|e| sfn::internal(e.into()))?;
+    let org = &membership.org;
+    Ok(OrgSettingsView {
+        slug: org.slug.clone(),
+        name: org.name.clone(),
+        role: membership.role.as_str().to_owned(),
+        can_edit: membership.role.can_invite(),
+        can_invite: membership.role.can_invite(),
+        require_2fa: org.require_2fa,
+        require_email_verification: org.require_email_verification,
+        allow_join_requests: org.allow_join_requests,
+        default_role: org.default_role.clone(),
+        allow_email_mismatch: org.allow_email_mismatch,
+        member_limit: org.member_limit,
+        seats_used,
+    })
+}
+
+/// Saves the settings form. Checkboxes arrive only when ticked; an empty member limit
+/// removes the limit.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/_fn", endpoint = "orgs/settings-save")]
+pub async fn update_org_settings(
+    slug: String,
+    name: String,
+    default_role: String,
+    member_limit: String,
+    require_2fa: Option<String>,
+    require_email_verification: Option<String>,
+    allow_join_requests: Option<String>,
+    allow_email_mismatch: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::domain::FieldErrors;
+    use crate::server::http::sfn;
+    use crate::server::service::organizations::{self as orgs, OrgError, SettingsInput};
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let values = sfn::values([("name", &name), ("member_limit", &member_limit)]);
+    let limit = match member_limit.trim() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let err = OrgError::Invalid(FieldErrors::single("memberLimit", "Enter a whole number, or leave empty for no limit."));
+                return Err(sfn::with_values(sfn::org_error(err), values));
+            }
+        },
+    };
+    let input = SettingsInput {
+        name: Some(name),
+        require_2fa: Some(require_2fa.is_some()),
+        require_email_verification: Some(require_email_verification.is_some()),
+        allow_join_requests: Some(allow_join_requests.is_some()),
+        default_role: Some(default_role),
+        allow_email_mismatch: Some(allow_email_mismatch.is_some()),
+        member_limit: Some(limit),
+    };
+    match orgs::update_settings(&state, &user, &slug, input).await {
+        Ok(org) => {
+            leptos_axum::redirect(&format!("/organizations/{}/settings/?saved=1", org.slug));
+            Ok(())
+        }
+        Err(err) => Err(sfn::with_values(sfn::org_error(err), values)),
+    }
+}
+
+/// A member asks for an address to be invited.
+#[server(prefix = "/_fn", endpoint = "orgs/request-invite")]
+pub async fn request_invite(slug: String, email: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::requests;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let values = sfn::values([("email", &email)]);
+    match requests::request_invite(&state, &user, &slug, &email, None).await {
+        Ok(_) => {
+            leptos_axum::redirect(&format!("/organizations/{slug}/members/?requested=1"));
+            Ok(())
+        }
+        Err(err) => Err(sfn::with_values(sfn::invite_error(err), values)),
+    }
+}
+
+/// Approves or rejects an invite or join request.
+#[server(prefix = "/_fn", endpoint = "orgs/decide-request")]
+pub async fn decide_request(slug: String, member_id: i64, decision: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::requests;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    if decision == "approve" {
+        requests::approve(&state, &user, &slug, member_id, None).await.map_err(sfn::invite_error)?;
+    } else {
+        requests::reject(&state, &user, &slug, member_id).await.map_err(sfn::invite_error)?;
+    }
+    leptos_axum::redirect(&format!("/organizations/{slug}/members/"));
+    Ok(())
+}
+
+/// What the join-request page shows about an organization.
+#[server(prefix = "/_fn", endpoint = "orgs/join-page")]
+pub async fn join_page(slug: String) -> Result<JoinView, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::requests::JoinError;
+    let (state, _) = sfn::context().await?;
+    let mut conn = state.db.conn().await.map_err(|e| sfn::internal(e.into()))?;
+    let org = crate::server::db::organizations::find_by_slug(&mut conn, &slug)
+        .await
+        .map_err(|e| sfn::internal(e.into()))?
+        .ok_or_else(|| sfn::join_error(JoinError::NotFound))?;
+    Ok(JoinView { slug: org.slug, name: org.name, accepts_requests: org.allow_join_requests })
+}
+
+/// Sends a join request (anyone).
+#[server(prefix = "/_fn", endpoint = "orgs/join-request")]
+pub async fn send_join_request(slug: String, email: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::requests;
+    let (state, _) = sfn::context().await?;
+    let values = sfn::values([("email", &email)]);
+    let ip = sfn::client_ip().await;
+    match requests::join_request(&state, &slug, &email, ip.as_deref()).await {
+        Ok(()) => {
+            leptos_axum::redirect(&format!("/join-request/{slug}/?sent=1"));
+            Ok(())
+        }
+        Err(err) => Err(sfn::with_values(sfn::join_error(err), values)),
+    }
 }

@@ -4,4 +4,4 @@ mod actions;
 mod pages;
 
 pub use actions::*;
-pub use pages::{AuditLogPage, MembersPage, NewOrganizationPage, OrganizationPage};
+pub use pages::{AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};

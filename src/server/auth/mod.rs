@@ -1,4 +1,6 @@
-//! Authentication mechanics: password hashing and the session's keys.
+//! Authentication mechanics: password hashing, the breached-password check and the
+//! session's keys.
 
+pub mod breached;
 pub mod password;
 pub mod session;

@@ -82,3 +82,67 @@ pub async fn set_pending_invite(session: &Session, invite: &PendingInvite) -> Se
 pub async fn clear_pending_invite(session: &Session) -> SessionResult<()> {
     remove_if_present::<PendingInvite>(session, PENDING_INVITE).await.map(|_| ())
 }
+
+/// A login that passed the password and waits for the second factor (SPEC §6): the user
+/// is not signed in until `/auth/2fa/` accepts a code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSecondFactor {
+    pub user_id: i64,
+    pub next: Option<String>,
+}
+
+const PENDING_2FA: &str = "pending_2fa";
+
+pub async fn pending_second_factor(session: &Session) -> SessionResult<Option<PendingSecondFactor>> {
+    session.get(PENDING_2FA).await
+}
+
+/// Remembers a half-done login under a fresh session id.
+pub async fn set_pending_second_factor(session: &Session, pending: &PendingSecondFactor) -> SessionResult<()> {
+    session.cycle_id().await?;
+    session.insert(PENDING_2FA, pending).await
+}
+
+pub async fn clear_pending_second_factor(session: &Session) -> SessionResult<()> {
+    remove_if_present::<PendingSecondFactor>(session, PENDING_2FA).await.map(|_| ())
+}
+
+/// The TOTP secret offered by an enrolment that the user has not confirmed yet.
+const TOTP_ENROLMENT: &str = "totp_enrolment";
+
+pub async fn totp_enrolment(session: &Session) -> SessionResult<Option<String>> {
+    session.get(TOTP_ENROLMENT).await
+}
+
+pub async fn set_totp_enrolment(session: &Session, secret_base32: &str) -> SessionResult<()> {
+    session.insert(TOTP_ENROLMENT, secret_base32).await
+}
+
+pub async fn clear_totp_enrolment(session: &Session) -> SessionResult<()> {
+    remove_if_present::<String>(session, TOTP_ENROLMENT).await.map(|_| ())
+}
+
+/// A privilege change (second factor added): a new session id, same data.
+pub async fn renew(session: &Session) -> SessionResult<()> {
+    session.cycle_id().await
+}
+
+/// Recovery codes of a just-confirmed enrolment and the organization it joined, shown
+/// once by the next render of the security page (so that a form posted without
+/// JavaScript, which ends in a redirect, shows them too).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnrolmentResult {
+    pub recovery_codes: Vec<String>,
+    pub joined: Option<(String, String)>,
+}
+
+const ENROLMENT_RESULT: &str = "enrolment_result";
+
+pub async fn set_enrolment_result(session: &Session, result: &EnrolmentResult) -> SessionResult<()> {
+    session.insert(ENROLMENT_RESULT, result).await
+}
+
+/// Takes the result out of the session: it is shown once.
+pub async fn take_enrolment_result(session: &Session) -> SessionResult<Option<EnrolmentResult>> {
+    remove_if_present(session, ENROLMENT_RESULT).await
+}

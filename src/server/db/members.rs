@@ -237,3 +237,70 @@ pub async fn team_slugs(conn: &mut Conn, member_id: i64) -> Result<Vec<String>, 
     .fetch_all(conn)
     .await
 }
+
+/// What a new invite request or join request is made of (no token until approved).
+pub struct NewRequest<'a> {
+    pub org_id: i64,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub requester_id: Option<i64>,
+    pub status: &'a str,
+    pub now: i64,
+}
+
+/// Inserts a request. A unique violation means a pending row for that address exists.
+pub async fn insert_request(conn: &mut Conn, request: NewRequest<'_>) -> Result<MemberRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO members (organization_id, email, role, inviter_id, invite_status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(request.org_id)
+    .bind(request.email)
+    .bind(request.role)
+    .bind(request.requester_id)
+    .bind(request.status)
+    .bind(request.now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// The invite requests and join requests of an organization, oldest first.
+pub async fn requests(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM members WHERE organization_id = $1 AND user_id IS NULL AND invite_status <> 'approved' ORDER BY id"
+    ))
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Approves a request: it becomes a pending invite with a token, sent by `inviter_id`.
+pub async fn approve_request(conn: &mut Conn, member_id: i64, role: &str, inviter_id: i64, token_hash: &str, expires_at: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE members SET invite_status = 'approved', role = $1, inviter_id = $2, token_hash = $3, token_expires_at = $4 \
+         WHERE id = $5 AND user_id IS NULL AND invite_status <> 'approved'",
+    )
+    .bind(role)
+    .bind(inviter_id)
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(member_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The addresses of an organization's owners and managers (who hear about requests).
+pub async fn admin_emails(conn: &mut Conn, org_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT u.email FROM members m JOIN users u ON u.id = m.user_id \
+         WHERE m.organization_id = $1 AND m.role IN ('owner', 'manager') AND u.is_active = 1 ORDER BY u.id",
+    )
+    .bind(org_id)
+    .fetch_all(conn)
+    .await
+}

@@ -6,10 +6,13 @@
 //! service layer, never here.
 
 pub mod audit;
+pub mod email_verifications;
 pub mod members;
 pub mod organizations;
 pub mod outbox;
+pub mod rate_limits;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use std::str::FromStr;

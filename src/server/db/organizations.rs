@@ -98,3 +98,58 @@ pub async fn mark_first_invitee_joined(conn: &mut Conn, org_id: i64, at: i64) ->
         .await?;
     Ok(())
 }
+
+/// The policy settings of SPEC §1, as an update writes them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub require_2fa: bool,
+    pub require_email_verification: bool,
+    pub allow_join_requests: bool,
+    pub default_role: String,
+    pub allow_email_mismatch: bool,
+    pub member_limit: Option<i64>,
+}
+
+impl OrgRow {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            name: self.name.clone(),
+            require_2fa: self.require_2fa,
+            require_email_verification: self.require_email_verification,
+            allow_join_requests: self.allow_join_requests,
+            default_role: self.default_role.clone(),
+            allow_email_mismatch: self.allow_email_mismatch,
+            member_limit: self.member_limit,
+        }
+    }
+}
+
+pub async fn update_settings(conn: &mut Conn, org_id: i64, s: &Settings) -> Result<OrgRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE organizations SET name = $1, require_2fa = $2, require_email_verification = $3, \
+         allow_join_requests = $4, default_role = $5, allow_email_mismatch = $6, member_limit = $7 \
+         WHERE id = $8 RETURNING {COLUMNS}"
+    ))
+    .bind(&s.name)
+    .bind(super::flag(s.require_2fa))
+    .bind(super::flag(s.require_email_verification))
+    .bind(super::flag(s.allow_join_requests))
+    .bind(&s.default_role)
+    .bind(super::flag(s.allow_email_mismatch))
+    .bind(s.member_limit)
+    .bind(org_id)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// Serialises the transactions that count or take seats of one organization. SQLite
+/// transactions already hold the database's write lock (`BEGIN IMMEDIATE`); PostgreSQL
+/// locks the organization's row until the transaction ends.
+pub async fn lock_seats(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Result<(), sqlx::Error> {
+    if kind == super::DbKind::Postgres {
+        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE").bind(org_id).execute(conn).await?;
+    }
+    Ok(())
+}

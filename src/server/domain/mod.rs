@@ -12,6 +12,7 @@ pub mod password;
 pub mod registration;
 pub mod role;
 pub mod slug;
+pub mod totp;
 
 pub use email::EmailAddress;
 pub use errors::FieldErrors;

@@ -1,6 +1,6 @@
 //! Organizations, members and invites in the JSON API (SPEC §3, §5.1).
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -14,13 +14,20 @@ use super::error::{ApiError, ApiJson};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::{audit, members};
 use crate::server::service::invites::{self, InviteError, InviteInput};
-use crate::server::service::organizations::{self as orgs, MemberEntry, OrgError};
+use crate::server::service::organizations::{self as orgs, MemberEntry, OrgError, SettingsInput};
+use crate::server::service::requests::{self, JoinError};
 use crate::server::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/organizations/", post(create_org))
-        .route("/organizations/{slug}/", get(org_details))
+        .route("/organizations/{slug}/", get(org_details).put(update_org))
+        .route("/organizations/{slug}/invite-requests/", get(list_requests).post(create_invite_request))
+        .route(
+            "/organizations/{slug}/invite-requests/{member_id}/",
+            get(request_details).put(approve_request).delete(reject_request),
+        )
+        .route("/organizations/{slug}/join-request/", post(join_request))
         .route("/organizations/{slug}/members/", get(list_members).post(invite))
         .route("/organizations/{slug}/members/{member_id}/", delete(remove_member).put(update_member))
         .route("/organizations/{slug}/teams/", get(list_teams).post(create_team))
@@ -79,7 +86,8 @@ impl From<InviteError> for ApiError {
             InviteError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
             InviteError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
             InviteError::Conflict(why) => ApiError::flow(StatusCode::CONFLICT, why, "conflict"),
-            InviteError::RateLimited(why) => ApiError::flow(StatusCode::TOO_MANY_REQUESTS, why, "rate_limited"),
+            InviteError::RateLimited(why) => ApiError::rate_limited(why),
+            InviteError::SeatLimit => ApiError::flow(StatusCode::CONFLICT, invites::SEAT_LIMIT, "seat_limit"),
             InviteError::Internal(err) => ApiError::Internal(err),
         }
     }
@@ -260,4 +268,153 @@ async fn audit_logs(State(state): State<AppState>, session: Session, Path(slug):
             })
             .collect(),
     )))
+}
+
+/// `null` and absent differ for the member limit: `null` removes it, absent keeps it.
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OrgSettingsBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "require2FA")]
+    require_2fa: Option<bool>,
+    #[serde(default)]
+    require_email_verification: Option<bool>,
+    #[serde(default)]
+    allow_join_requests: Option<bool>,
+    #[serde(default)]
+    default_role: Option<String>,
+    #[serde(default)]
+    allow_email_mismatch: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    member_limit: Option<Option<i64>>,
+}
+
+async fn update_org(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<OrgSettingsBody>,
+) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let input = SettingsInput {
+        name: body.name,
+        require_2fa: body.require_2fa,
+        require_email_verification: body.require_email_verification,
+        allow_join_requests: body.allow_join_requests,
+        default_role: body.default_role,
+        allow_email_mismatch: body.allow_email_mismatch,
+        member_limit: body.member_limit,
+    };
+    let org = orgs::update_settings(&state, &user, &slug, input).await?;
+    Ok(Json(org_json(&org)))
+}
+
+async fn list_requests(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let (_, entries) = requests::list(&state, &user, &slug).await?;
+    Ok(Json(Value::Array(entries.iter().map(|e| member_json(e, Vec::new())).collect())))
+}
+
+async fn request_details(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, member_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
+    let (_, entries) = requests::list(&state, &user, &slug).await?;
+    let entry = entries.iter().find(|e| e.row.id == member_id).ok_or(InviteError::NotFound)?;
+    Ok(Json(member_json(entry, Vec::new())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteRequestBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+async fn create_invite_request(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<InviteRequestBody>,
+) -> Result<Response, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let row = requests::request_invite(&state, &user, &slug, &body.email, body.role.as_deref()).await?;
+    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: None };
+    Ok((StatusCode::CREATED, Json(member_json(&entry, Vec::new()))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    #[serde(default)]
+    approve: bool,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+async fn approve_request(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, member_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ApproveBody>,
+) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
+    if !body.approve {
+        return Err(ApiError::flow(StatusCode::BAD_REQUEST, "Send {\"approve\": true} to approve; DELETE rejects.", "bad_request"));
+    }
+    let row = requests::approve(&state, &user, &slug, member_id, body.role.as_deref()).await?;
+    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    Ok(Json(member_json(&entry, Vec::new())))
+}
+
+async fn reject_request(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, member_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = require_user(&state, &session).await?;
+    let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
+    requests::reject(&state, &user, &slug, member_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<JoinError> for ApiError {
+    fn from(err: JoinError) -> Self {
+        match err {
+            JoinError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            JoinError::NotAllowed => ApiError::flow(StatusCode::FORBIDDEN, err.to_string(), "join_requests_disabled"),
+            JoinError::Invalid(fields) => ApiError::fields(fields),
+            JoinError::RateLimited(why) => ApiError::rate_limited(why),
+            JoinError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinRequestBody {
+    #[serde(default)]
+    email: String,
+}
+
+/// Anonymous allowed; 204 whatever the address's standing, so membership is not revealed.
+async fn join_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): super::api::Peer,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<JoinRequestBody>,
+) -> Result<StatusCode, ApiError> {
+    requests::join_request(&state, &slug, &body.email, Some(&peer.ip().to_string())).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

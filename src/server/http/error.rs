@@ -32,6 +32,10 @@ impl ApiError {
         Self::Fields(errors.into_map())
     }
 
+    pub fn rate_limited(why: &'static str) -> Self {
+        Self::flow(StatusCode::TOO_MANY_REQUESTS, why, "rate_limited")
+    }
+
     pub fn unauthenticated() -> Self {
         Self::flow(StatusCode::UNAUTHORIZED, "Authentication credentials were not provided.", "not_authenticated")
     }

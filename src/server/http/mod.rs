@@ -5,6 +5,7 @@ pub mod api_accept;
 pub mod api_orgs;
 pub mod csrf;
 pub mod error;
+pub mod security;
 pub mod sfn;
 
 use std::time::Duration;
@@ -72,6 +73,11 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(security::DEFAULT_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(
             TraceLayer::new_for_http()
                 // Log the route pattern, never the raw path: invite links carry tokens.

@@ -12,7 +12,10 @@ use tower_sessions::Session;
 use crate::app::wire::{AppError, AuditView, InviteView, MemberView, OrgView, UserView};
 use crate::server::db::audit;
 use crate::server::service::accept::{AcceptError, Details};
+use crate::server::service::emails::VerifyError;
 use crate::server::service::invites::InviteError;
+use crate::server::service::requests::JoinError;
+use crate::server::service::two_factor::TwoFactorError;
 use crate::server::service::organizations::{self, MemberEntry, Membership, OrgError};
 use crate::server::db::users::UserRow;
 use crate::server::service::accounts::{self, LoginError, RegisterError};
@@ -56,6 +59,56 @@ pub fn internal(err: anyhow::Error) -> AppError {
     fail(StatusCode::INTERNAL_SERVER_ERROR, AppError::Unexpected)
 }
 
+/// A 429 with the limit's sentence.
+pub fn rate_limited(why: &str) -> AppError {
+    fail(StatusCode::TOO_MANY_REQUESTS, AppError::refused(why, "rate_limited"))
+}
+
+/// The client's address (the TCP peer), for rate limits and the audit log.
+pub async fn client_ip() -> Option<String> {
+    let axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr> = leptos_axum::extract().await.ok()?;
+    Some(peer.ip().to_string())
+}
+
+pub fn two_factor_error(err: TwoFactorError) -> AppError {
+    match err {
+        TwoFactorError::AlreadyEnrolled => fail(
+            StatusCode::CONFLICT,
+            AppError::refused("Two-factor authentication is already enabled for this account.", "already_enrolled"),
+        ),
+        TwoFactorError::NoPendingLogin => fail(
+            StatusCode::BAD_REQUEST,
+            AppError::refused("No sign-in is waiting for a second factor; sign in with your password first.", "no_pending_login"),
+        ),
+        TwoFactorError::Invalid(fields) => invalid(fields.into_map()),
+        TwoFactorError::RateLimited(why) => rate_limited(why),
+        TwoFactorError::Internal(err) => internal(err),
+    }
+}
+
+pub fn verify_error(err: VerifyError) -> AppError {
+    let details = err.to_string();
+    match err {
+        VerifyError::Invalid => fail(StatusCode::BAD_REQUEST, AppError::refused(details, "invalid")),
+        VerifyError::Expired => fail(StatusCode::BAD_REQUEST, AppError::refused(details, "expired")),
+        VerifyError::AlreadyUsed => fail(StatusCode::BAD_REQUEST, AppError::refused(details, "already_used")),
+        VerifyError::AlreadyVerified => fail(StatusCode::CONFLICT, AppError::refused(details, "already_verified")),
+        VerifyError::RateLimited(why) => rate_limited(why),
+        VerifyError::Internal(err) => internal(err),
+    }
+}
+
+pub fn join_error(err: JoinError) -> AppError {
+    let details = err.to_string();
+    match err {
+        JoinError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization.", "not_found")),
+        JoinError::NotAllowed => fail(StatusCode::FORBIDDEN, AppError::refused(details, "join_requests_disabled")),
+        JoinError::Invalid(fields) => invalid(fields.into_map()),
+        JoinError::RateLimited(why) => rate_limited(why),
+        JoinError::Internal(err) => internal(err),
+    }
+}
+
 /// The values a form sent, to give back with its errors.
 pub fn values<const N: usize>(pairs: [(&str, &String); N]) -> BTreeMap<String, String> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v.clone())).collect()
@@ -83,6 +136,7 @@ pub fn register_error(err: RegisterError) -> AppError {
         RegisterError::AlreadySignedIn => {
             fail(StatusCode::CONFLICT, AppError::refused("You are already signed in.", "already_authenticated"))
         }
+        RegisterError::RateLimited(why) => rate_limited(why),
         RegisterError::Internal(err) => internal(err),
     }
 }
@@ -96,6 +150,7 @@ pub fn login_error(err: LoginError) -> AppError {
                 values: BTreeMap::new(),
             },
         ),
+        LoginError::RateLimited(why) => rate_limited(why),
         LoginError::Internal(err) => internal(err),
     }
 }
@@ -130,7 +185,8 @@ pub fn invite_error(err: InviteError) -> AppError {
         InviteError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such invite.", "not_found")),
         InviteError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
         InviteError::Conflict(why) => invalid(BTreeMap::from([("email".to_owned(), vec![why.to_owned()])])),
-        InviteError::RateLimited(why) => fail(StatusCode::TOO_MANY_REQUESTS, AppError::refused(why, "rate_limited")),
+        InviteError::RateLimited(why) => rate_limited(why),
+        InviteError::SeatLimit => fail(StatusCode::CONFLICT, AppError::refused(crate::server::service::invites::SEAT_LIMIT, "seat_limit")),
         InviteError::Internal(err) => internal(err),
     }
 }
@@ -162,6 +218,7 @@ pub fn org_view(membership: &Membership, entries: &[MemberEntry], teams: Vec<(St
                 expired: e.expired,
                 inviter_name: e.inviter_name.clone(),
                 mail_status: e.mail_state.clone(),
+                invite_status: e.row.invite_status.clone(),
             })
             .collect(),
     }

@@ -8,7 +8,7 @@ use super::internal_errors;
 use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
 
@@ -81,8 +81,7 @@ async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Optio
         existing_member: members::membership(conn, org.id, user.id).await?.is_some(),
         email_matches,
         allow_email_mismatch: org.allow_email_mismatch,
-        // No account can enrol a second factor yet, so a 2FA organization always asks.
-        needs_2fa: org.require_2fa,
+        needs_2fa: org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?,
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
         needs_sso: false,
@@ -151,6 +150,9 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
 pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: Option<&str>) -> Result<OrgRow, AcceptError> {
     let user = signed_in_user(state, session).await?;
     let mut tx = state.db.begin().await?;
+    if let Some(row) = members::find(&mut tx, link.member_id).await? {
+        organizations::lock_seats(&mut tx, state.db.kind(), row.organization_id).await?;
+    }
     let (org, row) = valid_invite(&mut tx, link).await?;
     let facts = visitor(&mut tx, &org, &row, user.as_ref()).await?;
     let (Some(user), None) = (user, first_refusal(&facts)) else {
@@ -219,5 +221,21 @@ pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<
             Ok(None)
         }
         Err(err) => Err(err),
+    }
+}
+
+/// After a step that may have lifted a refusal (2FA enrolment, email verification): the
+/// invite pending in the session is accepted when §5.3 now allows it (SPEC §6). Returns
+/// the organization joined; a refusal leaves the invite pending and is not an error.
+pub async fn accept_pending(state: &AppState, session: &Session, ip: Option<&str>) -> anyhow::Result<Option<OrgRow>> {
+    let link = match pending_link(state, session).await {
+        Ok(Some((_, link))) => link,
+        Ok(None) | Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => return Ok(None),
+        Err(AcceptError::Internal(err)) => return Err(err),
+    };
+    match accept(state, session, &link, ip).await {
+        Ok(org) => Ok(Some(org)),
+        Err(AcceptError::Internal(err)) => Err(err),
+        Err(_) => Ok(None),
     }
 }

@@ -2,7 +2,8 @@
 
 use tower_sessions::Session;
 
-use super::{accept, internal_errors};
+use super::limits::{self, Limit, LimitError};
+use super::{accept, emails, internal_errors};
 use crate::server::auth::password::HashError;
 use crate::server::auth::session;
 use crate::server::db::{self, users, users::UserRow};
@@ -30,16 +31,30 @@ pub enum RegisterError {
     NotAllowed,
     #[error("already signed in")]
     AlreadySignedIn,
+    #[error("{0}")]
+    RateLimited(&'static str),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(RegisterError: sqlx::Error, HashError, tower_sessions::session::Error);
+
+impl From<LimitError> for RegisterError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited(why) => Self::RateLimited(why),
+            LimitError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
 
 /// Where a successful registration or login goes next.
 #[derive(Debug)]
 pub struct Signed {
     pub user: UserRow,
     pub redirect_to: String,
+    /// The password was right but the account has TOTP: the user is not signed in yet and
+    /// `redirect_to` is the second step, `/auth/2fa/`.
+    pub second_factor_required: bool,
 }
 
 /// Whether this session may register now (SPEC §4.1).
@@ -49,12 +64,15 @@ pub async fn registration_possible(state: &AppState, session: &Session) -> Resul
 
 /// Registers a new user and signs them in (SPEC §4.2, §4.3).
 #[tracing::instrument(skip_all)]
-pub async fn register(state: &AppState, session: &Session, input: RegisterInput) -> Result<Signed, RegisterError> {
+pub async fn register(state: &AppState, session: &Session, input: RegisterInput, ip: Option<&str>) -> Result<Signed, RegisterError> {
     if session::user_id(session).await?.is_some() {
         return Err(RegisterError::AlreadySignedIn);
     }
     if !registration_possible(state, session).await? {
         return Err(RegisterError::NotAllowed);
+    }
+    if let (Some(ip), max @ 1..) = (ip, i64::from(state.config.register_limit_per_ip)) {
+        Limit { max, ..limits::REGISTER_IP }.consume(state, ip).await?;
     }
 
     let mut errors = FieldErrors::new();
@@ -66,11 +84,21 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
             errors.add("email", EMAIL_TAKEN);
         }
     }
+    if errors.is_empty() {
+        if let Some(breached) = &state.breached {
+            if let Some(message) = breached.check(&input.password).await {
+                errors.add("password", message);
+            }
+        }
+    }
     let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
         return Err(RegisterError::Invalid(errors));
     };
 
     let hash = state.hasher.hash(&input.password).await?;
+    // Registering through the invited address's link proves the mailbox (SPEC §4.3); any
+    // other new address gets a verification email (§7), queued with the account.
+    let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.email == email.as_str());
     let mut tx = state.db.begin().await?;
     let inserted = users::insert(
         &mut tx,
@@ -92,6 +120,9 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
         }
         Err(err) => return Err(err.into()),
     };
+    if !invited_here {
+        emails::queue(state, &mut tx, &user, user.created_at).await?;
+    }
     tx.commit().await?;
 
     session::sign_in(session, user.id).await?;
@@ -102,7 +133,7 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput)
         None => landing_path(state, &user).await?,
     };
     let user = users::find_by_id(&mut *state.db.conn().await?, user.id).await?.unwrap_or(user);
-    Ok(Signed { user, redirect_to })
+    Ok(Signed { user, redirect_to, second_factor_required: false })
 }
 
 /// Creates a user directly (admin command): the same validation as registration, no
@@ -131,13 +162,26 @@ pub async fn create_user(state: &AppState, email: &str, name: &str, password: &P
 pub enum LoginError {
     #[error("bad credentials")]
     BadCredentials,
+    #[error("{0}")]
+    RateLimited(&'static str),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
 
+impl From<LimitError> for LoginError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited(why) => Self::RateLimited(why),
+            LimitError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
 /// Checks an email and password and signs the user in with a fresh session id (SPEC §4.4).
-/// Unknown users cost the same argon2 computation as known ones.
+/// Unknown users cost the same argon2 computation as known ones. Failures count against
+/// the account and the client address (§9.4). An account with TOTP is not signed in yet:
+/// the session remembers the half-done login for `/auth/2fa/` (§6).
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
@@ -145,30 +189,52 @@ pub async fn login(
     username: &str,
     password: &Password,
     next: Option<&str>,
+    ip: Option<&str>,
 ) -> Result<Signed, LoginError> {
     let email = username.trim().to_lowercase();
-    let user = if email.is_empty() || email.len() > 254 {
-        None
-    } else {
-        users::find_by_email(&mut *state.db.conn().await?, &email).await?
-    };
+    let valid_shape = !email.is_empty() && email.len() <= 254;
+    if valid_shape {
+        limits::LOGIN_ACCOUNT.check(state, &email).await?;
+    }
+    if let Some(ip) = ip {
+        limits::LOGIN_IP.check(state, ip).await?;
+    }
+    let user = if valid_shape { users::find_by_email(&mut *state.db.conn().await?, &email).await? } else { None };
     let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.as_ref());
     let verified = state.hasher.verify(password, stored).await?;
     let Some(user) = user.filter(|_| verified) else {
+        if valid_shape {
+            limits::LOGIN_ACCOUNT.record(state, &email).await?;
+        }
+        if let Some(ip) = ip {
+            limits::LOGIN_IP.record(state, ip).await?;
+        }
         tracing::info!("login refused");
         return Err(LoginError::BadCredentials);
     };
+    limits::LOGIN_ACCOUNT.clear(state, &email).await?;
+    if crate::server::db::two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
+        let pending = session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
+        session::set_pending_second_factor(session, &pending).await?;
+        tracing::info!(user_id = user.id, "password accepted; second factor required");
+        return Ok(Signed { user, redirect_to: "/auth/2fa/".to_owned(), second_factor_required: true });
+    }
     session::sign_in(session, user.id).await?;
     tracing::info!(user_id = user.id, "user signed in");
-    // With an invite pending, the invite page comes first (SPEC §4.4).
-    let redirect_to = match accept::pending_link(state, session).await.map_err(|e| LoginError::Internal(accept_internal(e)))? {
+    let redirect_to = after_sign_in(state, session, &user, next).await.map_err(LoginError::Internal)?;
+    Ok(Signed { user, redirect_to, second_factor_required: false })
+}
+
+/// Where a user goes right after signing in: the pending invite's page first (SPEC §4.4),
+/// else `next` when it is a path on this site, else the default landing page.
+pub async fn after_sign_in(state: &AppState, session: &Session, user: &UserRow, next: Option<&str>) -> anyhow::Result<String> {
+    Ok(match accept::pending_link(state, session).await.map_err(accept_internal)? {
         Some((pending, _)) => pending.page_path(),
         None => match next.and_then(safe_next) {
             Some(next) => next.to_owned(),
-            None => landing_path(state, &user).await?,
+            None => landing_path(state, user).await?,
         },
-    };
-    Ok(Signed { user, redirect_to })
+    })
 }
 
 /// Where a signed-in user lands by default (SPEC §2, `/`): their first organization, or

@@ -37,10 +37,27 @@ pub enum InviteError {
     Conflict(&'static str),
     #[error("{0}")]
     RateLimited(&'static str),
+    #[error("{}", SEAT_LIMIT)]
+    SeatLimit,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(InviteError: sqlx::Error);
+
+pub const SEAT_LIMIT: &str =
+    "This organization has no seats left: members and pending invites fill its member limit. Raise the limit or revoke an invite first.";
+
+/// Refuses when members and pending invites already fill the organization's seat limit.
+/// Call inside the transaction that takes the seat, after `lock_seats`.
+pub async fn check_seat(conn: &mut db::Conn, org_id: i64) -> Result<(), InviteError> {
+    let org = crate::server::db::organizations::find_by_id(conn, org_id).await?.ok_or(InviteError::NotFound)?;
+    if let Some(limit) = org.member_limit {
+        if members::seats_used(conn, org_id).await? >= limit {
+            return Err(InviteError::SeatLimit);
+        }
+    }
+    Ok(())
+}
 
 impl From<OrgError> for InviteError {
     fn from(err: OrgError) -> Self {
@@ -97,6 +114,7 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
     let now = db::now();
     let token = InviteToken::generate();
     let mut tx = state.db.begin().await?;
+    crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
     let day_ago = now - DAY_SECS;
     if members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await? >= PER_INVITER_PER_DAY {
         return Err(InviteError::RateLimited("You have sent too many invites today. Try again tomorrow."));
@@ -119,6 +137,7 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
         // An invite request or join request for this address is replaced by the invite.
         members::delete_pending(&mut tx, pending.id).await?;
     }
+    check_seat(&mut tx, membership.org.id).await?;
     let row = match members::insert_invite(
         &mut tx,
         members::NewInvite {

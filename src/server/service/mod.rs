@@ -4,8 +4,12 @@
 
 pub mod accept;
 pub mod accounts;
+pub mod emails;
 pub mod invites;
+pub mod limits;
 pub mod organizations;
+pub mod requests;
+pub mod two_factor;
 
 /// Declares `From` conversions into a use-case error's `Internal` variant for errors that
 /// are never the user's fault (database, hashing, session store).

@@ -235,3 +235,113 @@ pub async fn join_single_org(state: &AppState, user: &UserRow) -> Result<Option<
     tx.commit().await?;
     Ok(Some(org))
 }
+
+/// A change of an organization's settings: `None` leaves a setting as it is; for the
+/// member limit, `Some(None)` removes it.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsInput {
+    pub name: Option<String>,
+    pub require_2fa: Option<bool>,
+    pub require_email_verification: Option<bool>,
+    pub allow_join_requests: Option<bool>,
+    pub default_role: Option<String>,
+    pub allow_email_mismatch: Option<bool>,
+    pub member_limit: Option<Option<i64>>,
+}
+
+/// The largest seat limit an organization can set.
+pub const MAX_MEMBER_LIMIT: i64 = 100_000;
+
+/// Changes an organization's policies (owners and managers; a manager cannot make `owner`
+/// the default role). Audited as `org.edit` with what changed.
+pub async fn update_settings(state: &AppState, actor: &UserRow, slug: &str, input: SettingsInput) -> Result<OrgRow, OrgError> {
+    let membership = membership(state, actor, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(OrgError::Forbidden("Only owners and managers can change the organization's settings."));
+    }
+    let mut errors = FieldErrors::new();
+    let mut tx = state.db.begin().await?;
+    organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
+    let org = organizations::find_by_id(&mut tx, membership.org.id).await?.ok_or(OrgError::NotFound)?;
+    let before = org.settings();
+    let mut after = before.clone();
+    if let Some(name) = &input.name {
+        let name = name.trim();
+        if name.is_empty() {
+            errors.add("name", crate::server::domain::REQUIRED);
+        } else if name.chars().count() > 64 {
+            errors.add("name", "Ensure this field has no more than 64 characters.");
+        }
+        after.name = name.to_owned();
+    }
+    if let Some(role) = &input.default_role {
+        match role.parse::<Role>() {
+            Ok(role) if membership.role.can_grant(role) => after.default_role = role.as_str().to_owned(),
+            Ok(_) => errors.add("defaultRole", "You cannot make a role higher than your own the default."),
+            Err(e) => errors.add("defaultRole", e),
+        }
+    }
+    after.require_2fa = input.require_2fa.unwrap_or(before.require_2fa);
+    after.require_email_verification = input.require_email_verification.unwrap_or(before.require_email_verification);
+    after.allow_join_requests = input.allow_join_requests.unwrap_or(before.allow_join_requests);
+    after.allow_email_mismatch = input.allow_email_mismatch.unwrap_or(before.allow_email_mismatch);
+    if after.require_2fa && !before.require_2fa && !db::two_factor::is_enrolled(&mut tx, actor.id).await? {
+        errors.add("require2FA", "Enable two-factor authentication on your own account before requiring it.");
+    }
+    if let Some(limit) = input.member_limit {
+        match limit {
+            Some(n) if !(1..=MAX_MEMBER_LIMIT).contains(&n) => {
+                errors.add("memberLimit", format!("Ensure this value is between 1 and {MAX_MEMBER_LIMIT}, or empty for no limit."))
+            }
+            Some(n) => {
+                let used = members::seats_used(&mut tx, org.id).await?;
+                if n < used {
+                    errors.add(
+                        "memberLimit",
+                        format!("{used} seats are in use (members and pending invites); the limit cannot be lower. Remove members or revoke invites first."),
+                    );
+                }
+                after.member_limit = Some(n);
+            }
+            None => after.member_limit = None,
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrgError::Invalid(errors));
+    }
+    let updated = organizations::update_settings(&mut tx, org.id, &after).await?;
+    let mut changed = serde_json::Map::new();
+    let pairs = [
+        ("name", json!(before.name), json!(after.name)),
+        ("require2FA", json!(before.require_2fa), json!(after.require_2fa)),
+        ("requireEmailVerification", json!(before.require_email_verification), json!(after.require_email_verification)),
+        ("allowJoinRequests", json!(before.allow_join_requests), json!(after.allow_join_requests)),
+        ("defaultRole", json!(before.default_role), json!(after.default_role)),
+        ("allowEmailMismatch", json!(before.allow_email_mismatch), json!(after.allow_email_mismatch)),
+        ("memberLimit", json!(before.member_limit), json!(after.member_limit)),
+    ];
+    for (key, old, new) in pairs {
+        if old != new {
+            changed.insert(key.to_owned(), json!({"from": old, "to": new}));
+        }
+    }
+    if !changed.is_empty() {
+        audit::insert(
+            &mut tx,
+            audit::NewEntry {
+                org_id: org.id,
+                actor_id: Some(actor.id),
+                event: "org.edit",
+                target_member_id: None,
+                target_user_id: None,
+                target_email: None,
+                ip: None,
+                data: serde_json::Value::Object(changed),
+                now: db::now(),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}

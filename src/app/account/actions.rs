@@ -1,0 +1,122 @@
+//! Server functions of the account pages: second factor, email verification, the second
+//! login step. Adapters over `server::service::{two_factor, emails}`.
+
+use leptos::prelude::*;
+
+use crate::app::wire::{AppError, EmailsView, SecurityView};
+
+/// The security page: the second-factor state, an enrolment to confirm, or the recovery
+/// codes of an enrolment just confirmed (shown once).
+#[server(prefix = "/_fn", endpoint = "account/security")]
+pub async fn security_page() -> Result<SecurityView, AppError> {
+    use crate::server::auth::session;
+    use crate::server::http::sfn;
+    use crate::server::service::two_factor;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let status = two_factor::status(&state, &user).await.map_err(sfn::two_factor_error)?;
+    let fresh = session::take_enrolment_result(&session).await.map_err(|e| sfn::internal(e.into()))?;
+    let mut view = SecurityView {
+        email: user.email.clone(),
+        enrolled: status.enrolled,
+        unused_recovery_codes: status.unused_recovery_codes,
+        secret: None,
+        qr_svg: None,
+        fresh_recovery_codes: Vec::new(),
+        joined: None,
+    };
+    if let Some(fresh) = fresh {
+        view.fresh_recovery_codes = fresh.recovery_codes;
+        view.joined = fresh.joined;
+    }
+    if !status.enrolled {
+        let enrolment = two_factor::start_enrolment(&state, &session, &user).await.map_err(sfn::two_factor_error)?;
+        view.secret = Some(enrolment.secret);
+        view.qr_svg = Some(enrolment.qr_svg);
+    }
+    Ok(view)
+}
+
+/// Confirms the enrolment offered on the security page with a current code.
+#[server(prefix = "/_fn", endpoint = "account/totp-confirm")]
+pub async fn confirm_totp(otp: String) -> Result<(), AppError> {
+    use crate::server::auth::session::{self, EnrolmentResult};
+    use crate::server::http::sfn;
+    use crate::server::service::two_factor;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let ip = sfn::client_ip().await;
+    let enrolled = two_factor::confirm_enrolment(&state, &session, &user, "", &otp, ip.as_deref())
+        .await
+        .map_err(sfn::two_factor_error)?;
+    let result = EnrolmentResult { recovery_codes: enrolled.recovery_codes, joined: enrolled.joined.map(|o| (o.slug, o.name)) };
+    session::set_enrolment_result(&session, &result).await.map_err(|e| sfn::internal(e.into()))?;
+    leptos_axum::redirect("/settings/account/security/");
+    Ok(())
+}
+
+/// Whether a login waits for its second factor in this session.
+#[server(prefix = "/_fn", endpoint = "auth/2fa-page")]
+pub async fn second_factor_pending() -> Result<bool, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::two_factor;
+    let (_, session) = sfn::context().await?;
+    Ok(two_factor::pending_login(&session).await.map_err(sfn::two_factor_error)?.is_some())
+}
+
+/// The second login step: a code or a recovery code.
+#[server(prefix = "/_fn", endpoint = "auth/2fa")]
+pub async fn second_factor(otp: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::two_factor;
+    let (state, session) = sfn::context().await?;
+    let signed = two_factor::second_step(&state, &session, &otp).await.map_err(sfn::two_factor_error)?;
+    leptos_axum::redirect(&signed.redirect_to);
+    Ok(())
+}
+
+/// The email settings page.
+#[server(prefix = "/_fn", endpoint = "account/emails")]
+pub async fn emails_page() -> Result<EmailsView, AppError> {
+    use crate::server::http::sfn;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    Ok(EmailsView { email: user.email, verified: user.email_verified })
+}
+
+/// Sends a new verification email.
+#[server(prefix = "/_fn", endpoint = "account/emails-resend")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::emails;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    emails::resend(&state, &user).await.map_err(sfn::verify_error)?;
+    leptos_axum::redirect("/settings/account/emails/?sent=1");
+    Ok(())
+}
+
+/// The address a verification link would confirm (changes nothing).
+#[server(prefix = "/_fn", endpoint = "account/verify-inspect")]
+pub async fn inspect_verification(token: String) -> Result<String, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::emails;
+    let (state, _) = sfn::context().await?;
+    emails::inspect(&state, &token).await.map_err(sfn::verify_error)
+}
+
+/// Confirms an address from its link; with an invite pending that this unblocks, joins.
+#[server(prefix = "/_fn", endpoint = "account/verify")]
+pub async fn confirm_email(token: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::emails;
+    let (state, session) = sfn::context().await?;
+    let user = emails::verify(&state, &token).await.map_err(sfn::verify_error)?;
+    let ip = sfn::client_ip().await;
+    let joined = emails::accept_pending(&state, &session, &user, ip.as_deref()).await.map_err(sfn::verify_error)?;
+    match joined {
+        Some(org) => leptos_axum::redirect(&format!("/organizations/{}/", org.slug)),
+        None => leptos_axum::redirect("/settings/account/emails/?verified=1"),
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Email verification (SPEC §7): signed, expiring, single-use links.
+//!
+//! A link is `/auth/verify-email/{nonce}{signature}/`: a random 128-bit nonce (stored only
+//! as a hash, with the user, the address and the expiry) followed by an HMAC-SHA256, keyed
+//! with `APP_SECRET_KEY`, over the nonce, the user, the address and the expiry. A link is
+//! accepted only with a valid signature, before its expiry, once, and only while the
+//! account still has the address it was sent to.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::internal_errors;
+use super::limits::{self, LimitError};
+use crate::server::db::users::UserRow;
+use crate::server::db::{self, email_verifications, outbox, users};
+use crate::server::domain::invite::{hash_token, DAY_SECS};
+use crate::server::state::AppState;
+
+/// How long a verification link works.
+pub const VALID_DAYS: i64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("This verification link is not valid.")]
+    Invalid,
+    #[error("This verification link has expired; send a new one from your email settings.")]
+    Expired,
+    #[error("This verification link has already been used.")]
+    AlreadyUsed,
+    #[error("Your email address is already verified.")]
+    AlreadyVerified,
+    #[error("{0}")]
+    RateLimited(&'static str),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(VerifyError: sqlx::Error);
+
+impl From<LimitError> for VerifyError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited(why) => Self::RateLimited(why),
+            LimitError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(format!("email-verification\n{nonce}\n{user_id}\n{email}\n{expires_at}").as_bytes());
+    mac
+}
+
+/// Queues a verification email for the user's address, in the caller's transaction.
+pub async fn queue(state: &AppState, conn: &mut db::Conn, user: &UserRow, now: i64) -> Result<(), sqlx::Error> {
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let expires_at = now + VALID_DAYS * DAY_SECS;
+    let sig = hex::encode(signature(&state.secret, &nonce, user.id, &user.email, expires_at).finalize().into_bytes());
+    email_verifications::insert(conn, &hash_token(&nonce), user.id, &user.email, expires_at, now).await?;
+    let link = format!("{}/auth/verify-email/{nonce}{sig}/", state.config.public_url());
+    let body = format!(
+        "Hello {name},\n\nConfirm that {email} is your email address by opening this link:\n{link}\n\n\
+         The link works for {VALID_DAYS} days. If you did not create an account on Gatehouse, ignore this email.\n",
+        name = user.name,
+        email = user.email,
+    );
+    outbox::queue_mail(conn, &user.email, "Confirm your email address", &body, None, now).await?;
+    Ok(())
+}
+
+/// Sends a new verification email on request (rate-limited).
+pub async fn resend(state: &AppState, user: &UserRow) -> Result<(), VerifyError> {
+    if user.email_verified {
+        return Err(VerifyError::AlreadyVerified);
+    }
+    limits::VERIFY_EMAIL_USER.consume(state, &user.id.to_string()).await?;
+    let mut tx = state.db.begin().await?;
+    queue(state, &mut tx, user, db::now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Splits a link token into nonce and signature.
+fn parse(token: &str) -> Option<(&str, Vec<u8>)> {
+    if token.len() != 96 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let (nonce, sig) = token.split_at(32);
+    Some((nonce, hex::decode(sig).ok()?))
+}
+
+/// The link's verification row, if the signature holds.
+async fn signed_row(state: &AppState, conn: &mut db::Conn, token: &str) -> Result<(String, email_verifications::VerificationRow), VerifyError> {
+    let token = token.to_ascii_lowercase();
+    let (nonce, sig) = parse(&token).ok_or(VerifyError::Invalid)?;
+    let nonce_hash = hash_token(nonce);
+    let row = email_verifications::find(conn, &nonce_hash).await?.ok_or(VerifyError::Invalid)?;
+    signature(&state.secret, nonce, row.user_id, &row.email, row.expires_at)
+        .verify_slice(&sig)
+        .map_err(|_| VerifyError::Invalid)?;
+    Ok((nonce_hash, row))
+}
+
+/// What a link would verify (the confirmation page; changes nothing): the address.
+pub async fn inspect(state: &AppState, token: &str) -> Result<String, VerifyError> {
+    let (_, row) = signed_row(state, &mut *state.db.conn().await?, token).await?;
+    if row.used_at.is_some() {
+        return Err(VerifyError::AlreadyUsed);
+    }
+    if row.expires_at <= db::now() {
+        return Err(VerifyError::Expired);
+    }
+    Ok(row.email)
+}
+
+/// Uses a link: marks the address verified. Returns the user.
+#[tracing::instrument(skip_all)]
+pub async fn verify(state: &AppState, token: &str) -> Result<UserRow, VerifyError> {
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let (nonce_hash, row) = signed_row(state, &mut tx, token).await?;
+    if row.expires_at <= now {
+        return Err(VerifyError::Expired);
+    }
+    if !email_verifications::mark_used(&mut tx, &nonce_hash, now).await? {
+        return Err(VerifyError::AlreadyUsed);
+    }
+    let user = users::find_by_id(&mut tx, row.user_id).await?.ok_or(VerifyError::Invalid)?;
+    if user.email != row.email {
+        // The account's address changed since the link was sent.
+        return Err(VerifyError::Invalid);
+    }
+    users::set_email_verified(&mut tx, user.id).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, "email verified");
+    Ok(UserRow { email_verified: true, ..user })
+}
+
+/// After a verification by the signed-in user with an invite pending in the session:
+/// accepts the invite when §5.3 now allows it. Returns the organization joined.
+pub async fn accept_pending(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    user: &UserRow,
+    ip: Option<&str>,
+) -> Result<Option<crate::server::db::organizations::OrgRow>, VerifyError> {
+    let signed_in = crate::server::auth::session::user_id(session).await.map_err(|e| VerifyError::Internal(e.into()))?;
+    if signed_in != Some(user.id) {
+        return Ok(None);
+    }
+    super::accept::accept_pending(state, session, ip).await.map_err(VerifyError::Internal)
+}

@@ -1,0 +1,287 @@
+//! Invite requests (a member asks for someone to be invited) and join requests (anyone
+//! asks to join an organization that allows it), SPEC §5.7. Both are pending rows of the
+//! member table without a token; approving gives the row a token and sends the invite.
+
+use serde_json::json;
+
+use super::invites::{self, check_seat, InviteError, ALREADY_MEMBER};
+use super::limits::{self, LimitError};
+use super::organizations::{self as orgs, MemberEntry, Membership};
+use crate::server::db::users::UserRow;
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
+use crate::server::domain::invite::{InviteToken, DAY_SECS};
+use crate::server::domain::{EmailAddress, FieldErrors, Role};
+use crate::server::state::AppState;
+
+pub const INVITE_REQUEST: &str = "requested_to_be_invited";
+pub const JOIN_REQUEST: &str = "requested_to_join";
+pub const ALREADY_PENDING: &str = "This address already has a pending invite or request.";
+
+/// A member asks for an address to be invited (any member may).
+pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email: &str, role: Option<&str>) -> Result<MemberRow, InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    let org = &membership.org;
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(email));
+    let role = match role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Some(org.default_role.parse().unwrap_or(Role::Member)),
+        Some(raw) => errors.check("role", raw.parse::<Role>().map_err(|e| vec![e])),
+    };
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return Err(InviteError::Invalid(errors));
+    };
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
+        if members::membership(&mut tx, org.id, user.id).await?.is_some() {
+            return Err(InviteError::Conflict(ALREADY_MEMBER));
+        }
+    }
+    let inserted = members::insert_request(
+        &mut tx,
+        members::NewRequest { org_id: org.id, email: email.as_str(), role: role.as_str(), requester_id: Some(actor.id), status: INVITE_REQUEST, now },
+    )
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::Conflict(ALREADY_PENDING)),
+        Err(err) => return Err(err.into()),
+    };
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(actor.id),
+            event: "invite-request.create",
+            target_member_id: Some(row.id),
+            target_user_id: None,
+            target_email: Some(email.as_str()),
+            ip: None,
+            data: json!({"email": email.as_str(), "role": role.as_str()}),
+            now,
+        },
+    )
+    .await?;
+    let subject = format!("{} asked to invite {} to {}", actor.name, email.as_str(), org.name);
+    let body = format!(
+        "{} ({}) asked for {} to be invited to {} as {}.\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
+        actor.name,
+        actor.email,
+        email.as_str(),
+        org.name,
+        role.as_str(),
+        state.config.public_url(),
+        org.slug
+    );
+    notify_admins(&mut tx, org.id, &subject, &body, now).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn notify_admins(conn: &mut db::Conn, org_id: i64, subject: &str, body: &str, now: i64) -> Result<(), sqlx::Error> {
+    for to in members::admin_emails(conn, org_id).await? {
+        outbox::queue_mail(conn, &to, subject, body, None, now).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error("organization not found")]
+    NotFound,
+    #[error("This organization does not accept join requests.")]
+    NotAllowed,
+    #[error("the request has errors")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    RateLimited(&'static str),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+super::internal_errors!(JoinError: sqlx::Error);
+
+impl From<LimitError> for JoinError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited(why) => Self::RateLimited(why),
+            LimitError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+/// Anyone asks to join an organization that allows join requests. The answer is the same
+/// whether or not the address is already a member or has a pending row, so that it reveals
+/// nothing; at most 5 requests per client address per day.
+#[tracing::instrument(skip_all, fields(org = slug))]
+pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<&str>) -> Result<(), JoinError> {
+    let org = organizations::find_by_slug(&mut *state.db.conn().await?, slug).await?.ok_or(JoinError::NotFound)?;
+    if !org.allow_join_requests {
+        return Err(JoinError::NotAllowed);
+    }
+    let mut errors = FieldErrors::new();
+    let Some(email) = errors.check("email", EmailAddress::parse(email)) else { return Err(JoinError::Invalid(errors)) };
+    if let Some(ip) = ip {
+        limits::JOIN_REQUEST_IP.consume(state, ip).await?;
+    }
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
+        if members::membership(&mut tx, org.id, user.id).await?.is_some() {
+            return Ok(());
+        }
+    }
+    if members::pending_for_email(&mut tx, org.id, email.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let inserted = members::insert_request(
+        &mut tx,
+        members::NewRequest { org_id: org.id, email: email.as_str(), role: &org.default_role, requester_id: None, status: JOIN_REQUEST, now },
+    )
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err) if db::is_unique_violation(&err) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: None,
+            event: "join-request.create",
+            target_member_id: Some(row.id),
+            target_user_id: None,
+            target_email: Some(email.as_str()),
+            ip,
+            data: json!({"email": email.as_str()}),
+            now,
+        },
+    )
+    .await?;
+    let subject = format!("{} asked to join {}", email.as_str(), org.name);
+    let body = format!(
+        "{} asked to join {}.\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
+        email.as_str(),
+        org.name,
+        state.config.public_url(),
+        org.slug
+    );
+    notify_admins(&mut tx, org.id, &subject, &body, now).await?;
+    tx.commit().await?;
+    tracing::info!(member_id = row.id, "join request created");
+    Ok(())
+}
+
+/// The pending requests of an organization (owners and managers).
+pub async fn list(state: &AppState, actor: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), InviteError> {
+    let (membership, entries) = orgs::members(state, actor, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(InviteError::Forbidden("Only owners and managers can see invite and join requests."));
+    }
+    let requests = entries.into_iter().filter(|e| e.row.is_pending() && e.row.invite_status != "approved").collect();
+    Ok((membership, requests))
+}
+
+fn request_kind(row: &MemberRow) -> &'static str {
+    if row.invite_status == JOIN_REQUEST {
+        "join-request"
+    } else {
+        "invite-request"
+    }
+}
+
+/// Approves a request with the same role limits as inviting: the row gets a fresh token
+/// and the invite email goes out, sent in the approver's name.
+pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, role: Option<&str>) -> Result<MemberRow, InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(InviteError::Forbidden("Only owners and managers can approve requests."));
+    }
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
+    let Some(row) = members::find(&mut tx, member_id)
+        .await?
+        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status != "approved")
+    else {
+        return Err(InviteError::NotFound);
+    };
+    let role: Role = match role.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(raw) => raw.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?,
+        None => row.role.parse().unwrap_or(Role::Member),
+    };
+    if !membership.role.can_grant(role) {
+        return Err(InviteError::Forbidden("You cannot approve a role higher than your own; change the role or ask an owner."));
+    }
+    check_seat(&mut tx, membership.org.id).await?;
+    let days = i64::from(state.config.invite_days_valid);
+    let token = InviteToken::generate();
+    if !members::approve_request(&mut tx, row.id, role.as_str(), actor.id, &token.hash(), now + days * DAY_SECS).await? {
+        return Err(InviteError::NotFound);
+    }
+    let email = row.email.clone().unwrap_or_default();
+    let kind = request_kind(&row);
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(actor.id),
+            event: if kind == "join-request" { "join-request.approve" } else { "invite-request.approve" },
+            target_member_id: Some(row.id),
+            target_user_id: None,
+            target_email: Some(&email),
+            ip: None,
+            data: json!({"email": email, "role": role.as_str(), "requested_by": row.inviter_id}),
+            now,
+        },
+    )
+    .await?;
+    outbox::queue_event(&mut tx, "member.invited", membership.org.id, &json!({"memberId": row.id, "email": email}), now).await?;
+    let link = invites::invite_link(state, row.id, token.expose());
+    let (subject, body) = invites::invite_email(&actor.name, &membership.org.name, &link, days);
+    outbox::queue_mail(&mut tx, &email, &subject, &body, Some(row.id), now).await?;
+    tx.commit().await?;
+    tracing::info!(member_id = row.id, "request approved");
+    Ok(MemberRow {
+        invite_status: "approved".to_owned(),
+        role: role.as_str().to_owned(),
+        inviter_id: Some(actor.id),
+        token_expires_at: Some(now + days * DAY_SECS),
+        ..row
+    })
+}
+
+/// Rejects (deletes) a request.
+pub async fn reject(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
+    let membership = orgs::membership(state, actor, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(InviteError::Forbidden("Only owners and managers can reject requests."));
+    }
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let Some(row) = members::find(&mut tx, member_id)
+        .await?
+        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status != "approved")
+    else {
+        return Err(InviteError::NotFound);
+    };
+    members::delete_pending(&mut tx, row.id).await?;
+    let kind = request_kind(&row);
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(actor.id),
+            event: if kind == "join-request" { "join-request.reject" } else { "invite-request.reject" },
+            target_member_id: Some(row.id),
+            target_user_id: None,
+            target_email: row.email.as_deref(),
+            ip: None,
+            data: json!({"email": row.email, "role": row.role}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

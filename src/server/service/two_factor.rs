@@ -1,0 +1,190 @@
+//! TOTP enrolment and the second login step (SPEC §6).
+
+use tower_sessions::Session;
+
+use super::accounts::{self, Signed};
+use super::limits::{self, LimitError};
+use super::{accept, internal_errors};
+use crate::server::auth::session::{self, PendingSecondFactor};
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::users::UserRow;
+use crate::server::db::{self, two_factor, users};
+use crate::server::domain::totp::{self, TotpSecret};
+use crate::server::domain::FieldErrors;
+use crate::server::state::AppState;
+
+/// The name authenticator apps show next to the account.
+pub const ISSUER: &str = "Gatehouse";
+/// The message for a wrong, stale or replayed code.
+pub const BAD_CODE: &str = "That code is not valid. Enter the current code from your authenticator app, or a recovery code.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TwoFactorError {
+    #[error("two-factor authentication is already enabled")]
+    AlreadyEnrolled,
+    #[error("no sign-in is waiting for a second factor")]
+    NoPendingLogin,
+    #[error("the code is not valid")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    RateLimited(&'static str),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(TwoFactorError: sqlx::Error, tower_sessions::session::Error);
+
+impl From<LimitError> for TwoFactorError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited(why) => Self::RateLimited(why),
+            LimitError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+/// What the enrolment page shows: the secret as text, as an `otpauth://` URL and as a QR code.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub secret: String,
+    pub otpauth_url: String,
+    pub qr_svg: String,
+}
+
+/// The second-factor state of an account.
+#[derive(Debug, Clone, Copy)]
+pub struct Status {
+    pub enrolled: bool,
+    pub unused_recovery_codes: i64,
+}
+
+pub async fn status(state: &AppState, user: &UserRow) -> Result<Status, TwoFactorError> {
+    let mut conn = state.db.conn().await?;
+    Ok(Status {
+        enrolled: two_factor::is_enrolled(&mut conn, user.id).await?,
+        unused_recovery_codes: two_factor::unused_recovery_codes(&mut conn, user.id).await?,
+    })
+}
+
+/// Starts (or shows again) an enrolment: a secret kept in the session until confirmed.
+pub async fn start_enrolment(state: &AppState, session: &Session, user: &UserRow) -> Result<Enrolment, TwoFactorError> {
+    if two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
+        return Err(TwoFactorError::AlreadyEnrolled);
+    }
+    let secret = match session::totp_enrolment(session).await?.and_then(|s| TotpSecret::from_base32(&s)) {
+        Some(secret) => secret,
+        None => {
+            let secret = TotpSecret::generate();
+            session::set_totp_enrolment(session, &secret.base32()).await?;
+            secret
+        }
+    };
+    let otpauth_url = secret.otpauth_url(ISSUER, &user.email);
+    let qr_svg = totp::qr_svg(&otpauth_url).unwrap_or_default();
+    Ok(Enrolment { secret: secret.base32(), otpauth_url, qr_svg })
+}
+
+/// A confirmed enrolment: the recovery codes (shown once) and, when an invite was pending
+/// and could now be accepted, the organization joined.
+#[derive(Debug)]
+pub struct Enrolled {
+    pub recovery_codes: Vec<String>,
+    pub joined: Option<OrgRow>,
+}
+
+/// Confirms an enrolment with a current code. `secret` must be the one this session was
+/// offered (an empty one means "the one offered").
+pub async fn confirm_enrolment(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+    secret: &str,
+    otp: &str,
+    ip: Option<&str>,
+) -> Result<Enrolled, TwoFactorError> {
+    let offered = session::totp_enrolment(session).await?;
+    let offered_secret = offered.as_deref().and_then(TotpSecret::from_base32);
+    let presented = if secret.trim().is_empty() { offered_secret.clone() } else { TotpSecret::from_base32(secret) };
+    let (Some(offered), Some(presented)) = (offered_secret, presented) else {
+        return Err(TwoFactorError::Invalid(FieldErrors::single(
+            "secret",
+            "This enrolment has expired. Reload the page to get a new secret.",
+        )));
+    };
+    if offered != presented {
+        return Err(TwoFactorError::Invalid(FieldErrors::single("secret", "This is not the secret this page offered. Reload the page.")));
+    }
+    let key = user.id.to_string();
+    limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
+    let Some(step) = offered.matching_step(otp, db::now() as u64) else {
+        limits::TWO_FACTOR_ACCOUNT.record(state, &key).await?;
+        return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
+    };
+
+    let codes = totp::generate_recovery_codes();
+    let hashes: Vec<String> = codes.iter().filter_map(|c| totp::hash_recovery_code(c)).collect();
+    let mut tx = state.db.begin().await?;
+    match two_factor::insert(&mut tx, user.id, &offered.base32(), step as i64, db::now()).await {
+        Ok(()) => {}
+        Err(err) if db::is_unique_violation(&err) => return Err(TwoFactorError::AlreadyEnrolled),
+        Err(err) => return Err(err.into()),
+    }
+    two_factor::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    tx.commit().await?;
+    session::clear_totp_enrolment(session).await?;
+    session::renew(session).await?;
+    tracing::info!(user_id = user.id, "two-factor authentication enabled");
+
+    // SPEC §6: an invite pending in the session is accepted now, when §5.3 allows.
+    let joined = accept::accept_pending(state, session, ip).await.map_err(TwoFactorError::Internal)?;
+    Ok(Enrolled { recovery_codes: codes, joined })
+}
+
+/// Whether a login is waiting for its second factor in this session.
+pub async fn pending_login(session: &Session) -> Result<Option<PendingSecondFactor>, TwoFactorError> {
+    Ok(session::pending_second_factor(session).await?)
+}
+
+/// The second login step: a current TOTP code (never one already used) or an unused
+/// recovery code. Signs the user in.
+#[tracing::instrument(skip_all)]
+pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Result<Signed, TwoFactorError> {
+    let Some(pending) = session::pending_second_factor(session).await? else {
+        return Err(TwoFactorError::NoPendingLogin);
+    };
+    let key = pending.user_id.to_string();
+    limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
+    let mut tx = state.db.begin().await?;
+    let user = users::find_by_id(&mut tx, pending.user_id).await?.filter(|u| u.is_active);
+    let Some(user) = user else {
+        session::clear_pending_second_factor(session).await?;
+        return Err(TwoFactorError::NoPendingLogin);
+    };
+    let accepted = if totp::looks_like_code(otp) {
+        match two_factor::find(&mut tx, user.id).await? {
+            Some((secret, _)) => match TotpSecret::from_base32(&secret).and_then(|s| s.matching_step(otp, db::now() as u64)) {
+                Some(step) => two_factor::use_step(&mut tx, user.id, step as i64).await?,
+                None => false,
+            },
+            None => false,
+        }
+    } else {
+        match totp::hash_recovery_code(otp) {
+            Some(hash) => two_factor::use_recovery_code(&mut tx, user.id, &hash, db::now()).await?,
+            None => false,
+        }
+    };
+    tx.commit().await?;
+    if !accepted {
+        limits::TWO_FACTOR_ACCOUNT.record(state, &key).await?;
+        tracing::info!(user_id = user.id, "second factor refused");
+        return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
+    }
+    session::clear_pending_second_factor(session).await?;
+    session::sign_in(session, user.id).await?;
+    limits::TWO_FACTOR_ACCOUNT.clear(state, &key).await?;
+    tracing::info!(user_id = user.id, "user signed in with a second factor");
+    let redirect_to = accounts::after_sign_in(state, session, &user, pending.next.as_deref())
+        .await
+        .map_err(TwoFactorError::Internal)?;
+    Ok(Signed { user, redirect_to, second_factor_required: false })
+}
