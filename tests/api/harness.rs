@@ -196,26 +196,36 @@ impl TestApp {
         panic!("no invite email for member {member_id}");
     }
 
-    /// The path of the newest verification link mailed to `email`.
-    pub async fn verification_link(&self, email: &str) -> String {
+    /// The verification links mailed to `email`, oldest first (waits for at least one).
+    pub async fn verification_links(&self, email: &str) -> Vec<String> {
         for _ in 0..50 {
-            let mut found = None;
-            for mail in self.mails().await {
+            self.state.mailer.deliver_due(&self.state.db).await.unwrap();
+            let dir = self.state.config.data_dir.join("mail");
+            let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+            files.sort_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+            let mut links = Vec::new();
+            for entry in files {
+                let mail = std::fs::read_to_string(entry.path()).unwrap().replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
                 if !mail.contains(&format!("To: {email}")) {
                     continue;
                 }
                 if let Some(at) = mail.find("/auth/verify-email/") {
                     let rest = &mail[at..];
                     let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-                    found = Some(rest[..end].to_owned());
+                    links.push(rest[..end].to_owned());
                 }
             }
-            if let Some(link) = found {
-                return link;
+            if !links.is_empty() {
+                return links;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("no verification email for {email}");
+    }
+
+    /// The newest verification link mailed to `email`.
+    pub async fn verification_link(&self, email: &str) -> String {
+        self.verification_links(email).await.pop().unwrap()
     }
 
     pub async fn sql_exec(&self, sql: &str) {

@@ -134,7 +134,8 @@ async fn join_requests_need_the_setting_reveal_nothing_and_are_limited_per_addre
     let (status, _) = send(&app.client, &app, "PUT", &format!("{}{id}/", requests_path()), Some(json!({"approve": true}))).await;
     assert_eq!(status, StatusCode::OK);
     app.invite_link(id).await;
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event IN ('join-request.create', 'join-request.approve')").await, 3);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'join-request.create'").await, 3);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'join-request.approve'").await, 1);
 }
 
 #[tokio::test]
@@ -143,7 +144,7 @@ async fn the_join_request_page_and_the_members_page_work_without_javascript() {
     send(&app.client, &app, "PUT", &format!("/api/0/organizations/{ORG}/"), Some(json!({"allowJoinRequests": true}))).await;
     let anon = app.other_client();
     let page = anon.get(app.url("/join-request/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Ask to join Acme Corp"), "{page}");
+    assert!(page.contains("Ask to join") && page.contains("Acme Corp") && page.contains("Your email"), "{page}");
     let res = app.post_form_nojs(&anon, "/_fn/orgs/join-request", "/join-request/acme/", &[("slug", ORG), ("email", "j@example.com")]).await;
     assert_eq!(res.headers()["location"].to_str().unwrap(), "/join-request/acme/?sent=1");
     let members = app.get_page("/organizations/acme/members/").await.text().await.unwrap();
