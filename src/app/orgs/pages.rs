@@ -164,6 +164,16 @@ pub fn MembersPage() -> impl IntoView {
     );
     let form = FormError::new(Signal::derive(move || invite.value().get().and_then(Result::err)));
     let request_form = FormError::new(Signal::derive(move || request.value().get().and_then(Result::err)));
+    // After a successful invite the form starts empty again (without JavaScript the page
+    // reloads, which does the same).
+    let invite_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(invite.value().get(), Some(Ok(()))) {
+            if let Some(form) = invite_form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
     let decide_error = Signal::derive(move || decide.value().get().and_then(Result::err));
     let query = use_query_map();
     let requested = move || query.read().get("requested").is_some() || matches!(request.value().get(), Some(Ok(())));
@@ -226,9 +236,11 @@ pub fn MembersPage() -> impl IntoView {
                                                             <td>{m.email.clone()}</td>
                                                             <td>{kind}</td>
                                                             <td>{m.role.clone()}</td>
-                                                            <td class="row-actions">
-                                                                {decision("Approve", "approve", "small primary")}
-                                                                {decision("Reject", "reject", "link-button")}
+                                                            <td>
+                                                                <div class="row-actions">
+                                                                    {decision("Approve", "approve", "small primary")}
+                                                                    {decision("Reject", "reject", "link-button")}
+                                                                </div>
                                                             </td>
                                                         </tr>
                                                     }
@@ -239,7 +251,7 @@ pub fn MembersPage() -> impl IntoView {
                                 })}
                                 {can_invite.then(|| view! {
                                     <h2>"Invite a teammate"</h2>
-                                    <ActionForm action=invite attr:class="form inline-fields" attr:novalidate=true>
+                                    <ActionForm action=invite node_ref=invite_form attr:class="form inline-fields" attr:novalidate=true>
                                         <ErrorSummary error=form.error()/>
                                         <input type="hidden" name="slug" value=form_slug.clone()/>
                                         <Field label="Email" name="email" kind="email" errors=form.field("email") value=form.value("email")/>
