@@ -1,16 +1,19 @@
-//! Argon2id password hashing on a bounded pool of blocking threads.
+//! Argon2id password hashing on a dedicated pool of low-priority threads.
 //!
 //! Hashing costs tens of milliseconds of CPU. Running it on the async executor would stall
 //! every other request; running it unbounded on `spawn_blocking` would let a flood of
-//! registrations take every core. A semaphore sized to the machine bounds the hashes in
-//! flight, and the rest wait their turn without blocking the executor.
+//! registrations take every core. A fixed pool of threads, one per core, takes hashes
+//! from a queue (the rest wait their turn without blocking the executor), and on Linux
+//! those threads run in the `SCHED_IDLE` class: while registrations keep every core busy
+//! hashing, page rendering still gets the CPU first, and when nothing else runs the hashes
+//! get all of it.
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{oneshot, OnceCell};
 
 use crate::server::domain::Password;
 
@@ -45,14 +48,56 @@ impl std::fmt::Debug for PasswordHash {
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("password hashing task failed: {0}")]
-    Join(#[from] tokio::task::JoinError),
+    #[error("the password hashing pool is gone")]
+    PoolGone,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Puts the calling thread in Linux's `SCHED_IDLE` class: it runs whenever a core is
+/// free, and yields it at once to any ordinary thread (request handling).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid parameter.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            tracing::debug!("could not lower the hashing thread's priority");
+        }
+    }
+}
+
+/// Starts `threads` hashing threads sharing one queue.
+fn start_pool(threads: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..threads {
+        let rx = Arc::clone(&rx);
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match rx.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .expect("spawn a hashing thread");
+    }
+    tx
 }
 
 /// Hashes and verifies passwords with explicit argon2id parameters on a bounded pool.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Job>,
+    threads: usize,
     /// A hash of a random password, verified against when the user does not exist so that
     /// unknown users take as long as known ones.
     dummy: Arc<OnceCell<PasswordHash>>,
@@ -60,7 +105,7 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("permits", &self.permits.available_permits()).finish()
+        f.debug_struct("PasswordHasher").field("threads", &self.threads).finish()
     }
 }
 
@@ -72,7 +117,8 @@ fn argon2() -> Argon2<'static> {
 impl PasswordHasher {
     /// A hasher running at most `parallelism` hashes at once.
     pub fn new(parallelism: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(parallelism.max(1))), dummy: Arc::default() }
+        let threads = parallelism.max(1);
+        Self { queue: start_pool(threads), threads, dummy: Arc::default() }
     }
 
     /// Sized to the machine's cores.
@@ -81,8 +127,13 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.expect("the hashing semaphore is never closed");
-        Ok(tokio::task::spawn_blocking(job).await?)
+        let (done, result) = oneshot::channel();
+        self.queue
+            .send(Box::new(move || {
+                let _ = done.send(job());
+            }))
+            .map_err(|_| HashError::PoolGone)?;
+        result.await.map_err(|_| HashError::PoolGone)
     }
 
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {

@@ -151,7 +151,7 @@ pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: 
     let user = signed_in_user(state, session).await?;
     let mut tx = state.db.begin().await?;
     if let Some(row) = members::find(&mut tx, link.member_id).await? {
-        organizations::lock_seats(&mut tx, state.db.kind(), row.organization_id).await?;
+        organizations::lock_seats_if_limited(&mut tx, state.db.kind(), row.organization_id).await?;
     }
     let (org, row) = valid_invite(&mut tx, link).await?;
     let facts = visitor(&mut tx, &org, &row, user.as_ref()).await?;
