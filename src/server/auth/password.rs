@@ -4,9 +4,10 @@
 //! every other request; running it unbounded on `spawn_blocking` would let a flood of
 //! registrations take every core. A fixed pool of threads, one per core, takes hashes
 //! from a queue (the rest wait their turn without blocking the executor), and on Linux
-//! those threads run in the `SCHED_IDLE` class: while registrations keep every core busy
-//! hashing, page rendering still gets the CPU first, and when nothing else runs the hashes
-//! get all of it.
+//! those threads run at nice 10: while registrations keep every core busy hashing, page
+//! rendering gets most of the CPU, and when nothing else runs the hashes get all of it.
+//! (`SCHED_IDLE` would favour pages even more, but starves hashes outright on a busy
+//! machine.)
 
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -54,14 +55,16 @@ pub enum HashError {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Puts the calling thread in Linux's `SCHED_IDLE` class: it runs whenever a core is
-/// free, and yields it at once to any ordinary thread (request handling).
+/// The nice value of the hashing threads: below request handling, but never starved.
+pub const HASHING_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
 fn lower_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid parameter.
+    // SAFETY: setpriority on the calling thread's own id has no memory effects.
     unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+        let tid = libc::gettid() as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, HASHING_NICE) != 0 {
             tracing::debug!("could not lower the hashing thread's priority");
         }
     }
