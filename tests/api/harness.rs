@@ -167,12 +167,15 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
-    /// Delivers the mail outbox now and returns every `.eml` written so far, decoded.
+    /// Delivers the mail outbox now and returns every `.eml` written so far, decoded,
+    /// oldest first.
     pub async fn mails(&self) -> Vec<String> {
         self.state.mailer.deliver_due(&self.state.db).await.unwrap();
         let dir = self.state.config.data_dir.join("mail");
+        let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+        files.sort_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
         let mut mails = Vec::new();
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for entry in files {
             let raw = std::fs::read_to_string(entry.path()).unwrap();
             // Undo quoted-printable soft line breaks so links read whole.
             mails.push(raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
@@ -199,22 +202,16 @@ impl TestApp {
     /// The verification links mailed to `email`, oldest first (waits for at least one).
     pub async fn verification_links(&self, email: &str) -> Vec<String> {
         for _ in 0..50 {
-            self.state.mailer.deliver_due(&self.state.db).await.unwrap();
-            let dir = self.state.config.data_dir.join("mail");
-            let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
-            files.sort_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
-            let mut links = Vec::new();
-            for entry in files {
-                let mail = std::fs::read_to_string(entry.path()).unwrap().replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-                if !mail.contains(&format!("To: {email}")) {
-                    continue;
-                }
-                if let Some(at) = mail.find("/auth/verify-email/") {
-                    let rest = &mail[at..];
-                    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-                    links.push(rest[..end].to_owned());
-                }
-            }
+            let links: Vec<String> = self
+                .mails()
+                .await
+                .iter()
+                .filter(|mail| mail.contains(&format!("To: {email}")))
+                .filter_map(|mail| {
+                    let rest = &mail[mail.find("/auth/verify-email/")?..];
+                    Some(rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())].to_owned())
+                })
+                .collect();
             if !links.is_empty() {
                 return links;
             }
@@ -244,6 +241,25 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         let (name, value) = pair.split_once('=')?;
         (name == "gatehouse_session" && !value.is_empty()).then(|| value.to_owned())
     })
+}
+
+/// Sends a request with an optional JSON body; the answer's status and JSON (`null` when
+/// the body is not JSON).
+pub async fn send(client: &Client, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = match method {
+        "GET" => client.get(app.url(path)),
+        "POST" => client.post(app.url(path)),
+        "PUT" => client.put(app.url(path)),
+        "DELETE" => client.delete(app.url(path)),
+        other => panic!("unsupported method {other}"),
+    };
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 pub async fn json_of(res: Response) -> (StatusCode, Value) {

@@ -15,22 +15,6 @@ async fn app_with_org() -> TestApp {
     app
 }
 
-async fn send(client: &Client, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = match method {
-        "GET" => client.get(app.url(path)),
-        "POST" => client.post(app.url(path)),
-        "PUT" => client.put(app.url(path)),
-        "DELETE" => client.delete(app.url(path)),
-        _ => unreachable!(),
-    };
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn api(link: &str) -> String {
     format!("/api/0/accept-invite{}", link.trim_start_matches("/accept"))

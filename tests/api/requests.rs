@@ -1,28 +1,12 @@
 //! Invite requests and join requests (SPEC §5.7).
 
 use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::*;
 
 const ORG: &str = "acme";
 
-async fn send(client: &Client, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = match method {
-        "GET" => client.get(app.url(path)),
-        "POST" => client.post(app.url(path)),
-        "PUT" => client.put(app.url(path)),
-        "DELETE" => client.delete(app.url(path)),
-        _ => unreachable!(),
-    };
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// Owner (on `app.client`), a manager and a member.
 async fn app_with_team() -> (TestApp, Client, Client) {

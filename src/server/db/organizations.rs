@@ -153,16 +153,3 @@ pub async fn lock_seats(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Re
     }
     Ok(())
 }
-
-/// [`lock_seats`] for a transaction that converts seats without adding any (accepting an
-/// invite): only an organization with a member limit is locked, so accepts into
-/// organizations without one do not queue behind each other.
-pub async fn lock_seats_if_limited(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Result<(), sqlx::Error> {
-    if kind == super::DbKind::Postgres {
-        sqlx::query("SELECT id FROM organizations WHERE id = $1 AND member_limit IS NOT NULL FOR UPDATE")
-            .bind(org_id)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
-}

@@ -150,10 +150,13 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
 pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: Option<&str>) -> Result<OrgRow, AcceptError> {
     let user = signed_in_user(state, session).await?;
     let mut tx = state.db.begin().await?;
-    if let Some(row) = members::find(&mut tx, link.member_id).await? {
-        organizations::lock_seats_if_limited(&mut tx, state.db.kind(), row.organization_id).await?;
+    let (mut org, row) = valid_invite(&mut tx, link).await?;
+    if org.member_limit.is_some() {
+        // Accepting converts a seat without adding one; only a limited organization needs
+        // its seat count held still, and is read again under the lock.
+        organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
+        org = organizations::find_by_id(&mut tx, org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
     }
-    let (org, row) = valid_invite(&mut tx, link).await?;
     let facts = visitor(&mut tx, &org, &row, user.as_ref()).await?;
     let (Some(user), None) = (user, first_refusal(&facts)) else {
         let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);

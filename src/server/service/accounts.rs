@@ -2,7 +2,7 @@
 
 use tower_sessions::Session;
 
-use super::limits::{self, Limit, LimitError};
+use super::limits::{self, Limit};
 use super::{accept, emails, internal_errors};
 use crate::server::auth::password::HashError;
 use crate::server::auth::session;
@@ -37,15 +37,8 @@ pub enum RegisterError {
     Internal(anyhow::Error),
 }
 internal_errors!(RegisterError: sqlx::Error, HashError, tower_sessions::session::Error);
+super::rate_limited_errors!(RegisterError);
 
-impl From<LimitError> for RegisterError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Limited(why) => Self::RateLimited(why),
-            LimitError::Internal(err) => Self::Internal(err),
-        }
-    }
-}
 
 /// Where a successful registration or login goes next.
 #[derive(Debug)]
@@ -168,15 +161,8 @@ pub enum LoginError {
     Internal(anyhow::Error),
 }
 internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
+super::rate_limited_errors!(LoginError);
 
-impl From<LimitError> for LoginError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Limited(why) => Self::RateLimited(why),
-            LimitError::Internal(err) => Self::Internal(err),
-        }
-    }
-}
 
 /// Checks an email and password and signs the user in with a fresh session id (SPEC §4.4).
 /// Unknown users cost the same argon2 computation as known ones. Failures count against
@@ -193,9 +179,7 @@ pub async fn login(
 ) -> Result<Signed, LoginError> {
     let email = username.trim().to_lowercase();
     let valid_shape = !email.is_empty() && email.len() <= 254;
-    if valid_shape {
-        limits::LOGIN_ACCOUNT.check(state, &email).await?;
-    }
+    let failures = if valid_shape { limits::LOGIN_ACCOUNT.check(state, &email).await? } else { 0 };
     if let Some(ip) = ip {
         limits::LOGIN_IP.check(state, ip).await?;
     }
@@ -212,7 +196,9 @@ pub async fn login(
         tracing::info!("login refused");
         return Err(LoginError::BadCredentials);
     };
-    limits::LOGIN_ACCOUNT.clear(state, &email).await?;
+    if failures > 0 {
+        limits::LOGIN_ACCOUNT.clear(state, &email).await?;
+    }
     if crate::server::db::two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
         let pending = session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
         session::set_pending_second_factor(session, &pending).await?;

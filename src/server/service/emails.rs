@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::internal_errors;
-use super::limits::{self, LimitError};
+use super::limits;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, email_verifications, outbox, users};
 use crate::server::domain::invite::{hash_token, DAY_SECS};
@@ -35,15 +35,8 @@ pub enum VerifyError {
     Internal(anyhow::Error),
 }
 internal_errors!(VerifyError: sqlx::Error);
+super::rate_limited_errors!(VerifyError);
 
-impl From<LimitError> for VerifyError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Limited(why) => Self::RateLimited(why),
-            LimitError::Internal(err) => Self::Internal(err),
-        }
-    }
-}
 
 fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");

@@ -88,14 +88,14 @@ impl Limit {
     }
 
     /// Refuses when the window already holds `max` hits, without counting (logins check
-    /// first and count only failures).
-    pub async fn check(&self, state: &AppState, key: &str) -> Result<(), LimitError> {
+    /// first and count only failures). Returns the hits so far.
+    pub async fn check(&self, state: &AppState, key: &str) -> Result<i64, LimitError> {
         let hits = rate_limits::hits(&mut *state.db.conn().await?, &self.bucket(key), self.window_start(db::now())).await?;
         if hits >= self.max {
             tracing::info!(limit = self.name, "rate limit reached");
             return Err(LimitError::Limited(self.message));
         }
-        Ok(())
+        Ok(hits)
     }
 
     /// Counts a hit (a failure) without refusing anything.

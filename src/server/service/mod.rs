@@ -23,3 +23,19 @@ macro_rules! internal_errors {
     };
 }
 pub(crate) use internal_errors;
+
+/// Declares `From<limits::LimitError>` for a use-case error with `RateLimited(&'static str)`
+/// and `Internal` variants.
+macro_rules! rate_limited_errors {
+    ($($target:ty),+ $(,)?) => {
+        $(impl From<$crate::server::service::limits::LimitError> for $target {
+            fn from(err: $crate::server::service::limits::LimitError) -> Self {
+                match err {
+                    $crate::server::service::limits::LimitError::Limited(why) => Self::RateLimited(why),
+                    $crate::server::service::limits::LimitError::Internal(err) => Self::Internal(err),
+                }
+            }
+        })+
+    };
+}
+pub(crate) use rate_limited_errors;

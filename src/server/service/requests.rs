@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::invites::{self, check_seat, InviteError, ALREADY_MEMBER};
-use super::limits::{self, LimitError};
+use super::limits;
 use super::organizations::{self as orgs, MemberEntry, Membership};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
@@ -99,15 +99,8 @@ pub enum JoinError {
     Internal(anyhow::Error),
 }
 super::internal_errors!(JoinError: sqlx::Error);
+super::rate_limited_errors!(JoinError);
 
-impl From<LimitError> for JoinError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Limited(why) => Self::RateLimited(why),
-            LimitError::Internal(err) => Self::Internal(err),
-        }
-    }
-}
 
 /// Anyone asks to join an organization that allows join requests. The answer is the same
 /// whether or not the address is already a member or has a pending row, so that it reveals

@@ -3,7 +3,7 @@
 use tower_sessions::Session;
 
 use super::accounts::{self, Signed};
-use super::limits::{self, LimitError};
+use super::limits;
 use super::{accept, internal_errors};
 use crate::server::auth::session::{self, PendingSecondFactor};
 use crate::server::db::organizations::OrgRow;
@@ -32,15 +32,8 @@ pub enum TwoFactorError {
     Internal(anyhow::Error),
 }
 internal_errors!(TwoFactorError: sqlx::Error, tower_sessions::session::Error);
+super::rate_limited_errors!(TwoFactorError);
 
-impl From<LimitError> for TwoFactorError {
-    fn from(err: LimitError) -> Self {
-        match err {
-            LimitError::Limited(why) => Self::RateLimited(why),
-            LimitError::Internal(err) => Self::Internal(err),
-        }
-    }
-}
 
 /// What the enrolment page shows: the secret as text, as an `otpauth://` URL and as a QR code.
 #[derive(Debug, Clone)]
@@ -152,7 +145,7 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
         return Err(TwoFactorError::NoPendingLogin);
     };
     let key = pending.user_id.to_string();
-    limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
+    let failures = limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
     let mut tx = state.db.begin().await?;
     let user = users::find_by_id(&mut tx, pending.user_id).await?.filter(|u| u.is_active);
     let Some(user) = user else {
@@ -181,7 +174,9 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
     }
     session::clear_pending_second_factor(session).await?;
     session::sign_in(session, user.id).await?;
-    limits::TWO_FACTOR_ACCOUNT.clear(state, &key).await?;
+    if failures > 0 {
+        limits::TWO_FACTOR_ACCOUNT.clear(state, &key).await?;
+    }
     tracing::info!(user_id = user.id, "user signed in with a second factor");
     let redirect_to = accounts::after_sign_in(state, session, &user, pending.next.as_deref())
         .await
