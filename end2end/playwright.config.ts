@@ -11,6 +11,12 @@ const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gatehous
 process.env.E2E_DATA_DIR = dataDir;
 const external = process.env.BASE_URL;
 const baseURL = external ?? `http://127.0.0.1:${port}`;
+// The test identity provider (oidc/provider.mjs, the npm package oidc-provider) for the
+// single sign-on journeys; its one client may return to this app's callback.
+const idpPort = Number(process.env.E2E_IDP_PORT ?? 3211);
+process.env.E2E_IDP_ISSUER = `http://127.0.0.1:${idpPort}`;
+process.env.E2E_IDP_CLIENT_ID = 'gatehouse-e2e';
+process.env.E2E_IDP_CLIENT_SECRET = 'e2e-client-secret-0123456789';
 
 export default defineConfig({
   testDir: './tests',
@@ -29,7 +35,15 @@ export default defineConfig({
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     },
   },
-  webServer: external ? undefined : {
+  webServer: [{
+    command: `node oidc/provider.mjs --port ${idpPort} --client-id ${process.env.E2E_IDP_CLIENT_ID} `
+      + `--client-secret ${process.env.E2E_IDP_CLIENT_SECRET} --redirect-uri ${baseURL}/auth/sso/callback/`,
+    url: `${process.env.E2E_IDP_ISSUER}/.well-known/openid-configuration`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  }, ...(external ? [] : [{
     command: `${process.env.GATEHOUSE_BIN ?? '../target/release/gatehouse'} serve`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
@@ -45,5 +59,5 @@ export default defineConfig({
       // would stop the journeys (it has HTTP tests of its own).
       APP_REGISTER_LIMIT_PER_IP: '0',
     },
-  },
+  }])],
 });

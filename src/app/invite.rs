@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::auth::LogoutButton;
+use super::auth::{LogoutButton, SsoButton};
 use super::wire::{AppError, InviteView};
 
 /// The invite's details for this visitor; remembers the invite in the session.
@@ -97,11 +97,23 @@ fn render(
         <h1>"Join " {org.clone()}</h1>
         <p>{inviter.clone()} " invited " <strong>{invite.invited_email.clone()}</strong> " to join " <strong>{org.clone()}</strong> "."</p>
     };
-    let body = if invite.needs_authentication {
+    // "Join with {provider}": leaves for the organization's identity provider; the invite
+    // waits in the session and is accepted when the provider sends the visitor back.
+    let sso_join = invite.sso_provider.clone().map(|provider| {
+        view! { <SsoButton slug=invite.org_slug.clone() label=format!("Join with {provider}") primary=true/> }
+    });
+    let body = if invite.needs_authentication && invite.require_sso {
+        view! {
+            <p>{org.clone()} " requires signing in with " {invite.sso_provider.clone().unwrap_or_default()} "."</p>
+            <p class="actions">{sso_join}</p>
+        }
+        .into_any()
+    } else if invite.needs_authentication {
         view! {
             <p>"To accept, create an account or sign in."</p>
             <p class="actions">
-                <a class="button primary" href="/auth/register/">"Create a new account"</a>
+                {sso_join}
+                <a class="button" class:primary=invite.sso_provider.is_none() href="/auth/register/">"Create a new account"</a>
                 <a class="button" href="/auth/login/">"Sign in with an existing account"</a>
             </p>
         }
@@ -134,6 +146,15 @@ fn render(
         view! {
             <p class="alert info" data-testid="invite-message">{org.clone()} " requires a verified email address."</p>
             <p><a href="/settings/account/emails/">"Verify your email address"</a></p>
+        }
+        .into_any()
+    } else if invite.needs_sso {
+        view! {
+            <p class="alert info" data-testid="invite-message">
+                {org.clone()} " requires signing in with " {invite.sso_provider.clone().unwrap_or_default()}
+                ". Link your account to join."
+            </p>
+            <p class="actions">{sso_join}</p>
         }
         .into_any()
     } else {

@@ -17,11 +17,11 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use self::auth::{LoginPage, RegisterPage};
+use self::auth::{LoginPage, RegisterPage, SsoLoginPage};
 use self::home::StartPage;
 use self::invite::InvitePage;
 use self::account::{EmailsPage, SecurityPage, TwoFactorPage, VerifyEmailPage};
-use self::orgs::{AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};
+use self::orgs::{AuthProviderPage, AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};
 use self::layout::{Layout, NotFound};
 
 /// The HTML document around the app (server side only).
@@ -61,11 +61,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/login/") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/register/") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/login/:slug/") view=SsoLoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/new/") view=NewOrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/members/") view=MembersPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/audit-log/") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/settings/") view=OrgSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/settings/auth/") view=AuthProviderPage ssr=SsrMode::Async/>
                     <Route path=path!("/join-request/:slug/") view=JoinRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/2fa/") view=TwoFactorPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/verify-email/:token/") view=VerifyEmailPage ssr=SsrMode::Async/>

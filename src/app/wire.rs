@@ -126,6 +126,11 @@ pub struct InviteView {
     pub needs_2fa: bool,
     pub needs_email_verification: bool,
     pub signed_in_email: Option<String>,
+    /// The organization requires SSO and this visitor has no linked identity.
+    pub needs_sso: bool,
+    /// The organization's identity provider, when it has one.
+    pub sso_provider: Option<String>,
+    pub require_sso: bool,
 }
 
 /// One audit-log entry.
@@ -170,6 +175,8 @@ pub struct SecurityView {
     pub fresh_recovery_codes: Vec<String>,
     /// `(slug, name)` of the organization joined when the enrolment accepted a pending invite.
     pub joined: Option<(String, String)>,
+    /// Identities at organizations' providers linked to this account.
+    pub identities: Vec<IdentityView>,
 }
 
 /// The email settings page.
@@ -185,4 +192,44 @@ pub struct JoinView {
     pub slug: String,
     pub name: String,
     pub accepts_requests: bool,
+}
+
+/// An organization's single sign-on page (`/auth/login/{slug}/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoLoginView {
+    pub slug: String,
+    pub org_name: String,
+    pub provider_name: String,
+    pub require_sso: bool,
+    /// The signed-in account, when there is one (the button then links it).
+    pub signed_in_email: Option<String>,
+    pub linked: bool,
+    /// How the last attempt ended, shown once.
+    pub notice: Option<String>,
+}
+
+/// An organization's identity-provider settings as its owners see them (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthProviderView {
+    pub slug: String,
+    pub org_name: String,
+    pub configured: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub display_name: String,
+    pub require_sso: bool,
+    pub allow_jit_membership: bool,
+    /// The redirect URI to register with the provider.
+    pub redirect_uri: String,
+    /// Whether the owner looking at it has linked their own identity.
+    pub you_are_linked: bool,
+}
+
+/// An identity linked to the signed-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub org_slug: String,
+    pub org_name: String,
+    pub provider_name: String,
+    pub email: Option<String>,
 }

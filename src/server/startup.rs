@@ -74,6 +74,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         db,
         hasher,
         mailer,
+        oidc: super::auth::oidc::Oidc::new()?,
         secret: Arc::new(secret),
     };
     super::service::organizations::ensure_single_org(&state).await?;

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::auth::breached::BreachedPasswords;
+use super::auth::oidc::Oidc;
 use super::auth::password::PasswordHasher;
 use super::config::Config;
 use super::db::Db;
@@ -20,6 +21,8 @@ pub struct AppState {
     /// The breached-password check, when `APP_BREACHED_PASSWORDS_URL` is set.
     pub breached: Option<BreachedPasswords>,
     pub mailer: Mailer,
+    /// The OpenID Connect relying party (discovery and key-set cache).
+    pub oidc: Oidc,
     pub secret: Arc<Vec<u8>>,
     pub leptos_options: LeptosOptions,
 }

@@ -4,6 +4,7 @@
 //! `TEST_DATABASE_URL` names a PostgreSQL server, a new database created on it.
 
 mod harness;
+mod idp;
 
 mod accounts;
 mod malformed;
@@ -13,3 +14,4 @@ mod admin;
 mod limits;
 mod policies;
 mod requests;
+mod sso;

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::wire::{AppError, EmailsView, SecurityView};
+use crate::app::wire::{AppError, EmailsView, IdentityView, SecurityView};
 
 /// The security page: the second-factor state, an enrolment to confirm, or the recovery
 /// codes of an enrolment just confirmed (shown once).
@@ -15,6 +15,12 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
     let (state, session) = sfn::context().await?;
     let user = sfn::require_user(&state, &session).await?;
     let status = two_factor::status(&state, &user).await.map_err(sfn::two_factor_error)?;
+    let identities = crate::server::service::sso::identities(&state, &user)
+        .await
+        .map_err(sfn::sso_error)?
+        .into_iter()
+        .map(|i| IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email })
+        .collect();
     let fresh = session::take_enrolment_result(&session).await.map_err(|e| sfn::internal(e.into()))?;
     let mut view = SecurityView {
         email: user.email.clone(),
@@ -24,6 +30,7 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         qr_svg: None,
         fresh_recovery_codes: Vec::new(),
         joined: None,
+        identities,
     };
     if let Some(fresh) = fresh {
         view.fresh_recovery_codes = fresh.recovery_codes;

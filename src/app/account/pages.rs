@@ -40,7 +40,26 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
+/// The single sign-on identities linked to the account.
+fn identities_view(page: &SecurityView) -> impl IntoView {
+    (!page.identities.is_empty()).then(|| {
+        view! {
+            <h2>"Single sign-on"</h2>
+            <ul class="identities" data-testid="identities">
+                {page.identities.iter().map(|i| view! {
+                    <li>
+                        <strong>{i.provider_name.clone()}</strong> " for "
+                        <a href=format!("/organizations/{}/", i.org_slug)>{i.org_name.clone()}</a>
+                        {i.email.clone().map(|e| view! { " as " {e} })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        }
+    })
+}
+
 fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, form: FormError) -> impl IntoView {
+    let identities = identities_view(&page);
     let fresh = (!page.fresh_recovery_codes.is_empty()).then(|| {
         let joined = page.joined.clone().map(|(slug, name)| view! {
             <p class="alert success" data-testid="joined">
@@ -64,6 +83,7 @@ fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, form: F
             {fresh}
             <p class="alert success" data-testid="totp-status">"Two-factor authentication is on for " <strong>{page.email}</strong> "."</p>
             <p class="hint">{format!("{} unused recovery codes left.", page.unused_recovery_codes)}</p>
+            {identities}
         }
         .into_any();
     }
@@ -87,6 +107,7 @@ fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, form: F
             <Field label="Authentication code" name="otp" kind="text" autocomplete="one-time-code" errors=form.field("otp")/>
             <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn on two-factor authentication"</button>
         </ActionForm>
+        {identities}
     }
     .into_any()
 }

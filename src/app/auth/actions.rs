@@ -22,6 +22,8 @@ pub struct RegisterPageInfo {
 pub struct LoginPageInfo {
     /// Show the link to the registration page.
     pub registration_possible: bool,
+    /// How a single sign-on attempt that could not go back to its organization ended.
+    pub notice: Option<String>,
 }
 
 /// The signed-in user, or `None`.
@@ -69,7 +71,8 @@ pub async fn login_page_data() -> Result<LoginPageInfo, AppError> {
     let (state, session) = sfn::context().await?;
     let registration_possible =
         accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
-    Ok(LoginPageInfo { registration_possible })
+    let notice = crate::server::auth::session::take_sso_notice(&session).await.map_err(|e| sfn::internal(e.into()))?;
+    Ok(LoginPageInfo { registration_possible, notice })
 }
 
 /// The registration form. On success the browser lands where the use case says.

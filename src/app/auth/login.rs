@@ -17,6 +17,12 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Sign in"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let notice = page.await.ok()?.notice?;
+                    Some(view! { <p class="alert info" role="alert" data-testid="sso-notice">{notice}</p> })
+                })}
+            </Suspense>
             <ErrorSummary error=form.error()/>
             <ActionForm action attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="next" value=next/>

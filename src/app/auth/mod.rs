@@ -1,12 +1,14 @@
-//! Registration, login and logout pages (SPEC §4).
+//! Registration, login, single sign-on and logout pages (SPEC §2, §4).
 
 mod actions;
 mod login;
 mod register;
+mod sso;
 
 pub use actions::*;
 pub use login::LoginPage;
 pub use register::RegisterPage;
+pub use sso::{sso_login_page, SsoButton, SsoLoginPage};
 
 use leptos::prelude::*;
 

@@ -1,7 +1,10 @@
-//! Organization pages: create, home, members (invite, revoke), audit log (SPEC §2, §5).
+//! Organization pages: create, home, members (invite, revoke), settings, single sign-on,
+//! audit log (SPEC §2, §5).
 
 mod actions;
 mod pages;
+mod sso;
 
 pub use actions::*;
+pub use sso::{auth_provider, AuthProviderPage, RemoveAuthProvider, SaveAuthProvider};
 pub use pages::{AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};

@@ -11,16 +11,27 @@ use crate::app::layout::use_current_user;
 use crate::app::wire::{AppError, MemberView, OrgView};
 use leptos_router::components::Redirect;
 
-fn slug_param() -> Memo<String> {
+pub(super) fn slug_param() -> Memo<String> {
     let params = use_params_map();
     Memo::new(move |_| params.read().get("slug").unwrap_or_default())
 }
 
 /// A refusal shown in place of a page (not a member, not signed in …).
-fn refusal_view(err: AppError) -> AnyView {
+pub(super) fn refusal_view(err: AppError) -> AnyView {
     match err {
         AppError::Refused { reason, .. } if reason == "not_authenticated" => {
             view! { <Redirect path="/auth/login/"/> }.into_any()
+        }
+        AppError::Refused { reason, details } if reason == "sso_required" => {
+            // A member of an organization that requires SSO, without a linked identity.
+            let slug = slug_param().get_untracked();
+            view! {
+                <section class="card narrow">
+                    <p class="alert info" role="alert" data-testid="sso-required">{details}</p>
+                    <p><a class="button primary" href=format!("/auth/login/{slug}/")>"Continue to single sign-on"</a></p>
+                </section>
+            }
+            .into_any()
         }
         err => view! { <section class="card narrow"><p class="alert error" role="alert">{err.summary()}</p></section> }.into_any(),
     }
@@ -75,7 +86,7 @@ pub fn NewOrganizationPage() -> impl IntoView {
     }
 }
 
-fn org_nav(org: &OrgView, current: &'static str) -> impl IntoView {
+pub(super) fn org_nav(org: &OrgView, current: &'static str) -> impl IntoView {
     let slug = org.slug.clone();
     let link = move |label: &'static str, path: String| {
         let active = label == current;
@@ -87,6 +98,7 @@ fn org_nav(org: &OrgView, current: &'static str) -> impl IntoView {
             {link("Members", format!("/organizations/{slug}/members/"))}
             {org.can_invite.then(|| link("Settings", format!("/organizations/{slug}/settings/")))}
             {org.can_invite.then(|| link("Audit log", format!("/organizations/{slug}/audit-log/")))}
+            {(org.role == "owner").then(|| link("Single sign-on", format!("/organizations/{slug}/settings/auth/")))}
         </nav>
     }
 }

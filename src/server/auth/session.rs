@@ -146,3 +146,54 @@ pub async fn set_enrolment_result(session: &Session, result: &EnrolmentResult) -
 pub async fn take_enrolment_result(session: &Session) -> SessionResult<Option<EnrolmentResult>> {
     remove_if_present(session, ENROLMENT_RESULT).await
 }
+
+/// A sign-in through an organization's identity provider that has left for the provider
+/// and not come back yet: what the callback must check. Taken (removed) by the callback,
+/// so a replayed callback finds nothing.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoFlow {
+    pub org_id: i64,
+    pub org_slug: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub next: Option<String>,
+    pub started_at: i64,
+}
+
+impl std::fmt::Debug for SsoFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoFlow").field("org_slug", &self.org_slug).field("started_at", &self.started_at).finish_non_exhaustive()
+    }
+}
+
+const SSO_FLOW: &str = "sso_flow";
+/// The organization of the last SSO sign-in started here (kept after the callback, so a
+/// replayed or failed callback can send the visitor back to that organization's page).
+const SSO_LAST_ORG: &str = "sso_last_org";
+
+/// Remembers a started SSO sign-in (replacing any earlier one).
+pub async fn set_sso_flow(session: &Session, flow: &SsoFlow) -> SessionResult<()> {
+    session.insert(SSO_LAST_ORG, &flow.org_slug).await?;
+    session.insert(SSO_FLOW, flow).await
+}
+
+/// Takes the started SSO sign-in out of the session: it can finish once.
+pub async fn take_sso_flow(session: &Session) -> SessionResult<Option<SsoFlow>> {
+    remove_if_present(session, SSO_FLOW).await
+}
+
+pub async fn sso_last_org(session: &Session) -> SessionResult<Option<String>> {
+    session.get(SSO_LAST_ORG).await
+}
+
+/// A sentence about how an SSO sign-in ended, shown once by the next sign-in page.
+const SSO_NOTICE: &str = "sso_notice";
+
+pub async fn set_sso_notice(session: &Session, notice: &str) -> SessionResult<()> {
+    session.insert(SSO_NOTICE, notice).await
+}
+
+pub async fn take_sso_notice(session: &Session) -> SessionResult<Option<String>> {
+    remove_if_present(session, SSO_NOTICE).await
+}

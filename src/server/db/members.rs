@@ -157,6 +157,22 @@ pub async fn accept(conn: &mut Conn, member_id: i64, token_hash: &str, user_id: 
     Ok(done.rows_affected() == 1)
 }
 
+/// Turns an invite or join request into a membership of `user_id` (single sign-on with
+/// the requested address). False when the row is no longer a pending request.
+pub async fn convert_request(conn: &mut Conn, member_id: i64, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE members SET user_id = $1, email = NULL, token_hash = NULL, token_expires_at = NULL, \
+         invite_status = 'approved', accepted_at = $2 \
+         WHERE id = $3 AND user_id IS NULL AND invite_status <> 'approved'",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(member_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Deletes a pending row (revoke, or an invite made pointless); never a membership.
 pub async fn delete_pending(conn: &mut Conn, member_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM members WHERE id = $1 AND user_id IS NULL").bind(member_id).execute(conn).await?;

@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
+pub mod sso;
 pub mod two_factor;
 pub mod users;
 
@@ -23,6 +24,8 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 /// A connection of either database, as the queries take it.
 pub type Conn = sqlx::AnyConnection;
+/// An open transaction.
+pub type Tx = Transaction<'static, Any>;
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

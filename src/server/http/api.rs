@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/verify-email/", post(verify_email))
         .merge(super::api_orgs::router())
         .merge(super::api_accept::router())
+        .merge(super::sso::api_router())
 }
 
 /// The signed-in user, or 401.

@@ -47,9 +47,9 @@ pub fn details_json(d: &Details) -> Value {
         "needs2fa": d.visitor.needs_2fa,
         "needsEmailVerification": d.visitor.needs_email_verification,
         "needsSso": d.visitor.needs_sso,
-        "hasAuthProvider": false,
-        "requireSso": false,
-        "ssoProvider": Value::Null,
+        "hasAuthProvider": d.sso.is_some(),
+        "requireSso": d.sso.as_ref().is_some_and(|s| s.required),
+        "ssoProvider": d.sso.as_ref().map(|s| s.provider_name.clone()),
     })
 }
 

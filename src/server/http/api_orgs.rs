@@ -74,6 +74,7 @@ impl From<OrgError> for ApiError {
             OrgError::Invalid(fields) => ApiError::fields(fields),
             OrgError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
             OrgError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
+            OrgError::SsoRequired { .. } => ApiError::flow(StatusCode::UNAUTHORIZED, err.to_string(), "sso_required"),
             OrgError::Internal(err) => ApiError::Internal(err),
         }
     }
@@ -88,6 +89,7 @@ impl From<InviteError> for ApiError {
             InviteError::Conflict(why) => ApiError::flow(StatusCode::CONFLICT, why, "conflict"),
             InviteError::RateLimited(why) => ApiError::rate_limited(why),
             InviteError::SeatLimit => ApiError::flow(StatusCode::CONFLICT, invites::SEAT_LIMIT, "seat_limit"),
+            InviteError::SsoRequired(why) => ApiError::flow(StatusCode::UNAUTHORIZED, why, "sso_required"),
             InviteError::Internal(err) => ApiError::Internal(err),
         }
     }

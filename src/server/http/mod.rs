@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod security;
 pub mod sfn;
+pub mod sso;
 
 use std::time::Duration;
 
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/0", api::router())
         .route("/_fn/{*name}", post(server_fn).get(server_fn))
+        .merge(sso::flow_router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -175,6 +175,10 @@ pub fn org_error(err: OrgError) -> AppError {
         OrgError::Invalid(fields) => invalid(fields.into_map()),
         OrgError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization, or you are not a member.", "not_found")),
         OrgError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
+        OrgError::SsoRequired { ref org_name, ref provider, .. } => fail(
+            StatusCode::UNAUTHORIZED,
+            AppError::refused(format!("{org_name} requires signing in with {provider}. Link your account to continue."), "sso_required"),
+        ),
         OrgError::Internal(err) => internal(err),
     }
 }
@@ -187,6 +191,7 @@ pub fn invite_error(err: InviteError) -> AppError {
         InviteError::Conflict(why) => invalid(BTreeMap::from([("email".to_owned(), vec![why.to_owned()])])),
         InviteError::RateLimited(why) => rate_limited(why),
         InviteError::SeatLimit => fail(StatusCode::CONFLICT, AppError::refused(crate::server::service::invites::SEAT_LIMIT, "seat_limit")),
+        InviteError::SsoRequired(why) => fail(StatusCode::UNAUTHORIZED, AppError::refused(why, "sso_required")),
         InviteError::Internal(err) => internal(err),
     }
 }
@@ -258,6 +263,9 @@ pub fn invite_view(details: Result<Details, AcceptError>) -> Result<InviteView, 
         needs_2fa: false,
         needs_email_verification: false,
         signed_in_email: None,
+        needs_sso: false,
+        sso_provider: None,
+        require_sso: false,
     };
     match details {
         Ok(d) => Ok(InviteView {
@@ -273,9 +281,24 @@ pub fn invite_view(details: Result<Details, AcceptError>) -> Result<InviteView, 
             needs_2fa: d.visitor.needs_2fa,
             needs_email_verification: d.visitor.needs_email_verification,
             signed_in_email: d.signed_in_email.clone(),
+            needs_sso: d.visitor.needs_sso,
+            sso_provider: d.sso.as_ref().map(|s| s.provider_name.clone()),
+            require_sso: d.sso.as_ref().is_some_and(|s| s.required),
         }),
         Err(AcceptError::Refused(refusal)) => Ok(blank(refusal.reason())),
         Err(AcceptError::Expired { inviter_name }) => Ok(InviteView { inviter_name, ..blank("expired") }),
         Err(AcceptError::Internal(err)) => Err(internal(err)),
+    }
+}
+
+pub fn sso_error(err: crate::server::service::sso::SsoError) -> AppError {
+    use crate::server::service::sso::SsoError;
+    let details = err.to_string();
+    match err {
+        SsoError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused(details, "not_found")),
+        SsoError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
+        SsoError::Invalid(fields) => invalid(fields.into_map()),
+        SsoError::Refused { reason, message } => fail(StatusCode::BAD_REQUEST, AppError::refused(message, reason)),
+        SsoError::Internal(err) => internal(err),
     }
 }

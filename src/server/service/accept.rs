@@ -8,7 +8,7 @@ use super::internal_errors;
 use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, two_factor, users};
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
 
@@ -40,6 +40,15 @@ pub struct Details {
     pub inviter_name: Option<String>,
     pub visitor: Visitor,
     pub signed_in_email: Option<String>,
+    /// The organization's identity provider: its display name and whether SSO is required.
+    pub sso: Option<SsoFacts>,
+}
+
+/// What the invite page needs to know about the organization's single sign-on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoFacts {
+    pub provider_name: String,
+    pub required: bool,
 }
 
 /// Loads the invite a link names and checks it is still valid (§5.2's first checks).
@@ -68,13 +77,15 @@ async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<(OrgRow,
     Ok((org, row))
 }
 
-/// What the accept checks need to know about this visitor and this invite.
-async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Option<&UserRow>) -> Result<Visitor, sqlx::Error> {
+/// What the accept checks need to know about this visitor and this invite. `proof` is an
+/// address the user has just proven through the identity provider (its verified email).
+async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Option<&UserRow>, proof: Option<&str>) -> Result<Visitor, sqlx::Error> {
     let invited = row.email.as_deref().unwrap_or_default();
+    let require_sso = sso::provider(conn, org.id).await?.is_some_and(|p| p.require_sso);
     let Some(user) = user else {
-        return Ok(Visitor { signed_in: false, needs_2fa: org.require_2fa, ..Visitor::default() });
+        return Ok(Visitor { signed_in: false, needs_2fa: org.require_2fa, needs_sso: require_sso, ..Visitor::default() });
     };
-    let email_matches = user.email == invited;
+    let email_matches = user.email == invited || proof == Some(invited);
     let memberships = seats_taken(conn, org.id).await?;
     Ok(Visitor {
         signed_in: true,
@@ -84,7 +95,7 @@ async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Optio
         needs_2fa: org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?,
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
-        needs_sso: false,
+        needs_sso: require_sso && sso::identity_of_user(conn, org.id, user.id).await?.is_none(),
         at_seat_limit: org.member_limit.is_some_and(|limit| memberships >= limit),
     })
 }
@@ -120,7 +131,10 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
         other => other?,
     };
     let user = signed_in_user(state, session).await?;
-    let visitor = visitor(&mut conn, &org, &row, user.as_ref()).await?;
+    let visitor = visitor(&mut conn, &org, &row, user.as_ref(), None).await?;
+    let sso = sso::provider(&mut conn, org.id)
+        .await?
+        .map(|p| SsoFacts { provider_name: p.display_name, required: p.require_sso });
     let inviter_name = match row.inviter_id {
         Some(id) => users::find_by_id(&mut conn, id).await?.map(|u| u.name),
         None => None,
@@ -141,7 +155,7 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
     if user.is_none() {
         session::grant_invite_pass(session).await?;
     }
-    Ok(Details { org, invited_email, inviter_name, visitor, signed_in_email: user.map(|u| u.email) })
+    Ok(Details { org, invited_email, inviter_name, visitor, signed_in_email: user.map(|u| u.email), sso })
 }
 
 /// Accepts the invite for the signed-in user: every check of §5.3 in order, then one
@@ -149,29 +163,79 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
 #[tracing::instrument(skip_all, fields(member_id = link.member_id))]
 pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: Option<&str>) -> Result<OrgRow, AcceptError> {
     let user = signed_in_user(state, session).await?;
+    accept_as(state, session, link, user, None, ip).await
+}
+
+/// [`accept`] for a given user, who may have just proven the address `proof` through the
+/// organization's identity provider (SSO callback).
+pub async fn accept_as(
+    state: &AppState,
+    session: &Session,
+    link: &InviteLink,
+    user: Option<UserRow>,
+    proof: Option<&str>,
+    ip: Option<&str>,
+) -> Result<OrgRow, AcceptError> {
     let mut tx = state.db.begin().await?;
-    let (mut org, row) = valid_invite(&mut tx, link).await?;
+    let (org, row) = valid_invite(&mut tx, link).await?;
+    let token_hash = invite::hash_token(&link.token.to_ascii_lowercase());
+    finish_accept(state, session, tx, org, row, &token_hash, user, proof, ip).await
+}
+
+/// SSO callback without a link: the pending invite for `email` in the organization, when
+/// there is a valid one, accepted for `user`, who proved `email` at the identity provider.
+/// `Ok(None)` when there is no such invite.
+pub async fn accept_for_email(
+    state: &AppState,
+    session: &Session,
+    org_id: i64,
+    email: &str,
+    user: UserRow,
+    ip: Option<&str>,
+) -> Result<Option<OrgRow>, AcceptError> {
+    let mut tx = state.db.begin().await?;
+    let Some(row) = members::pending_for_email(&mut tx, org_id, email).await? else { return Ok(None) };
+    let Some(token_hash) = row.token_hash.clone() else { return Ok(None) };
+    if row.invite_status != "approved" || invite::is_expired(row.token_expires_at, db::now()) {
+        return Ok(None);
+    }
+    let Some(org) = organizations::find_by_id(&mut tx, org_id).await? else { return Ok(None) };
+    finish_accept(state, session, tx, org, row, &token_hash, Some(user), Some(email), ip).await.map(Some)
+}
+
+/// Steps 2–8 of §5.3 and the accepting transaction, for an invite already found valid.
+#[allow(clippy::too_many_arguments)]
+async fn finish_accept(
+    state: &AppState,
+    session: &Session,
+    mut tx: db::Tx,
+    mut org: OrgRow,
+    row: MemberRow,
+    token_hash: &str,
+    user: Option<UserRow>,
+    proof: Option<&str>,
+    ip: Option<&str>,
+) -> Result<OrgRow, AcceptError> {
     if org.member_limit.is_some() {
         // Accepting converts a seat without adding one; only a limited organization needs
         // its seat count held still, and is read again under the lock.
         organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
         org = organizations::find_by_id(&mut tx, org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
     }
-    let facts = visitor(&mut tx, &org, &row, user.as_ref()).await?;
+    let facts = visitor(&mut tx, &org, &row, user.as_ref(), proof).await?;
     let (Some(user), None) = (user, first_refusal(&facts)) else {
         let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);
         if refusal == Refusal::ExistingMember && facts.email_matches {
             // The invite addressed to this member is now pointless: delete it, and only it.
             members::delete_pending(&mut tx, row.id).await?;
             tx.commit().await?;
-            session::clear_pending_invite(session).await?;
+            forget_pending_invite(session, row.id).await?;
         }
         return Err(AcceptError::Refused(refusal));
     };
 
     let now = db::now();
-    let token_hash = invite::hash_token(&link.token.to_ascii_lowercase());
-    match members::accept(&mut tx, row.id, &token_hash, user.id, now).await {
+    match members::accept(&mut tx, row.id, token_hash, user.id, now).await {
         Ok(true) => {}
         // Another request accepted it between our read and our write.
         Ok(false) => return Err(AcceptError::Refused(Refusal::AlreadyUsed)),
@@ -190,6 +254,9 @@ pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: 
     if invited != user.email {
         data["accepted_as"] = json!(user.email);
     }
+    if proof.is_some() {
+        data["via"] = json!("sso");
+    }
     audit::insert(
         &mut tx,
         audit::NewEntry {
@@ -207,9 +274,17 @@ pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: 
     .await?;
     outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}), now).await?;
     tx.commit().await?;
-    session::clear_pending_invite(session).await?;
+    forget_pending_invite(session, row.id).await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "invite accepted");
     Ok(org)
+}
+
+/// Clears the session's pending invite when it is this one (another pending invite stays).
+async fn forget_pending_invite(session: &Session, member_id: i64) -> Result<(), tower_sessions::session::Error> {
+    if session::pending_invite(session).await?.is_some_and(|p| p.member_id == member_id) {
+        session::clear_pending_invite(session).await?;
+    }
+    Ok(())
 }
 
 /// After registration or login: the pending invite in the session, if it still names a

@@ -39,6 +39,9 @@ pub enum InviteError {
     RateLimited(&'static str),
     #[error("{}", SEAT_LIMIT)]
     SeatLimit,
+    /// The actor must link an identity at the organization's provider first.
+    #[error("{0}")]
+    SsoRequired(String),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -65,6 +68,7 @@ impl From<OrgError> for InviteError {
             OrgError::Invalid(fields) => Self::Invalid(fields),
             OrgError::NotFound => Self::NotFound,
             OrgError::Forbidden(why) => Self::Forbidden(why),
+            sso @ OrgError::SsoRequired { .. } => Self::SsoRequired(sso.to_string()),
             OrgError::Internal(err) => Self::Internal(err),
         }
     }

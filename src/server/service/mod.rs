@@ -9,6 +9,7 @@ pub mod invites;
 pub mod limits;
 pub mod organizations;
 pub mod requests;
+pub mod sso;
 pub mod two_factor;
 
 /// Declares `From` conversions into a use-case error's `Internal` variant for errors that

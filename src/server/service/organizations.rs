@@ -5,7 +5,7 @@ use serde_json::json;
 use super::internal_errors;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox};
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso};
 use crate::server::domain::{FieldErrors, Role, Slug};
 use crate::server::state::AppState;
 
@@ -19,6 +19,10 @@ pub enum OrgError {
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The organization requires single sign-on and this member has not linked an
+    /// identity at its provider yet.
+    #[error("{org_name} requires signing in with {provider}. Continue at /auth/login/{slug}/ to link your account.")]
+    SsoRequired { slug: String, org_name: String, provider: String },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -91,8 +95,18 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
     Ok(org)
 }
 
-/// The organization `slug` and the user's membership in it.
+/// The organization `slug` and the user's membership in it. A member of an organization
+/// that requires single sign-on must have linked an identity there first.
 pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
+    let membership = membership_ungated(state, user, slug).await?;
+    if let Some(provider) = sso::link_required(&mut *state.db.conn().await?, membership.org.id, user.id).await? {
+        return Err(OrgError::SsoRequired { slug: membership.org.slug.clone(), org_name: membership.org.name.clone(), provider });
+    }
+    Ok(membership)
+}
+
+/// [`membership`] without the single sign-on requirement (the provider's own settings).
+pub async fn membership_ungated(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
     let mut conn = state.db.conn().await?;
     let org = organizations::find_by_slug(&mut conn, slug).await?.ok_or(OrgError::NotFound)?;
     let member = members::membership(&mut conn, org.id, user.id).await?.ok_or(OrgError::NotFound)?;

@@ -1,0 +1,4 @@
+import { test } from '@playwright/test';
+import { ssoJourneys } from './sso.journeys';
+
+test.describe('single sign-on, JavaScript off', () => ssoJourneys(false));

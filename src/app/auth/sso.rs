@@ -1,0 +1,111 @@
+//! `/auth/login/{slug}/`: sign in to an organization through its identity provider
+//! (SPEC §2). The button is a plain link to `/auth/login/{slug}/start/`, which the server
+//! answers with a redirect to the provider, so it works the same with and without
+//! JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::app::wire::{AppError, SsoLoginView};
+
+/// What the organization's sign-in page shows; takes the notice of the last attempt.
+#[server(prefix = "/_fn", endpoint = "auth/sso-page")]
+pub async fn sso_login_page(slug: String) -> Result<SsoLoginView, AppError> {
+    use crate::server::http::sfn;
+    use crate::server::service::sso;
+    let (state, session) = sfn::context().await?;
+    let page = sso::login_page(&state, &session, &slug).await.map_err(sfn::sso_error)?;
+    Ok(SsoLoginView {
+        slug: page.org.slug,
+        org_name: page.org.name,
+        provider_name: page.provider_name,
+        require_sso: page.require_sso,
+        signed_in_email: page.signed_in.map(|u| u.email),
+        linked: page.linked,
+        notice: page.notice,
+    })
+}
+
+/// A button that starts the sign-in at the organization's provider; afterwards the
+/// browser goes to `next` (a path on this site) when nothing else is pending.
+#[component]
+pub fn SsoButton(slug: String, label: String, #[prop(optional)] next: Option<String>, #[prop(optional)] primary: bool) -> impl IntoView {
+    let mut href = format!("/auth/login/{slug}/start/");
+    if let Some(next) = next.filter(|n| n.starts_with('/')) {
+        href.push_str("?next=");
+        href.push_str(&encode_query_value(&next));
+    }
+    // `rel="external"`: a full navigation, never the client-side router.
+    view! { <a class="button" class:primary=primary href=href rel="external" data-testid="sso-button">{label}</a> }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters and `/`).
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn SsoLoginPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let page = Resource::new_blocking(slug, sso_login_page);
+    view! {
+        <Title text="Single sign-on"/>
+        <section class="card narrow">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let next = query.read().get("next");
+                    match page.await {
+                        Err(err) => view! {
+                            <h1>"Single sign-on"</h1>
+                            <p class="alert error" role="alert">{err.summary()}</p>
+                            <p><a href="/auth/login/">"Sign in with email and password"</a></p>
+                        }.into_any(),
+                        Ok(p) => render(p, next).into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn render(p: SsoLoginView, next: Option<String>) -> impl IntoView {
+    let notice = p.notice.clone().map(|n| view! { <p class="alert info" role="alert" data-testid="sso-notice">{n}</p> });
+    let label = format!("Continue with {}", p.provider_name);
+    let body = match (&p.signed_in_email, p.linked) {
+        (Some(email), true) => view! {
+            <p class="alert success" data-testid="sso-status">
+                "You are signed in as " <strong>{email.clone()}</strong> ", linked to " {p.provider_name.clone()} "."
+            </p>
+            <p><a class="button primary" href=format!("/organizations/{}/", p.slug)>"Go to " {p.org_name.clone()}</a></p>
+        }
+        .into_any(),
+        (Some(email), false) => view! {
+            <p>
+                "Link your " {p.provider_name.clone()} " identity to the account " <strong>{email.clone()}</strong>
+                ". You will sign in at " {p.provider_name.clone()} " and come back here."
+            </p>
+            <SsoButton slug=p.slug.clone() label=label next=next.unwrap_or_default() primary=true/>
+        }
+        .into_any(),
+        (None, _) => view! {
+            <p>{p.org_name.clone()} " signs its members in with " <strong>{p.provider_name.clone()}</strong> "."</p>
+            <SsoButton slug=p.slug.clone() label=label next=next.unwrap_or_default() primary=true/>
+            <p class="aside">"Have a password for this site? " <a href="/auth/login/">"Sign in with email"</a></p>
+        }
+        .into_any(),
+    };
+    view! {
+        <h1>"Sign in to " {p.org_name.clone()}</h1>
+        {notice}
+        {body}
+    }
+}
