@@ -391,3 +391,20 @@ async fn members_of_a_required_sso_organization_must_link_before_using_it() {
     let (status, _) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!(status, StatusCode::OK, "linked now");
 }
+
+#[tokio::test]
+async fn an_account_with_two_factor_still_gives_its_code_after_the_provider() {
+    let (app, idp, owner) = setup().await;
+    configure(&app, &idp, &owner, false, false).await;
+    link_owner(&app, &idp, &owner).await;
+    let (secret, _, _) = crate::harness::enrol_totp(&app, &owner).await;
+
+    let browser = app.other_client();
+    let done = idp::sign_in(&app, &idp, &browser, "acme", "owner@idp.test", OWNER_IDP_PASSWORD).await;
+    assert_eq!(done.location, "/auth/2fa/");
+    let (status, _) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "not signed in before the second factor");
+    let (status, body) = send(&browser, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["email"], json!("owner@example.com"));
+}
