@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::wire::{AppError, EmailsView, IdentityView, SecurityView};
+use crate::app::wire::{AppError, EmailsView, SecurityView};
 
 /// The security page: the second-factor state, an enrolment to confirm, or the recovery
 /// codes of an enrolment just confirmed (shown once).
@@ -19,7 +19,7 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         .await
         .map_err(sfn::sso_error)?
         .into_iter()
-        .map(|i| IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email })
+        .map(|i| crate::app::wire::IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email })
         .collect();
     let fresh = session::take_enrolment_result(&session).await.map_err(|e| sfn::internal(e.into()))?;
     let mut view = SecurityView {
