@@ -37,8 +37,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::defaults();
-    // A free port known before start, so that links in emails carry the real address.
-    config.addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // A free port known before start, so that links in emails carry the real address;
+    // the socket stays bound until the server takes it over.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    config.addr = listener.local_addr().unwrap();
     config.data_dir = data_dir.path().to_path_buf();
     config.database_url = Some(test_database_url(&data_dir).await);
     config.registration = options.registration.unwrap_or_default();
@@ -46,7 +48,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.register_limit_per_ip = options.register_limit.unwrap_or(0);
     config.breached_passwords_url = options.breached_url.map(|u| u.parse().unwrap());
     let state = startup::build_state(config).await.expect("state");
-    let server = Server::bind(state.clone()).await.expect("bind");
+    let server = Server::from_listener(state.clone(), listener).expect("listen");
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.run(std::future::pending()));
     TestApp { base: format!("http://{addr}"), client: new_client(), state, _data_dir: data_dir }
@@ -54,7 +56,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).
 pub fn new_client() -> Client {
-    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    // A time limit, so that a request the server never answers fails its test instead of
+    // hanging the suite.
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -125,8 +125,19 @@ async fn pages_carry_a_nonce_policy_and_everything_else_a_policy_that_allows_not
     let nonce = policy.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
     assert!(policy.contains("'wasm-unsafe-eval'") && policy.contains("frame-ancestors 'none'"), "{policy}");
     assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the nonce");
+    // The second anonymous visit is served from the page cache: the same page, with a
+    // nonce of its own in the header and in every script.
     let again = app.get_page("/auth/login/").await;
-    assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), policy, "a fresh nonce per response");
+    let policy2 = again.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert_ne!(policy2, policy, "a fresh nonce per response");
+    assert_eq!(again.headers()["x-frame-options"], "DENY");
+    let nonce2 = policy2.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+    let html2 = again.text().await.unwrap();
+    assert!(html2.contains(&format!("nonce=\"{nonce2}\"")) && !html2.contains(&nonce));
+    assert_eq!(html2.replace(&nonce2, "N"), html.replace(&nonce, "N"), "the same page otherwise");
+    // A visitor with a session, or with a query, gets a page rendered for them.
+    let next = app.get_page("/auth/login/?next=/organizations/new/").await.text().await.unwrap();
+    assert!(next.contains("value=\"/organizations/new/\""), "the next path is in the form");
     let api = app.get("/api/0/users/me/").await;
     assert!(api.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
 }

@@ -33,20 +33,61 @@ const COLUMNS: &str = "id, organization_id, user_id, email, role, inviter_id, in
      token_expires_at, created_at, accepted_at, accepted_token_hash";
 
 fn from_row(row: &AnyRow) -> Result<MemberRow, sqlx::Error> {
+    from_row_prefixed(row, "")
+}
+
+fn from_row_prefixed(row: &AnyRow, prefix: &str) -> Result<MemberRow, sqlx::Error> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(MemberRow {
-        id: row.try_get("id")?,
-        organization_id: row.try_get("organization_id")?,
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        inviter_id: row.try_get("inviter_id")?,
-        invite_status: row.try_get("invite_status")?,
-        token_hash: row.try_get("token_hash")?,
-        token_expires_at: row.try_get("token_expires_at")?,
-        created_at: row.try_get("created_at")?,
-        accepted_at: row.try_get("accepted_at")?,
-        accepted_token_hash: row.try_get("accepted_token_hash")?,
+        id: row.try_get(col("id").as_str())?,
+        organization_id: row.try_get(col("organization_id").as_str())?,
+        user_id: row.try_get(col("user_id").as_str())?,
+        email: row.try_get(col("email").as_str())?,
+        role: row.try_get(col("role").as_str())?,
+        inviter_id: row.try_get(col("inviter_id").as_str())?,
+        invite_status: row.try_get(col("invite_status").as_str())?,
+        token_hash: row.try_get(col("token_hash").as_str())?,
+        token_expires_at: row.try_get(col("token_expires_at").as_str())?,
+        created_at: row.try_get(col("created_at").as_str())?,
+        accepted_at: row.try_get(col("accepted_at").as_str())?,
+        accepted_token_hash: row.try_get(col("accepted_token_hash").as_str())?,
     })
+}
+
+/// A member row with everything the invite page and accept need about it, read at once.
+#[derive(Debug, Clone)]
+pub struct InviteContext {
+    pub row: MemberRow,
+    pub org: super::organizations::OrgRow,
+    pub inviter_name: Option<String>,
+    /// The organization's identity provider: display name and whether SSO is required.
+    pub sso: Option<(String, bool)>,
+}
+
+/// The member row `id` with its organization, its inviter's name and the organization's
+/// identity provider, in one query.
+pub async fn invite_context(conn: &mut Conn, id: i64) -> Result<Option<InviteContext>, sqlx::Error> {
+    let member_cols = COLUMNS.split(", ").map(|c| format!("m.{c} AS m_{c}")).collect::<Vec<_>>().join(", ");
+    let org_cols = super::organizations::aliased_columns("o", "o_");
+    let row = sqlx::query(&format!(
+        "SELECT {member_cols}, {org_cols}, u.name AS inviter_name, p.display_name AS sso_name, p.require_sso AS sso_required \
+         FROM members m JOIN organizations o ON o.id = m.organization_id \
+         LEFT JOIN users u ON u.id = m.inviter_id \
+         LEFT JOIN auth_providers p ON p.organization_id = m.organization_id \
+         WHERE m.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let sso_name: Option<String> = row.try_get("sso_name")?;
+    let sso_required: Option<i64> = row.try_get("sso_required")?;
+    Ok(Some(InviteContext {
+        row: from_row_prefixed(&row, "m_")?,
+        org: super::organizations::from_row_prefixed(&row, "o_")?,
+        inviter_name: row.try_get("inviter_name")?,
+        sso: sso_name.map(|name| (name, sso_required.unwrap_or(0) != 0)),
+    }))
 }
 
 pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<MemberRow>, sqlx::Error> {

@@ -25,19 +25,30 @@ const COLUMNS: &str = "id, slug, name, require_2fa, require_email_verification, 
      default_role, allow_email_mismatch, member_limit, first_invitee_joined_at, created_at";
 
 fn from_row(row: &AnyRow) -> Result<OrgRow, sqlx::Error> {
+    from_row_prefixed(row, "")
+}
+
+/// Reads an organization from columns named `{prefix}{column}` (for joined queries).
+pub(crate) fn from_row_prefixed(row: &AnyRow, prefix: &str) -> Result<OrgRow, sqlx::Error> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(OrgRow {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        require_2fa: row.try_get::<i64, _>("require_2fa")? != 0,
-        require_email_verification: row.try_get::<i64, _>("require_email_verification")? != 0,
-        allow_join_requests: row.try_get::<i64, _>("allow_join_requests")? != 0,
-        default_role: row.try_get("default_role")?,
-        allow_email_mismatch: row.try_get::<i64, _>("allow_email_mismatch")? != 0,
-        member_limit: row.try_get("member_limit")?,
-        first_invitee_joined_at: row.try_get("first_invitee_joined_at")?,
-        created_at: row.try_get("created_at")?,
+        id: row.try_get(col("id").as_str())?,
+        slug: row.try_get(col("slug").as_str())?,
+        name: row.try_get(col("name").as_str())?,
+        require_2fa: row.try_get::<i64, _>(col("require_2fa").as_str())? != 0,
+        require_email_verification: row.try_get::<i64, _>(col("require_email_verification").as_str())? != 0,
+        allow_join_requests: row.try_get::<i64, _>(col("allow_join_requests").as_str())? != 0,
+        default_role: row.try_get(col("default_role").as_str())?,
+        allow_email_mismatch: row.try_get::<i64, _>(col("allow_email_mismatch").as_str())? != 0,
+        member_limit: row.try_get(col("member_limit").as_str())?,
+        first_invitee_joined_at: row.try_get(col("first_invitee_joined_at").as_str())?,
+        created_at: row.try_get(col("created_at").as_str())?,
     })
+}
+
+/// The organization columns as `{alias}.{column} AS {prefix}{column}`, for joined queries.
+pub(crate) fn aliased_columns(alias: &str, prefix: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{c} AS {prefix}{c}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Inserts an organization. A unique violation means the slug is taken.

@@ -5,6 +5,7 @@ pub mod api_accept;
 pub mod api_orgs;
 pub mod csrf;
 pub mod error;
+pub mod page_cache;
 pub mod security;
 pub mod sfn;
 pub mod sso;
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        // Outside the session layer: a cached page costs no session work at all.
+        .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(

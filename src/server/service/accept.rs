@@ -8,7 +8,8 @@ use super::internal_errors;
 use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso, two_factor, users};
+use crate::server::db::members::InviteContext;
+use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
 
@@ -51,14 +52,15 @@ pub struct SsoFacts {
     pub required: bool,
 }
 
-/// Loads the invite a link names and checks it is still valid (§5.2's first checks).
-/// Every way a link can be wrong gives the same `invalid`, except a correct token of an
-/// expired or an accepted invite.
-async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<(OrgRow, MemberRow), AcceptError> {
+/// Loads the invite a link names (with its organization, inviter and provider, in one
+/// query) and checks it is still valid (§5.2's first checks). Every way a link can be
+/// wrong gives the same `invalid`, except a correct token of an expired or an accepted
+/// invite.
+async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<InviteContext, AcceptError> {
     let refuse = |r| Err(AcceptError::Refused(r));
-    let Some(row) = members::find(conn, link.member_id).await? else { return refuse(Refusal::Invalid) };
-    let Some(org) = organizations::find_by_id(conn, row.organization_id).await? else { return refuse(Refusal::Invalid) };
-    if link.org_slug.as_deref().is_some_and(|slug| slug != org.slug) {
+    let Some(ctx) = members::invite_context(conn, link.member_id).await? else { return refuse(Refusal::Invalid) };
+    let row = &ctx.row;
+    if link.org_slug.as_deref().is_some_and(|slug| slug != ctx.org.slug) {
         return refuse(Refusal::Invalid);
     }
     if !row.is_pending() {
@@ -72,21 +74,25 @@ async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<(OrgRow,
         return refuse(Refusal::Invalid);
     }
     if invite::is_expired(row.token_expires_at, db::now()) {
-        return refuse(Refusal::Expired);
+        return Err(AcceptError::Expired { inviter_name: ctx.inviter_name });
     }
-    Ok((org, row))
+    Ok(ctx)
 }
 
 /// What the accept checks need to know about this visitor and this invite. `proof` is an
 /// address the user has just proven through the identity provider (its verified email).
-async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Option<&UserRow>, proof: Option<&str>) -> Result<Visitor, sqlx::Error> {
+async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow>, proof: Option<&str>) -> Result<Visitor, sqlx::Error> {
+    let (org, row) = (&ctx.org, &ctx.row);
     let invited = row.email.as_deref().unwrap_or_default();
-    let require_sso = sso::provider(conn, org.id).await?.is_some_and(|p| p.require_sso);
+    let require_sso = ctx.sso.as_ref().is_some_and(|(_, required)| *required);
     let Some(user) = user else {
         return Ok(Visitor { signed_in: false, needs_2fa: org.require_2fa, needs_sso: require_sso, ..Visitor::default() });
     };
     let email_matches = user.email == invited || proof == Some(invited);
-    let memberships = seats_taken(conn, org.id).await?;
+    let at_seat_limit = match org.member_limit {
+        Some(limit) => seats_taken(conn, org.id).await? >= limit,
+        None => false,
+    };
     Ok(Visitor {
         signed_in: true,
         existing_member: members::membership(conn, org.id, user.id).await?.is_some(),
@@ -96,7 +102,7 @@ async fn visitor(conn: &mut db::Conn, org: &OrgRow, row: &MemberRow, user: Optio
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
         needs_sso: require_sso && sso::identity_of_user(conn, org.id, user.id).await?.is_none(),
-        at_seat_limit: org.member_limit.is_some_and(|limit| memberships >= limit),
+        at_seat_limit,
     })
 }
 
@@ -118,28 +124,12 @@ async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<Us
 /// anonymous visitors, allows one registration).
 #[tracing::instrument(skip_all, fields(member_id = link.member_id))]
 pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> Result<Details, AcceptError> {
-    let mut conn = state.db.conn().await?;
-    let (org, row) = match valid_invite(&mut conn, link).await {
-        Err(AcceptError::Refused(Refusal::Expired)) => {
-            let row = members::find(&mut conn, link.member_id).await?;
-            let inviter_name = match row.and_then(|r| r.inviter_id) {
-                Some(id) => users::find_by_id(&mut conn, id).await?.map(|u| u.name),
-                None => None,
-            };
-            return Err(AcceptError::Expired { inviter_name });
-        }
-        other => other?,
-    };
     let user = signed_in_user(state, session).await?;
-    let visitor = visitor(&mut conn, &org, &row, user.as_ref(), None).await?;
-    let sso = sso::provider(&mut conn, org.id)
-        .await?
-        .map(|p| SsoFacts { provider_name: p.display_name, required: p.require_sso });
-    let inviter_name = match row.inviter_id {
-        Some(id) => users::find_by_id(&mut conn, id).await?.map(|u| u.name),
-        None => None,
-    };
+    let mut conn = state.db.conn().await?;
+    let ctx = valid_invite(&mut conn, link).await?;
+    let visitor = visitor(&mut conn, &ctx, user.as_ref(), None).await?;
     drop(conn);
+    let InviteContext { org, row, inviter_name, sso } = ctx;
     let invited_email = row.email.clone().unwrap_or_default();
     session::set_pending_invite(
         session,
@@ -155,6 +145,7 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
     if user.is_none() {
         session::grant_invite_pass(session).await?;
     }
+    let sso = sso.map(|(provider_name, required)| SsoFacts { provider_name, required });
     Ok(Details { org, invited_email, inviter_name, visitor, signed_in_email: user.map(|u| u.email), sso })
 }
 
@@ -176,10 +167,9 @@ pub async fn accept_as(
     proof: Option<&str>,
     ip: Option<&str>,
 ) -> Result<OrgRow, AcceptError> {
-    let mut tx = state.db.begin().await?;
-    let (org, row) = valid_invite(&mut tx, link).await?;
+    let ctx = valid_invite(&mut *state.db.conn().await?, link).await?;
     let token_hash = invite::hash_token(&link.token.to_ascii_lowercase());
-    finish_accept(state, session, tx, org, row, &token_hash, user, proof, ip).await
+    finish_accept(state, session, ctx, &token_hash, user, proof, ip).await
 }
 
 /// SSO callback without a link: the pending invite for `email` in the organization, when
@@ -193,47 +183,64 @@ pub async fn accept_for_email(
     user: UserRow,
     ip: Option<&str>,
 ) -> Result<Option<OrgRow>, AcceptError> {
-    let mut tx = state.db.begin().await?;
-    let Some(row) = members::pending_for_email(&mut tx, org_id, email).await? else { return Ok(None) };
+    let mut conn = state.db.conn().await?;
+    let Some(row) = members::pending_for_email(&mut conn, org_id, email).await? else { return Ok(None) };
     let Some(token_hash) = row.token_hash.clone() else { return Ok(None) };
     if row.invite_status != "approved" || invite::is_expired(row.token_expires_at, db::now()) {
         return Ok(None);
     }
-    let Some(org) = organizations::find_by_id(&mut tx, org_id).await? else { return Ok(None) };
-    finish_accept(state, session, tx, org, row, &token_hash, Some(user), Some(email), ip).await.map(Some)
+    let Some(ctx) = members::invite_context(&mut conn, row.id).await? else { return Ok(None) };
+    drop(conn);
+    finish_accept(state, session, ctx, &token_hash, Some(user), Some(email), ip).await.map(Some)
 }
 
-/// Steps 2–8 of §5.3 and the accepting transaction, for an invite already found valid.
-#[allow(clippy::too_many_arguments)]
+/// Steps 2–8 of §5.3, then the accepting transaction, for an invite already found valid.
+/// The checks read outside the transaction (the write is guarded by the token and the
+/// unique membership index), except in an organization with a seat limit, where the seat
+/// count is held still under `lock_seats` from the check to the write.
 async fn finish_accept(
     state: &AppState,
     session: &Session,
-    mut tx: db::Tx,
-    mut org: OrgRow,
-    row: MemberRow,
+    mut ctx: InviteContext,
     token_hash: &str,
     user: Option<UserRow>,
     proof: Option<&str>,
     ip: Option<&str>,
 ) -> Result<OrgRow, AcceptError> {
-    if org.member_limit.is_some() {
-        // Accepting converts a seat without adding one; only a limited organization needs
-        // its seat count held still, and is read again under the lock.
-        organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
-        org = organizations::find_by_id(&mut tx, org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
+    let mut locked: Option<db::Tx> = None;
+    if ctx.org.member_limit.is_some() {
+        let mut tx = state.db.begin().await?;
+        organizations::lock_seats(&mut tx, state.db.kind(), ctx.org.id).await?;
+        ctx.org = organizations::find_by_id(&mut tx, ctx.org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
+        locked = Some(tx);
     }
-    let facts = visitor(&mut tx, &org, &row, user.as_ref(), proof).await?;
+    let facts = match locked.as_mut() {
+        Some(tx) => visitor(tx, &ctx, user.as_ref(), proof).await?,
+        None => visitor(&mut *state.db.conn().await?, &ctx, user.as_ref(), proof).await?,
+    };
+    let row = &ctx.row;
     let (Some(user), None) = (user, first_refusal(&facts)) else {
         let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);
         if refusal == Refusal::ExistingMember && facts.email_matches {
             // The invite addressed to this member is now pointless: delete it, and only it.
-            members::delete_pending(&mut tx, row.id).await?;
-            tx.commit().await?;
+            match locked {
+                Some(mut tx) => {
+                    members::delete_pending(&mut tx, row.id).await?;
+                    tx.commit().await?;
+                }
+                None => {
+                    members::delete_pending(&mut *state.db.conn().await?, row.id).await?;
+                }
+            }
             forget_pending_invite(session, row.id).await?;
         }
         return Err(AcceptError::Refused(refusal));
     };
 
+    let mut tx = match locked {
+        Some(tx) => tx,
+        None => state.db.begin().await?,
+    };
     let now = db::now();
     match members::accept(&mut tx, row.id, token_hash, user.id, now).await {
         Ok(true) => {}
@@ -260,7 +267,7 @@ async fn finish_accept(
     audit::insert(
         &mut tx,
         audit::NewEntry {
-            org_id: org.id,
+            org_id: ctx.org.id,
             actor_id: Some(user.id),
             event: "member.accept-invite",
             target_member_id: Some(row.id),
@@ -272,11 +279,11 @@ async fn finish_accept(
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}), now).await?;
+    outbox::queue_event(&mut tx, "member.joined", ctx.org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}), now).await?;
     tx.commit().await?;
     forget_pending_invite(session, row.id).await?;
-    tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "invite accepted");
-    Ok(org)
+    tracing::info!(member_id = row.id, user_id = user.id, org_id = ctx.org.id, "invite accepted");
+    Ok(ctx.org)
 }
 
 /// Clears the session's pending invite when it is this one (another pending invite stays).
@@ -294,7 +301,7 @@ pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<
     let link = InviteLink { org_slug: None, member_id: pending.member_id, token: pending.token.clone() };
     match valid_invite(&mut *state.db.conn().await?, &link).await {
         Ok(_) => Ok(Some((pending, link))),
-        Err(AcceptError::Refused(_)) => {
+        Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => {
             session::clear_pending_invite(session).await?;
             Ok(None)
         }
