@@ -17,6 +17,7 @@ pub mod two_factor;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -24,8 +25,35 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 /// A connection of either database, as the queries take it.
 pub type Conn = sqlx::AnyConnection;
-/// An open transaction.
-pub type Tx = Transaction<'static, Any>;
+/// An open read-write transaction; on SQLite it also holds the process's write turn.
+/// Dereferences to the connection; dropped without [`Tx::commit`] it rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+}
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +79,10 @@ impl DbKind {
 pub struct Db {
     pool: AnyPool,
     kind: DbKind,
+    /// SQLite has one writer at a time. Writers of this process take turns here, woken
+    /// the moment the previous one finishes, instead of colliding inside SQLite, whose
+    /// busy handler polls with sleeps of 1 ms and more (long latency tails under load).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -90,7 +122,7 @@ impl Db {
             }
             DbKind::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, kind })
+        Ok(Self { pool, kind, writer: Arc::default() })
     }
 
     /// Brings the schema up to date. Runs at every start; safe to run concurrently from
@@ -115,13 +147,26 @@ impl Db {
         self.pool.acquire().await
     }
 
-    /// Starts a read-write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of one
-    /// failing when it upgrades a read lock.
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    /// Starts a read-write transaction. On SQLite it first takes this process's write
+    /// turn, then the write lock at once (`BEGIN IMMEDIATE`), so that a writer never fails
+    /// when it upgrades a read lock. (Other processes on the same file still queue on the
+    /// busy timeout.)
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self.kind {
-            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            DbKind::Postgres => self.pool.begin().await,
+            DbKind::Sqlite => {
+                let turn = self.write_turn().await;
+                Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+            }
+            DbKind::Postgres => Ok(Tx { tx: self.pool.begin().await?, _turn: None }),
+        }
+    }
+
+    /// On SQLite, this process's write turn (for a write outside [`Db::begin`]); `None`
+    /// on PostgreSQL, which has row locks.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.kind {
+            DbKind::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
+            DbKind::Postgres => None,
         }
     }
 
