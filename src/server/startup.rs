@@ -93,14 +93,6 @@ impl Server {
         Ok(Self { listener, state })
     }
 
-    /// A server on a socket bound already (tests bind port 0 before building the state,
-    /// so that links in emails carry the real address, and keep the socket so that no
-    /// other process can take the port meanwhile).
-    pub fn from_listener(state: AppState, listener: std::net::TcpListener) -> anyhow::Result<Self> {
-        listener.set_nonblocking(true)?;
-        Ok(Self { listener: TcpListener::from_std(listener)?, state })
-    }
-
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()
     }

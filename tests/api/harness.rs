@@ -36,19 +36,28 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::defaults();
-    // A free port known before start, so that links in emails carry the real address;
-    // the socket stays bound until the server takes it over.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    config.addr = listener.local_addr().unwrap();
-    config.data_dir = data_dir.path().to_path_buf();
-    config.database_url = Some(test_database_url(&data_dir).await);
-    config.registration = options.registration.unwrap_or_default();
-    config.single_org = options.single_org.map(str::to_owned);
-    config.register_limit_per_ip = options.register_limit.unwrap_or(0);
-    config.breached_passwords_url = options.breached_url.map(|u| u.parse().unwrap());
-    let state = startup::build_state(config).await.expect("state");
-    let server = Server::from_listener(state.clone(), listener).expect("listen");
+    let database_url = test_database_url(&data_dir).await;
+    // A free port known before start, so that links in emails carry the real address.
+    // Another process may take it before the server binds it (the test provider binds
+    // free ports too): then try again with another one.
+    let mut attempt = 0;
+    let (state, server) = loop {
+        attempt += 1;
+        let mut config = Config::defaults();
+        config.addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.database_url = Some(database_url.clone());
+        config.registration = options.registration.unwrap_or_default();
+        config.single_org = options.single_org.map(str::to_owned);
+        config.register_limit_per_ip = options.register_limit.unwrap_or(0);
+        config.breached_passwords_url = options.breached_url.as_ref().map(|u| u.parse().unwrap());
+        let state = startup::build_state(config).await.expect("state");
+        match Server::bind(state.clone()).await {
+            Ok(server) => break (state, server),
+            Err(err) if attempt < 5 => eprintln!("port taken meanwhile ({err}); another"),
+            Err(err) => panic!("bind: {err}"),
+        }
+    };
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.run(std::future::pending()));
     TestApp { base: format!("http://{addr}"), client: new_client(), state, _data_dir: data_dir }
