@@ -24,3 +24,28 @@ pub use slug::Slug;
 
 /// The message of a required field left empty (the same wording everywhere).
 pub const REQUIRED: &str = "This field is required.";
+
+/// A required text field: trimmed, not empty, at most `max` characters.
+pub fn required_text(raw: &str, max: usize) -> Result<String, Vec<String>> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err(vec![REQUIRED.to_owned()])
+    } else if value.chars().count() > max {
+        Err(vec![format!("Ensure this field has no more than {max} characters.")])
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_is_trimmed_required_and_bounded() {
+        assert_eq!(required_text("  Acme SSO ", 64).unwrap(), "Acme SSO");
+        assert_eq!(required_text("   ", 64), Err(vec![REQUIRED.to_owned()]));
+        assert_eq!(required_text(&"x".repeat(65), 64), Err(vec!["Ensure this field has no more than 64 characters.".to_owned()]));
+        assert!(required_text(&"é".repeat(64), 64).is_ok(), "characters, not bytes");
+    }
+}

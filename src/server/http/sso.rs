@@ -157,17 +157,20 @@ async fn start(
     match sso::start(&state, &session, &slug, next.as_deref()).await {
         Ok(url) => see_other(&url),
         Err(SsoError::Internal(err)) => ApiError::Internal(err).into_response(),
-        Err(err) => {
-            if let Err(store) = session::set_sso_notice(&session, &err.to_string()).await {
-                return ApiError::Internal(store.into()).into_response();
-            }
-            see_other(&format!("/auth/login/{}/", path_segment(&slug)))
-        }
+        Err(err) => back_with_notice(&session, &err, &format!("/auth/login/{}/", path_segment(&slug))).await,
+    }
+}
+
+/// Remembers why a sign-in did not happen, for the page at `path` to show once, and goes there.
+async fn back_with_notice(session: &Session, err: &SsoError, path: &str) -> Response {
+    match session::set_sso_notice(session, &err.to_string()).await {
+        Ok(()) => see_other(path),
+        Err(store) => ApiError::Internal(store.into()).into_response(),
     }
 }
 
 /// A slug from a URL, safe to put back into a path (anything odd becomes `-`).
-pub fn path_segment(slug: &str) -> String {
+fn path_segment(slug: &str) -> String {
     slug.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect()
 }
 
@@ -190,10 +193,7 @@ async fn callback(
                 Ok(None) => "/auth/login/".to_owned(),
                 Err(store) => return ApiError::Internal(store.into()).into_response(),
             };
-            if let Err(store) = session::set_sso_notice(&session, &err.to_string()).await {
-                return ApiError::Internal(store.into()).into_response();
-            }
-            see_other(&back)
+            back_with_notice(&session, &err, &back).await
         }
     }
 }

@@ -6,7 +6,7 @@ use super::internal_errors;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso};
-use crate::server::domain::{FieldErrors, Role, Slug};
+use crate::server::domain::{required_text, FieldErrors, Role, Slug};
 use crate::server::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,9 @@ pub enum OrgError {
 }
 internal_errors!(OrgError: sqlx::Error);
 
+/// The longest organization name.
+const MAX_ORG_NAME_LEN: usize = 64;
+
 /// Slugs that would shadow pages under `/organizations/`.
 const RESERVED_SLUGS: &[&str] = &["new"];
 
@@ -44,11 +47,7 @@ pub struct Membership {
 pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&str>) -> Result<OrgRow, OrgError> {
     let mut errors = FieldErrors::new();
     let name = name.trim();
-    if name.is_empty() {
-        errors.add("name", crate::server::domain::REQUIRED);
-    } else if name.chars().count() > 64 {
-        errors.add("name", "Ensure this field has no more than 64 characters.");
-    }
+    errors.check("name", required_text(name, MAX_ORG_NAME_LEN));
     let slug = match slug.map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => errors.check("slug", Slug::parse(raw)),
         None if !name.is_empty() => match Slug::from_name(name) {
@@ -280,13 +279,8 @@ pub async fn update_settings(state: &AppState, actor: &UserRow, slug: &str, inpu
     let before = org.settings();
     let mut after = before.clone();
     if let Some(name) = &input.name {
-        let name = name.trim();
-        if name.is_empty() {
-            errors.add("name", crate::server::domain::REQUIRED);
-        } else if name.chars().count() > 64 {
-            errors.add("name", "Ensure this field has no more than 64 characters.");
-        }
-        after.name = name.to_owned();
+        errors.check("name", required_text(name, MAX_ORG_NAME_LEN));
+        after.name = name.trim().to_owned();
     }
     if let Some(role) = &input.default_role {
         match role.parse::<Role>() {

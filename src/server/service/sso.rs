@@ -29,7 +29,7 @@ use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::Refusal;
 use crate::server::domain::next::safe_next;
-use crate::server::domain::{DisplayName, EmailAddress, FieldErrors, Role};
+use crate::server::domain::{required_text, DisplayName, EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
 
 /// How long a started sign-in may take at the provider.
@@ -157,17 +157,6 @@ fn parse_issuer(raw: &str) -> Result<String, Vec<String>> {
     Ok(raw.to_owned())
 }
 
-fn parse_text(raw: &str, max: usize) -> Result<String, Vec<String>> {
-    let value = raw.trim();
-    if value.is_empty() {
-        Err(vec![crate::server::domain::REQUIRED.to_owned()])
-    } else if value.chars().count() > max {
-        Err(vec![format!("Ensure this field has no more than {max} characters.")])
-    } else {
-        Ok(value.to_owned())
-    }
-}
-
 /// Creates or changes the organization's provider (owners). The issuer's discovery
 /// document must be readable. Requiring SSO needs the owner's own identity linked first,
 /// so the owner is not locked out. Changing the issuer unlinks every identity (they
@@ -183,8 +172,8 @@ pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: Provider
     let mut errors = FieldErrors::new();
     let pick = |new: &Option<String>, old: Option<&String>| new.clone().or_else(|| old.cloned()).unwrap_or_default();
     let issuer = errors.check("issuer", parse_issuer(&pick(&input.issuer, before.as_ref().map(|p| &p.issuer))));
-    let client_id = errors.check("clientId", parse_text(&pick(&input.client_id, before.as_ref().map(|p| &p.client_id)), 255));
-    let display_name = errors.check("displayName", parse_text(&pick(&input.display_name, before.as_ref().map(|p| &p.display_name)), 64));
+    let client_id = errors.check("clientId", required_text(&pick(&input.client_id, before.as_ref().map(|p| &p.client_id)), 255));
+    let display_name = errors.check("displayName", required_text(&pick(&input.display_name, before.as_ref().map(|p| &p.display_name)), 64));
     let new_secret = input.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let client_secret = match (new_secret, &before) {
         (Some(secret), _) if secret.len() > 1024 => {
@@ -693,12 +682,5 @@ mod tests {
         assert!(parse_issuer("https://id.example.com/?x=1").is_err());
         assert!(parse_issuer("not a url").is_err());
         assert!(parse_issuer("").is_err());
-    }
-
-    #[test]
-    fn text_fields_are_trimmed_required_and_bounded() {
-        assert_eq!(parse_text("  Acme SSO ", 64).unwrap(), "Acme SSO");
-        assert!(parse_text("   ", 64).is_err());
-        assert!(parse_text(&"x".repeat(65), 64).is_err());
     }
 }
