@@ -191,3 +191,38 @@ async fn an_unknown_page_is_a_404_page() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+/// Page rendering must not depend on what else the process is doing: starting another
+/// server (which lays out the page routes) while this one renders pages that load data
+/// once left such a render waiting forever.
+#[tokio::test]
+async fn pages_keep_answering_while_other_servers_of_the_process_start() {
+    let app = spawn_app().await;
+    let starting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let starts = {
+        let starting = starting.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                for _ in 0..15 {
+                    drop(spawn_app().await);
+                }
+            });
+            starting.store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let mut visits = 0;
+    while starting.load(std::sync::atomic::Ordering::SeqCst) || visits < 20 {
+        visits += 1;
+        // Not from the page cache (a query), so the page's data is loaded for this visit.
+        let page = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let res = app.get_page("/auth/login/?next=/organizations/new/").await;
+            (res.status(), res.text().await.unwrap())
+        })
+        .await
+        .unwrap_or_else(|_| panic!("visit {visits} was not answered within 10 s"));
+        assert_eq!(page.0, StatusCode::OK);
+        assert!(page.1.contains("</html>"), "visit {visits}: the page is complete: {}", page.1);
+    }
+    starts.join().unwrap();
+}

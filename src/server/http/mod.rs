@@ -37,9 +37,21 @@ pub const SESSION_IDLE_DAYS: i64 = 14;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 
+/// The page routes, generated once per process.
+///
+/// Generating them renders the app once with a process-wide switch on (leptos_router's
+/// `SuppressResourceLoad`) under which any resource that first polls, in any request of
+/// any server of the process, waits forever. Generating them a second time while a server
+/// of the same process is answering requests (several servers in one test process) would
+/// hang such requests; once per process, before any server runs, cannot.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application: pages, server functions, the JSON API, static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
