@@ -13,7 +13,7 @@ async fn dispatch(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> 
     match event.event.as_str() {
         // The getting-started checklist: "Invite your team" is done once an invitee joins.
         "member.joined" if event.payload["viaInvite"] == true => {
-            let mut conn = db.write_conn().await?;
+            let mut conn = db.conn().await?;
             organizations::mark_first_invitee_joined(&mut conn, event.organization_id, db::now()).await
         }
         _ => Ok(()),
@@ -31,7 +31,7 @@ pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
     let mut delivered = 0;
     for event in claimed {
         let result = dispatch(db, &event).await;
-        let mut conn = db.write_conn().await?;
+        let mut conn = db.conn().await?;
         match result {
             Ok(()) => {
                 outbox::event_delivered(&mut conn, event.id, db::now()).await?;

@@ -93,7 +93,7 @@ impl Mailer {
                 Ok(message) => self.transport.send(message).await,
                 Err(err) => Err(err),
             };
-            let mut conn = db.write_conn().await?;
+            let mut conn = db.conn().await?;
             match result {
                 Ok(()) => {
                     outbox::mail_sent(&mut conn, mail.id, db::now()).await?;

@@ -55,26 +55,6 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
-/// A connection for one write outside a transaction; on SQLite it holds the process's
-/// write turn until dropped. Dereferences to the connection.
-pub struct WriteConn {
-    conn: sqlx::pool::PoolConnection<Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for WriteConn {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for WriteConn {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-}
-
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -181,16 +161,9 @@ impl Db {
         }
     }
 
-    /// A connection for a single write statement outside a transaction (a counter, a
-    /// session, a delivery mark). Like [`Db::begin`], it takes the write turn first. Never
-    /// ask for one while holding a [`Tx`] or another `WriteConn`: the turn is not re-entrant.
-    pub async fn write_conn(&self) -> Result<WriteConn, sqlx::Error> {
-        let turn = self.write_turn().await;
-        Ok(WriteConn { conn: self.pool.acquire().await?, _turn: turn })
-    }
-
-    /// On SQLite, this process's write turn; `None` on PostgreSQL, which has row locks.
-    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// On SQLite, this process's write turn (for a write outside [`Db::begin`]); `None`
+    /// on PostgreSQL, which has row locks.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match self.kind {
             DbKind::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
             DbKind::Postgres => None,

@@ -2,11 +2,6 @@
 //!
 //! Sessions live in the application database so that every instance behind a load balancer
 //! sees the same ones. The cookie carries only the random session id.
-//!
-//! Writes go through [`Db::write_conn`], taking the process's SQLite write turn like transactions do,
-//! so that a burst of first visits (each creates a session) queues in the process instead
-//! of sleeping in SQLite's busy handler. `tower-sessions` writes when a response leaves
-//! and, for `cycle_id`/`flush`, in the handler: never while the handler holds a [`super::Tx`].
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -44,7 +39,7 @@ impl SessionStore for DbSessionStore {
             .bind(record.id.to_string())
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
-            .execute(&mut *self.db.write_conn().await.map_err(backend)?)
+            .execute(self.db.pool())
             .await
             .map_err(backend)?;
             if inserted.rows_affected() == 1 {
@@ -63,7 +58,7 @@ impl SessionStore for DbSessionStore {
         .bind(record.id.to_string())
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
-        .execute(&mut *self.db.write_conn().await.map_err(backend)?)
+        .execute(self.db.pool())
         .await
         .map_err(backend)?;
         Ok(())
@@ -89,7 +84,7 @@ impl SessionStore for DbSessionStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.db.write_conn().await.map_err(backend)?)
+            .execute(self.db.pool())
             .await
             .map_err(backend)?;
         Ok(())
@@ -101,7 +96,7 @@ impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(OffsetDateTime::now_utc().unix_timestamp())
-            .execute(&mut *self.db.write_conn().await.map_err(backend)?)
+            .execute(self.db.pool())
             .await
             .map_err(backend)?;
         Ok(())

@@ -229,7 +229,7 @@ async fn finish_accept(
                     tx.commit().await?;
                 }
                 None => {
-                    members::delete_pending(&mut *state.db.write_conn().await?, row.id).await?;
+                    members::delete_pending(&mut *state.db.conn().await?, row.id).await?;
                 }
             }
             forget_pending_invite(session, row.id).await?;

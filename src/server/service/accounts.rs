@@ -245,7 +245,7 @@ async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserR
         };
     };
     if pending.email == user.email && !user.email_verified {
-        users::set_email_verified(&mut *state.db.write_conn().await?, user.id).await?;
+        users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;
     }
     match accept::accept(state, session, &link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),

@@ -79,7 +79,7 @@ impl Limit {
     /// Counts one hit and refuses it when it goes over the limit (registrations, join
     /// requests, emails: every attempt counts).
     pub async fn consume(&self, state: &AppState, key: &str) -> Result<(), LimitError> {
-        let hits = rate_limits::hit(&mut *state.db.write_conn().await?, &self.bucket(key), self.window_start(db::now())).await?;
+        let hits = rate_limits::hit(&mut *state.db.conn().await?, &self.bucket(key), self.window_start(db::now())).await?;
         if hits > self.max {
             tracing::info!(limit = self.name, "rate limit reached");
             return Err(LimitError::Limited(self.message));
@@ -100,18 +100,18 @@ impl Limit {
 
     /// Counts a hit (a failure) without refusing anything.
     pub async fn record(&self, state: &AppState, key: &str) -> Result<(), LimitError> {
-        rate_limits::hit(&mut *state.db.write_conn().await?, &self.bucket(key), self.window_start(db::now())).await?;
+        rate_limits::hit(&mut *state.db.conn().await?, &self.bucket(key), self.window_start(db::now())).await?;
         Ok(())
     }
 
     /// Forgets this key's hits.
     pub async fn clear(&self, state: &AppState, key: &str) -> Result<(), LimitError> {
-        rate_limits::clear(&mut *state.db.write_conn().await?, &self.bucket(key)).await?;
+        rate_limits::clear(&mut *state.db.conn().await?, &self.bucket(key)).await?;
         Ok(())
     }
 }
 
 /// Deletes counters older than two days (run periodically).
 pub async fn sweep(state: &AppState) -> Result<u64, sqlx::Error> {
-    rate_limits::sweep(&mut *state.db.write_conn().await?, db::now() - 2 * 86_400).await
+    rate_limits::sweep(&mut *state.db.conn().await?, db::now() - 2 * 86_400).await
 }
