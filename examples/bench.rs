@@ -3,6 +3,7 @@
 //! server with `wrk` on loopback. Prints the numbers; asserts nothing.
 //!
 //!   cargo run --release --example bench -- --bin target/release/gatehouse [--database postgres://…/postgres]
+//!       [--seconds N] [--invites N] [--only login|invite|accept|register]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -19,10 +20,25 @@ struct Args {
     database: Option<String>,
     invites: usize,
     seconds: u64,
+    /// Run one scenario only.
+    only: Option<String>,
+}
+
+impl Args {
+    fn runs(&self, scenario: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == scenario)
+    }
 }
 
 fn args() -> Args {
-    let mut args = Args { bin: "target/release/gatehouse".into(), site: "target/site".into(), database: None, invites: 20_000, seconds: 10 };
+    let mut args = Args {
+        bin: "target/release/gatehouse".into(),
+        site: "target/site".into(),
+        database: None,
+        invites: 20_000,
+        seconds: 10,
+        only: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -32,6 +48,9 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
+            "--only" if ["login", "invite", "accept", "register"].contains(&value.as_str()) => {
+                args.only = Some(value)
+            }
             other => panic!("unknown flag {other}"),
         }
     }
@@ -46,7 +65,10 @@ async fn fresh_database(server: Option<&str>, dir: &std::path::Path) -> String {
             use sqlx::Connection;
             let name = format!("gh_test_bench_{}", std::process::id());
             let mut conn = sqlx::PgConnection::connect(server).await.expect("connect");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
             let mut url = url::Url::parse(server).unwrap();
             url.set_path(&format!("/{name}"));
             url.to_string()
@@ -55,12 +77,19 @@ async fn fresh_database(server: Option<&str>, dir: &std::path::Path) -> String {
 }
 
 fn wrk(args: &[&str]) -> String {
-    let out = Command::new("wrk").args(args).output().expect("wrk (apt-get install wrk)");
+    let out = Command::new("wrk")
+        .args(args)
+        .output()
+        .expect("wrk (apt-get install wrk)");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn field<'a>(report: &'a str, label: &str) -> &'a str {
-    report.lines().find_map(|l| l.trim().strip_prefix(label)).map(str::trim).unwrap_or("?")
+    report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or("?")
 }
 
 fn summary(name: &str, report: &str) {
@@ -68,7 +97,13 @@ fn summary(name: &str, report: &str) {
     println!("  requests/s     {}", field(report, "Requests/sec:"));
     println!("  latency p50    {}", field(report, "50%"));
     println!("  latency p99    {}", field(report, "99%"));
-    println!("  non-2xx/3xx    {}", match field(report, "Non-2xx or 3xx responses:") { "?" => "0", n => n });
+    println!(
+        "  non-2xx/3xx    {}",
+        match field(report, "Non-2xx or 3xx responses:") {
+            "?" => "0",
+            n => n,
+        }
+    );
 }
 
 #[tokio::main]
@@ -76,7 +111,11 @@ async fn main() {
     let args = args();
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(args.database.as_deref(), dir.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(&args.bin)
         .arg("serve")
@@ -92,7 +131,12 @@ async fn main() {
         .expect("start the server");
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -108,7 +152,11 @@ async fn main() {
     let mut tx = db.begin().await.unwrap();
     sqlx::query("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ('owner@bench.test', 'Owner', $1, 1, 1, 0, $2)")
         .bind(hash).bind(now).execute(&mut *tx).await.unwrap();
-    sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ('bench', 'Bench', $1)").bind(now).execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ('bench', 'Bench', $1)")
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES (1, 1, 'owner', 'approved', $1, $1)")
         .bind(now).execute(&mut *tx).await.unwrap();
     let mut page = String::new();
@@ -121,8 +169,16 @@ async fn main() {
             .bind(&email).bind(token.hash()).bind(now + 86_400).bind(now).fetch_one(&mut *tx).await.unwrap();
         let session = tower_sessions::session::Id::default().to_string();
         sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
-            .bind(&session).bind(format!("{{\"uid\":{user_id}}}")).bind(now + 86_400).execute(&mut *tx).await.unwrap();
-        lines.push_str(&format!("{session} /api/0/accept-invite/{member_id}/{}/\n", token.expose()));
+            .bind(&session)
+            .bind(format!("{{\"uid\":{user_id}}}"))
+            .bind(now + 86_400)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        lines.push_str(&format!(
+            "{session} /api/0/accept-invite/{member_id}/{}/\n",
+            token.expose()
+        ));
         if i == 0 {
             page = format!("/accept/{member_id}/{}/", token.expose());
         }
@@ -131,7 +187,10 @@ async fn main() {
     let data = dir.path().join("accepts.txt");
     std::fs::write(&data, lines).unwrap();
     let script = dir.path().join("accept.lua");
-    std::fs::write(&script, format!(r#"
+    std::fs::write(
+        &script,
+        format!(
+            r#"
 local pairs_, n = {{}}, 0
 local counter = 0
 function init(args)
@@ -148,27 +207,89 @@ function request()
   local p = pairs_[k]
   return wrk.format("POST", p[2], {{["Cookie"] = "gatehouse_session=" .. p[1]}})
 end
-"#, data = data.display())).unwrap();
+"#,
+            data = data.display()
+        ),
+    )
+    .unwrap();
 
     let secs = format!("{}s", args.seconds);
-    println!("database: {}", if args.database.is_some() { "postgres" } else { "sqlite" });
-    println!("connections: {CONCURRENCY}, duration: {secs} per run, invites seeded: {}", args.invites);
-    summary("GET /auth/login/", &wrk(&["-t2", "-c", CONCURRENCY, "-d", &secs, "--latency", &format!("{base}/auth/login/")]));
-    summary("GET /accept/{id}/{token}/ (invite page)", &wrk(&["-t2", "-c", CONCURRENCY, "-d", &secs, "--latency", &format!("{base}{page}")]));
-    let accept_secs = format!("{}s", (args.seconds / 2).max(1));
-    let report = wrk(&["-t2", "-c", CONCURRENCY, "-d", &accept_secs, "--latency", "-s", script.to_str().unwrap(), &base]);
-    summary("POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)", &report);
-    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND user_id <> 1")
-        .fetch_one(db.pool()).await.unwrap();
-    println!("  accepted       {accepted} in {accept_secs} = {:.0}/s", accepted as f64 / (args.seconds / 2).max(1) as f64);
-
-    // Registrations with the production argon2 parameters, and the login page's latency
-    // (2 connections) idle and while registrations saturate the hashing pool.
-    // One script per run, each with its own addresses (a taken address is refused before
-    // any hashing, which would measure nothing).
-    let register_script = |run: &str| {
-        let path = dir.path().join(format!("register-{run}.lua"));
-        std::fs::write(&path, format!(r#"
+    println!(
+        "database: {}",
+        if args.database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
+    println!(
+        "connections: {CONCURRENCY}, duration: {secs} per run, invites seeded: {}",
+        args.invites
+    );
+    if args.runs("login") {
+        summary(
+            "GET /auth/login/",
+            &wrk(&[
+                "-t2",
+                "-c",
+                CONCURRENCY,
+                "-d",
+                &secs,
+                "--latency",
+                &format!("{base}/auth/login/"),
+            ]),
+        );
+    }
+    if args.runs("invite") {
+        summary(
+            "GET /accept/{id}/{token}/ (invite page)",
+            &wrk(&[
+                "-t2",
+                "-c",
+                CONCURRENCY,
+                "-d",
+                &secs,
+                "--latency",
+                &format!("{base}{page}"),
+            ]),
+        );
+    }
+    if args.runs("accept") {
+        let accept_secs = format!("{}s", (args.seconds / 2).max(1));
+        let report = wrk(&[
+            "-t2",
+            "-c",
+            CONCURRENCY,
+            "-d",
+            &accept_secs,
+            "--latency",
+            "-s",
+            script.to_str().unwrap(),
+            &base,
+        ]);
+        summary(
+            "POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)",
+            &report,
+        );
+        let accepted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND user_id <> 1",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        println!(
+            "  accepted       {accepted} in {accept_secs} = {:.0}/s",
+            accepted as f64 / (args.seconds / 2).max(1) as f64
+        );
+    }
+    if args.runs("register") {
+        // Registrations with the production argon2 parameters, and the login page's latency
+        // (2 connections) idle and while registrations saturate the hashing pool.
+        // One script per run, each with its own addresses (a taken address is refused before
+        // any hashing, which would measure nothing).
+        let register_script = |run: &str| {
+            let path = dir.path().join(format!("register-{run}.lua"));
+            std::fs::write(&path, format!(r#"
 local counter = 0
 function setup(thread) thread:set("tid", counter); counter = counter + 1 end
 local i = 0
@@ -178,31 +299,79 @@ function request()
   return wrk.format("POST", "/api/0/auth/register/", {{["Content-Type"] = "application/json"}}, body)
 end
 "#)).unwrap();
-        path
-    };
-    let register = register_script("alone");
-    let login_url = format!("{base}/auth/login/");
-    let users = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(db.pool()).await.unwrap() };
-    // 1. Registrations alone.
-    let before = users().await;
-    let started = std::time::Instant::now();
-    let report = wrk(&["-t2", "-c", CONCURRENCY, "-d", &secs, "--latency", "-s", register.to_str().unwrap(), &base]);
-    let elapsed = started.elapsed().as_secs_f64();
-    let registered = users().await - before;
-    summary("POST /api/0/auth/register/ (argon2id m=19456 t=2 p=1)", &report);
-    println!("  registered     {registered} in {elapsed:.1}s = {:.1}/s", registered as f64 / elapsed);
-    // 2. The login page idle, then while registrations saturate the hashing pool.
-    let idle = wrk(&["-t1", "-c2", "-d", &secs, "--latency", &login_url]);
-    let (reg_script, reg_base, reg_secs) = (register_script("loaded").to_str().unwrap().to_owned(), base.clone(), secs.clone());
-    let before_loaded = users().await;
-    let load = std::thread::spawn(move || wrk(&["-t2", "-c", CONCURRENCY, "-d", &reg_secs, "--latency", "-s", &reg_script, &reg_base]));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let loaded = wrk(&["-t1", "-c2", "-d", &format!("{}s", args.seconds.saturating_sub(1).max(1)), "--latency", &login_url]);
-    load.join().unwrap();
-    let registered_meanwhile = users().await - before_loaded;
-    println!("GET /auth/login/ at 2 connections");
-    println!("  p99 idle               {}", field(&idle, "99%"));
-    println!("  p99 under registration {} ({registered_meanwhile} registrations meanwhile)", field(&loaded, "99%"));
+            path
+        };
+        let register = register_script("alone");
+        let login_url = format!("{base}/auth/login/");
+        let users = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        };
+        // 1. Registrations alone.
+        let before = users().await;
+        let started = std::time::Instant::now();
+        let report = wrk(&[
+            "-t2",
+            "-c",
+            CONCURRENCY,
+            "-d",
+            &secs,
+            "--latency",
+            "-s",
+            register.to_str().unwrap(),
+            &base,
+        ]);
+        let elapsed = started.elapsed().as_secs_f64();
+        let registered = users().await - before;
+        summary(
+            "POST /api/0/auth/register/ (argon2id m=19456 t=2 p=1)",
+            &report,
+        );
+        println!(
+            "  registered     {registered} in {elapsed:.1}s = {:.1}/s",
+            registered as f64 / elapsed
+        );
+        // 2. The login page idle, then while registrations saturate the hashing pool.
+        let idle = wrk(&["-t1", "-c2", "-d", &secs, "--latency", &login_url]);
+        let (reg_script, reg_base, reg_secs) = (
+            register_script("loaded").to_str().unwrap().to_owned(),
+            base.clone(),
+            secs.clone(),
+        );
+        let before_loaded = users().await;
+        let load = std::thread::spawn(move || {
+            wrk(&[
+                "-t2",
+                "-c",
+                CONCURRENCY,
+                "-d",
+                &reg_secs,
+                "--latency",
+                "-s",
+                &reg_script,
+                &reg_base,
+            ])
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let loaded = wrk(&[
+            "-t1",
+            "-c2",
+            "-d",
+            &format!("{}s", args.seconds.saturating_sub(1).max(1)),
+            "--latency",
+            &login_url,
+        ]);
+        load.join().unwrap();
+        let registered_meanwhile = users().await - before_loaded;
+        println!("GET /auth/login/ at 2 connections");
+        println!("  p99 idle               {}", field(&idle, "99%"));
+        println!(
+            "  p99 under registration {} ({registered_meanwhile} registrations meanwhile)",
+            field(&loaded, "99%")
+        );
+    }
     db.close().await;
     let _ = server.kill();
     let _ = server.wait();

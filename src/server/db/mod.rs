@@ -105,6 +105,9 @@ impl Db {
             DbKind::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // A file connection does not go stale; pinging it before every use
+                    // would cost a round trip to its worker thread per query.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers run beside the one writer; a writer waits up
