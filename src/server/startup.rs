@@ -15,7 +15,7 @@ use super::db::sessions::DbSessionStore;
 use super::db::Db;
 use super::http;
 use super::mail::{Mailer, Transport};
-use super::state::AppState;
+use super::state::{AppState, Shared};
 
 /// Installs the log subscriber: `RUST_LOG` filter (default `info`), text or JSON lines.
 pub fn init_tracing(format: LogFormat) {
@@ -67,7 +67,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Some(url) => Some(BreachedPasswords::new(url.clone(), config.breached_passwords_min_count)?),
         None => None,
     };
-    let state = AppState {
+    let state = AppState::new(Shared {
         breached,
         leptos_options: leptos_options(&config),
         config: Arc::new(config),
@@ -76,7 +76,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mailer,
         oidc: super::auth::oidc::Oidc::new()?,
         secret: Arc::new(secret),
-    };
+    });
     super::service::organizations::ensure_single_org(&state).await?;
     Ok(state)
 }
@@ -112,6 +112,17 @@ impl Server {
                 }
             }
         });
+        let db = self.state.db.clone();
+        let checkpoints = tokio::spawn(async move {
+            let mut every = tokio::time::interval(super::db::CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(err) = db.checkpoint().await {
+                    tracing::warn!(error = %err, "could not checkpoint the database");
+                }
+            }
+        });
         let mail_worker = tokio::spawn(self.state.mailer.clone().run(self.state.db.clone()));
         let event_worker = tokio::spawn(super::events::run(self.state.db.clone()));
         let app = http::router(self.state.clone());
@@ -120,6 +131,7 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await?;
         cleanup.abort();
+        checkpoints.abort();
         mail_worker.abort();
         event_worker.abort();
         self.state.db.close().await;

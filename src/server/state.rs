@@ -12,9 +12,28 @@ use super::config::Config;
 use super::db::Db;
 use super::mail::Mailer;
 
-/// Shared application state (cheap to clone).
+/// Shared application state: one allocation behind an `Arc`, so the clones every request
+/// makes (extractors, server-function contexts) cost one reference count. Fields are
+/// reached through `Deref` (`state.db`, `state.config`, …).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: Db,
     pub hasher: PasswordHasher,

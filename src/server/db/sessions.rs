@@ -3,8 +3,12 @@
 //! Sessions live in the application database so that every instance behind a load balancer
 //! sees the same ones. The cookie carries only the random session id.
 
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
 use async_trait::async_trait;
 use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
@@ -12,14 +16,53 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use super::Db;
 
 /// `tower-sessions` store over [`Db`].
+///
+/// Creating and saving sessions is the one write of many requests (every first visit of
+/// an invite link writes a session), so those writes are committed in groups: each waits
+/// for the one task that writes them, which takes every write queued meanwhile (up to
+/// [`MAX_GROUP`]) and commits them in one transaction of at most two statements. Under
+/// load this is one commit for many sessions instead of one each, and on SQLite the
+/// writes never collide with each other or sleep in the busy handler: the group writes in
+/// the process's write turn, like every transaction. A write returns once committed.
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     db: Db,
+    writer: Arc<OnceLock<mpsc::UnboundedSender<Write>>>,
+}
+
+/// The most writes one group commits.
+pub const MAX_GROUP: usize = 128;
+
+/// A session row to write, and who waits for it.
+#[derive(Debug)]
+struct Write {
+    id: String,
+    data: String,
+    expires_at: i64,
+    /// `create` must not replace a row with the same id; `save` replaces it.
+    create: bool,
+    /// `Ok(false)`: a `create` whose id was taken (the caller draws another).
+    done: oneshot::Sender<Result<bool, String>>,
 }
 
 impl DbSessionStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, writer: Arc::default() }
+    }
+
+    /// Queues a write for the group writer (started on first use, on the caller's
+    /// runtime) and waits until it is committed.
+    async fn write(&self, record: &Record, create: bool) -> session_store::Result<bool> {
+        let data = serde_json::to_string(&record.data).map_err(backend)?;
+        let (done, committed) = oneshot::channel();
+        let write = Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done };
+        let writer = self.writer.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_groups(self.db.clone(), rx));
+            tx
+        });
+        writer.send(write).map_err(|_| backend("the session writer has stopped"))?;
+        committed.await.map_err(|_| backend("the session writer has stopped"))?.map_err(backend)
     }
 }
 
@@ -27,41 +70,83 @@ fn backend(err: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }
 
+/// The group writer: commits whatever is queued, group after group, until every store
+/// handle is gone.
+async fn write_groups(db: Db, mut queue: mpsc::UnboundedReceiver<Write>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let outcome = write_group(&db, &group).await;
+        for (i, write) in group.drain(..).enumerate() {
+            let _ = write.done.send(outcome.as_ref().map(|went_in| went_in[i]).map_err(Clone::clone));
+        }
+    }
+}
+
+/// One transaction: the new sessions (`ON CONFLICT DO NOTHING`, returning the ids that
+/// went in), then the saved ones (upserts). Of two writes of one id in a group the later
+/// wins, as if they had been written one after the other: an earlier save is replaced, an
+/// earlier create draws another id. Returns, per write, whether it went in.
+async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
+    let mut went_in = vec![true; group.len()];
+    let (mut creates, mut saves) = (Vec::new(), Vec::new());
+    let mut seen = HashSet::new();
+    for (i, write) in group.iter().enumerate().rev() {
+        if !seen.insert(write.id.as_str()) {
+            went_in[i] = !write.create;
+        } else if write.create {
+            creates.push(i);
+        } else {
+            saves.push(i);
+        }
+    }
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    if !creates.is_empty() {
+        let sql = format!(
+            "INSERT INTO sessions (id, data, expires_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            placeholders(creates.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).persistent(false);
+        for &i in &creates {
+            query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
+        }
+        let inserted: HashSet<String> = query.fetch_all(&mut *tx).await.map_err(|e| e.to_string())?.into_iter().collect();
+        for &i in &creates {
+            went_in[i] = inserted.contains(&group[i].id);
+        }
+    }
+    if !saves.is_empty() {
+        let sql = format!(
+            "INSERT INTO sessions (id, data, expires_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            placeholders(saves.len())
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for &i in &saves {
+            query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
+        }
+        query.execute(&mut *tx).await.map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(went_in)
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of three values.
+fn placeholders(rows: usize) -> String {
+    (0..rows).map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3)).collect::<Vec<_>>().join(", ")
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A fresh random id; on the astronomically unlikely collision, draw again.
-        loop {
-            let data = serde_json::to_string(&record.data).map_err(backend)?;
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(record.id.to_string())
-            .bind(data)
-            .bind(record.expiry_date.unix_timestamp())
-            .execute(self.db.pool())
-            .await
-            .map_err(backend)?;
-            if inserted.rows_affected() == 1 {
-                return Ok(());
-            }
+        while !self.write(record, true).await? {
             record.id = Id::default();
         }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(record.id.to_string())
-        .bind(data)
-        .bind(record.expiry_date.unix_timestamp())
-        .execute(self.db.pool())
-        .await
-        .map_err(backend)?;
-        Ok(())
+        self.write(record, false).await.map(|_| ())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -100,5 +185,84 @@ impl ExpiredDeletion for DbSessionStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (DbSessionStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("s.sqlite3").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        (DbSessionStore::new(db), dir)
+    }
+
+    fn record(value: &str) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert("k".to_owned(), serde_json::json!(value));
+        Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + time::Duration::hours(1) }
+    }
+
+    fn write(record: &Record, value: &str, create: bool) -> (Write, oneshot::Receiver<Result<bool, String>>) {
+        let (done, rx) = oneshot::channel();
+        let data = serde_json::json!({ "k": value }).to_string();
+        (Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done }, rx)
+    }
+
+    async fn value(store: &DbSessionStore, id: &Id) -> Option<String> {
+        store.load(id).await.unwrap().map(|r| r.data["k"].as_str().unwrap().to_owned())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_sessions_are_each_stored_with_their_own_data() {
+        let (store, _dir) = store().await;
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let store = store.clone();
+            writes.spawn(async move {
+                let mut r = record(&format!("visitor {i}"));
+                store.create(&mut r).await.unwrap();
+                (i, r)
+            });
+        }
+        let mut records = writes.join_all().await;
+        records.sort_by_key(|(i, _)| *i);
+        let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(value(&store, &r.id).await.as_deref(), Some(format!("visitor {i}").as_str()));
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(store.db.pool()).await.unwrap();
+        assert_eq!(rows, 300);
+    }
+
+    #[tokio::test]
+    async fn a_new_session_never_replaces_one_with_the_same_id() {
+        let (store, _dir) = store().await;
+        let mut first = record("first");
+        store.create(&mut first).await.unwrap();
+        let mut second = record("second");
+        second.id = first.id;
+        store.create(&mut second).await.unwrap();
+        assert_ne!(second.id, first.id, "a taken id is drawn again");
+        assert_eq!(value(&store, &first.id).await.as_deref(), Some("first"));
+        assert_eq!(value(&store, &second.id).await.as_deref(), Some("second"));
+    }
+
+    #[tokio::test]
+    async fn in_one_group_the_later_write_of_a_session_wins() {
+        let (store, _dir) = store().await;
+        let r = record("unused");
+        let (a, a_done) = write(&r, "earlier", false);
+        let (b, b_done) = write(&r, "later", false);
+        let fresh = record("unused");
+        let (c, _) = write(&fresh, "created first", true);
+        let (d, _) = write(&fresh, "created second", true);
+        let went_in = write_group(&store.db, &[a, b, c, d]).await.unwrap();
+        assert_eq!(went_in, [true, true, false, true], "an earlier save is replaced; an earlier create draws again");
+        assert_eq!(value(&store, &r.id).await.as_deref(), Some("later"));
+        assert_eq!(value(&store, &fresh.id).await.as_deref(), Some("created second"));
+        drop((a_done, b_done));
     }
 }
