@@ -1,22 +1,15 @@
-//! Argon2id password hashing on a dedicated pool of background-priority threads.
+//! Argon2id password hashing on a dedicated pool of low-priority threads.
 //!
 //! Hashing costs tens of milliseconds of CPU. Running it on the async executor would stall
 //! every other request; running it unbounded on `spawn_blocking` would let a flood of
 //! registrations take every core. A fixed pool of threads, one per core, takes hashes
-//! from a queue (the rest wait their turn without blocking the executor).
-//!
-//! On Linux those threads run under `SCHED_IDLE`: a request that wakes up takes the core
-//! from a hash at once, so pages stay as fast while registrations keep every core busy,
-//! and when nothing else runs the hashes get all of it. The price of that policy is that
-//! a machine kept busy by other work would starve hashes outright; so a rescue thread at
-//! ordinary (nice 10) priority computes any hash that has waited longer than
-//! [`RESCUE_AFTER`] — queued or stalled on a starved thread — and the first result wins.
-//! On an overloaded machine sign-ins and registrations slow down; they never stop.
+//! from a queue (the rest wait their turn without blocking the executor), and on Linux
+//! those threads run at nice 10: while registrations keep every core busy hashing, page
+//! rendering gets most of the CPU, and when nothing else runs the hashes get all of it.
+//! (`SCHED_IDLE` would favour pages even more, but starves hashes outright on a busy
+//! machine.)
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -31,11 +24,6 @@ pub const M_COST_KIB: u32 = 19_456;
 pub const T_COST: u32 = 2;
 /// Lanes.
 pub const P_COST: u32 = 1;
-
-/// A hash unfinished this long after it was asked for is computed by the rescue thread.
-pub const RESCUE_AFTER: Duration = Duration::from_millis(500);
-/// The nice value of the rescue thread: below request handling, above the pool.
-pub const RESCUE_NICE: i32 = 10;
 
 /// A PHC-format argon2id hash as stored. Not `Serialize`, redacted in `Debug`.
 #[derive(Clone)]
@@ -65,163 +53,53 @@ pub enum HashError {
     PoolGone,
 }
 
-/// One hash asked for. `run` may be called twice (pool thread and rescue thread); it
-/// delivers its result only the first time.
-struct Job {
-    asked: Instant,
-    /// When a pool thread started it.
-    started: std::sync::OnceLock<Instant>,
-    rescued: AtomicBool,
-    done: AtomicBool,
-    run: Box<dyn Fn() + Send + Sync>,
-}
+type Job = Box<dyn FnOnce() + Send>;
 
-impl Job {
-    fn run_once(&self) {
-        (self.run)();
-        self.done.store(true, Ordering::Release);
-    }
+/// The nice value of the hashing threads: below request handling, but never starved.
+pub const HASHING_NICE: i32 = 10;
 
-    /// Waiting for a thread, or running on one, for longer than `after`.
-    fn overdue(&self, after: Duration) -> bool {
-        !self.rescued.load(Ordering::Acquire)
-            && match self.started.get() {
-                None => self.asked.elapsed() >= after,
-                Some(started) => started.elapsed() >= after,
-            }
-    }
-}
-
-#[derive(Default)]
-struct Jobs {
-    /// Jobs not finished yet, oldest first.
-    unfinished: VecDeque<Arc<Job>>,
-    closed: bool,
-}
-
-/// The queue shared by the pool threads and the rescue thread.
-#[derive(Default)]
-struct Queue {
-    jobs: Mutex<Jobs>,
-    work: Condvar,
-}
-
-impl Queue {
-    fn push(&self, job: Arc<Job>) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.unfinished.push_back(job);
-            self.work.notify_one();
-        }
-    }
-
-    /// Blocks until a job nobody has started is there; `None` once closed.
-    fn take(&self) -> Option<Arc<Job>> {
-        let mut jobs = self.jobs.lock().ok()?;
-        loop {
-            if jobs.closed {
-                return None;
-            }
-            jobs.unfinished.retain(|job| !job.done.load(Ordering::Acquire));
-            let next = jobs.unfinished.iter().find(|job| job.started.get().is_none() && !job.rescued.load(Ordering::Acquire));
-            if let Some(job) = next {
-                let _ = job.started.set(Instant::now());
-                return Some(Arc::clone(job));
-            }
-            jobs = self.work.wait(jobs).ok()?;
-        }
-    }
-
-    /// The oldest overdue job, marked as rescued; `Err` once closed.
-    fn overdue(&self, after: Duration) -> Result<Option<Arc<Job>>, ()> {
-        let mut jobs = self.jobs.lock().map_err(|_| ())?;
-        if jobs.closed {
-            return Err(());
-        }
-        jobs.unfinished.retain(|job| !job.done.load(Ordering::Acquire));
-        let Some(job) = jobs.unfinished.iter().find(|job| job.overdue(after)) else { return Ok(None) };
-        job.rescued.store(true, Ordering::Release);
-        Ok(Some(Arc::clone(job)))
-    }
-
-    fn close(&self) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.closed = true;
-            jobs.unfinished.clear();
-        }
-        self.work.notify_all();
-    }
-}
-
-/// Closes the queue when the last [`PasswordHasher`] clone is dropped; the threads end.
-struct Pool(Arc<Queue>);
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-/// Puts the calling thread under `SCHED_IDLE` (Linux): it runs only when no ordinary
-/// thread wants the core.
-fn background_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid parameter.
-    unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            tracing::debug!("could not put the hashing thread in the background");
-        }
-    }
-}
-
-/// Lowers the calling thread's nice value (Linux: per thread).
-fn lower_priority(nice: i32) {
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority on the calling thread's own id has no memory effects.
     unsafe {
         let tid = libc::gettid() as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, nice) != 0 {
-            tracing::debug!("could not lower the rescue thread's priority");
+        if libc::setpriority(libc::PRIO_PROCESS, tid, HASHING_NICE) != 0 {
+            tracing::debug!("could not lower the hashing thread's priority");
         }
     }
 }
 
-/// Starts `threads` background hashing threads and the rescue thread.
-fn start_pool(threads: usize, rescue_after: Duration) -> Pool {
-    let queue = Arc::new(Queue::default());
+/// Starts `threads` hashing threads sharing one queue.
+fn start_pool(threads: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
     for i in 0..threads {
-        let queue = Arc::clone(&queue);
+        let rx = Arc::clone(&rx);
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
-                background_priority();
-                while let Some(job) = queue.take() {
-                    job.run_once();
+                lower_priority();
+                loop {
+                    let job = match rx.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
                 }
             })
             .expect("spawn a hashing thread");
     }
-    let rescuer = Arc::clone(&queue);
-    std::thread::Builder::new()
-        .name("argon2-rescue".into())
-        .spawn(move || {
-            lower_priority(RESCUE_NICE);
-            let tick = (rescue_after / 4).max(Duration::from_millis(5));
-            while let Ok(job) = rescuer.overdue(rescue_after) {
-                match job {
-                    Some(job) => job.run_once(),
-                    None => std::thread::sleep(tick),
-                }
-            }
-        })
-        .expect("spawn the rescue thread");
-    Pool(queue)
+    tx
 }
 
 /// Hashes and verifies passwords with explicit argon2id parameters on a bounded pool.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    pool: Arc<Pool>,
+    queue: mpsc::Sender<Job>,
     threads: usize,
     /// A hash of a random password, verified against when the user does not exist so that
     /// unknown users take as long as known ones.
@@ -242,12 +120,8 @@ fn argon2() -> Argon2<'static> {
 impl PasswordHasher {
     /// A hasher running at most `parallelism` hashes at once.
     pub fn new(parallelism: usize) -> Self {
-        Self::with_rescue(parallelism.max(1), RESCUE_AFTER)
-    }
-
-    /// `threads` background threads (0: the rescue thread alone) and the given rescue delay.
-    fn with_rescue(threads: usize, rescue_after: Duration) -> Self {
-        Self { pool: Arc::new(start_pool(threads, rescue_after)), threads, dummy: Arc::default() }
+        let threads = parallelism.max(1);
+        Self { queue: start_pool(threads), threads, dummy: Arc::default() }
     }
 
     /// Sized to the machine's cores.
@@ -255,23 +129,13 @@ impl PasswordHasher {
         Self::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     }
 
-    /// Runs `job` on the pool. It may run twice (see the module docs): it must be pure.
-    async fn run<T: Send + 'static>(&self, job: impl Fn() -> T + Send + Sync + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         let (done, result) = oneshot::channel();
-        let done = Mutex::new(Some(done));
-        let run = move || {
-            let value = job();
-            if let Some(done) = done.lock().ok().and_then(|mut d| d.take()) {
-                let _ = done.send(value);
-            }
-        };
-        self.pool.0.push(Arc::new(Job {
-            asked: Instant::now(),
-            started: std::sync::OnceLock::new(),
-            rescued: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            run: Box::new(run),
-        }));
+        self.queue
+            .send(Box::new(move || {
+                let _ = done.send(job());
+            }))
+            .map_err(|_| HashError::PoolGone)?;
         result.await.map_err(|_| HashError::PoolGone)
     }
 
@@ -332,47 +196,6 @@ mod tests {
         assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify(&Password::new("correct horse battery"), Some(&hash)).await.unwrap());
         assert!(!hasher.verify(&Password::new("wrong horse battery"), Some(&hash)).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn a_hash_nobody_picks_up_is_computed_by_the_rescue_thread() {
-        // No background thread at all: as if they were starved by a busy machine.
-        let hasher = PasswordHasher::with_rescue(0, Duration::from_millis(20));
-        let hash = hasher.hash(&Password::new("correct horse battery")).await.unwrap();
-        assert!(hasher.verify(&Password::new("correct horse battery"), Some(&hash)).await.unwrap());
-    }
-
-    #[test]
-    fn a_job_is_overdue_when_it_waited_or_ran_too_long_and_is_rescued_once() {
-        let queue = Queue::default();
-        let job = |asked_ago: u64| {
-            Arc::new(Job {
-                asked: Instant::now() - Duration::from_millis(asked_ago),
-                started: std::sync::OnceLock::new(),
-                rescued: AtomicBool::new(false),
-                done: AtomicBool::new(false),
-                run: Box::new(|| {}),
-            })
-        };
-        let (old, fresh) = (job(1_000), job(0));
-        queue.push(Arc::clone(&old));
-        queue.push(Arc::clone(&fresh));
-        let after = Duration::from_millis(500);
-        // A pool thread starts the old one: running for less than `after`, not overdue.
-        assert!(Arc::ptr_eq(&queue.take().unwrap(), &old));
-        assert!(queue.overdue(after).unwrap().is_none());
-        // Started long ago (a starved thread): rescued, once.
-        let stalled = job(2_000);
-        let _ = stalled.started.set(Instant::now() - Duration::from_millis(900));
-        queue.push(Arc::clone(&stalled));
-        assert!(Arc::ptr_eq(&queue.overdue(after).unwrap().unwrap(), &stalled));
-        assert!(queue.overdue(after).unwrap().is_none());
-        // Finished jobs leave; a closed queue gives nothing.
-        old.run_once();
-        assert!(Arc::ptr_eq(&queue.take().unwrap(), &fresh));
-        queue.close();
-        assert!(queue.take().is_none());
-        assert!(queue.overdue(after).is_err());
     }
 
     #[tokio::test]
