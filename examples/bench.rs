@@ -84,6 +84,17 @@ fn wrk(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A `wrk` run at the benchmark's concurrency against `target` (a URL, or the base URL
+/// when `script` makes the requests) for `duration`.
+fn load(duration: &str, target: &str, script: Option<&str>) -> String {
+    let mut args = vec!["-t2", "-c", CONCURRENCY, "-d", duration, "--latency"];
+    if let Some(script) = script {
+        args.extend(["-s", script]);
+    }
+    args.push(target);
+    wrk(&args)
+}
+
 fn field<'a>(report: &'a str, label: &str) -> &'a str {
     report
         .lines()
@@ -229,44 +240,18 @@ end
     if args.runs("login") {
         summary(
             "GET /auth/login/",
-            &wrk(&[
-                "-t2",
-                "-c",
-                CONCURRENCY,
-                "-d",
-                &secs,
-                "--latency",
-                &format!("{base}/auth/login/"),
-            ]),
+            &load(&secs, &format!("{base}/auth/login/"), None),
         );
     }
     if args.runs("invite") {
         summary(
             "GET /accept/{id}/{token}/ (invite page)",
-            &wrk(&[
-                "-t2",
-                "-c",
-                CONCURRENCY,
-                "-d",
-                &secs,
-                "--latency",
-                &format!("{base}{page}"),
-            ]),
+            &load(&secs, &format!("{base}{page}"), None),
         );
     }
     if args.runs("accept") {
         let accept_secs = format!("{}s", (args.seconds / 2).max(1));
-        let report = wrk(&[
-            "-t2",
-            "-c",
-            CONCURRENCY,
-            "-d",
-            &accept_secs,
-            "--latency",
-            "-s",
-            script.to_str().unwrap(),
-            &base,
-        ]);
+        let report = load(&accept_secs, &base, Some(script.to_str().unwrap()));
         summary(
             "POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)",
             &report,
@@ -312,17 +297,7 @@ end
         // 1. Registrations alone.
         let before = users().await;
         let started = std::time::Instant::now();
-        let report = wrk(&[
-            "-t2",
-            "-c",
-            CONCURRENCY,
-            "-d",
-            &secs,
-            "--latency",
-            "-s",
-            register.to_str().unwrap(),
-            &base,
-        ]);
+        let report = load(&secs, &base, Some(register.to_str().unwrap()));
         let elapsed = started.elapsed().as_secs_f64();
         let registered = users().await - before;
         summary(
@@ -341,19 +316,7 @@ end
             secs.clone(),
         );
         let before_loaded = users().await;
-        let load = std::thread::spawn(move || {
-            wrk(&[
-                "-t2",
-                "-c",
-                CONCURRENCY,
-                "-d",
-                &reg_secs,
-                "--latency",
-                "-s",
-                &reg_script,
-                &reg_base,
-            ])
-        });
+        let registering = std::thread::spawn(move || load(&reg_secs, &reg_base, Some(&reg_script)));
         tokio::time::sleep(Duration::from_millis(500)).await;
         let loaded = wrk(&[
             "-t1",
@@ -363,7 +326,7 @@ end
             "--latency",
             &login_url,
         ]);
-        load.join().unwrap();
+        registering.join().unwrap();
         let registered_meanwhile = users().await - before_loaded;
         println!("GET /auth/login/ at 2 connections");
         println!("  p99 idle               {}", field(&idle, "99%"));

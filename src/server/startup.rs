@@ -12,7 +12,7 @@ use super::auth::breached::BreachedPasswords;
 use super::auth::password::PasswordHasher;
 use super::config::{Config, LogFormat};
 use super::db::sessions::DbSessionStore;
-use super::db::Db;
+use super::db::{Db, DbKind};
 use super::http;
 use super::mail::{Mailer, Transport};
 use super::state::{AppState, Shared};
@@ -100,43 +100,57 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = DbSessionStore::new(self.state.db.clone());
         let sweep_state = self.state.clone();
-        let cleanup = tokio::spawn(async move {
-            let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                every_hour.tick().await;
+        let mut background = vec![every(Duration::from_secs(3600), move || {
+            let (store, state) = (store.clone(), sweep_state.clone());
+            async move {
                 if let Err(err) = store.delete_expired().await {
                     tracing::warn!(error = %err, "could not delete expired sessions");
                 }
-                if let Err(err) = super::service::limits::sweep(&sweep_state).await {
+                if let Err(err) = super::service::limits::sweep(&state).await {
                     tracing::warn!(error = %err, "could not delete old rate-limit counters");
                 }
             }
-        });
-        let db = self.state.db.clone();
-        let checkpoints = tokio::spawn(async move {
-            let mut every = tokio::time::interval(super::db::CHECKPOINT_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                if let Err(err) = db.checkpoint().await {
-                    tracing::warn!(error = %err, "could not checkpoint the database");
+        })];
+        if self.state.db.kind() == DbKind::Sqlite {
+            let db = self.state.db.clone();
+            background.push(every(super::db::CHECKPOINT_EVERY, move || {
+                let db = db.clone();
+                async move {
+                    if let Err(err) = db.checkpoint().await {
+                        tracing::warn!(error = %err, "could not checkpoint the database");
+                    }
                 }
-            }
-        });
-        let mail_worker = tokio::spawn(self.state.mailer.clone().run(self.state.db.clone()));
-        let event_worker = tokio::spawn(super::events::run(self.state.db.clone()));
+            }));
+        }
+        background.push(tokio::spawn(self.state.mailer.clone().run(self.state.db.clone())));
+        background.push(tokio::spawn(super::events::run(self.state.db.clone())));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, public_url = %self.state.config.public_url(), "listening");
         axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
-        cleanup.abort();
-        checkpoints.abort();
-        mail_worker.abort();
-        event_worker.abort();
+        for task in background {
+            task.abort();
+        }
         self.state.db.close().await;
         Ok(())
     }
+}
+
+/// Runs `job` now and then every `period` (a late run does not bunch up the next ones),
+/// until the returned task is aborted.
+fn every<F>(period: Duration, job: impl Fn() -> F + Send + 'static) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            job().await;
+        }
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

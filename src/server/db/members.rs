@@ -37,20 +37,27 @@ fn from_row(row: &AnyRow) -> Result<MemberRow, sqlx::Error> {
 }
 
 fn from_row_prefixed(row: &AnyRow, prefix: &str) -> Result<MemberRow, sqlx::Error> {
-    let col = |name: &str| format!("{prefix}{name}");
+    // No allocation for the plain columns (every member query).
+    let col = |name: &'static str| -> std::borrow::Cow<'static, str> {
+        if prefix.is_empty() {
+            name.into()
+        } else {
+            format!("{prefix}{name}").into()
+        }
+    };
     Ok(MemberRow {
-        id: row.try_get(col("id").as_str())?,
-        organization_id: row.try_get(col("organization_id").as_str())?,
-        user_id: row.try_get(col("user_id").as_str())?,
-        email: row.try_get(col("email").as_str())?,
-        role: row.try_get(col("role").as_str())?,
-        inviter_id: row.try_get(col("inviter_id").as_str())?,
-        invite_status: row.try_get(col("invite_status").as_str())?,
-        token_hash: row.try_get(col("token_hash").as_str())?,
-        token_expires_at: row.try_get(col("token_expires_at").as_str())?,
-        created_at: row.try_get(col("created_at").as_str())?,
-        accepted_at: row.try_get(col("accepted_at").as_str())?,
-        accepted_token_hash: row.try_get(col("accepted_token_hash").as_str())?,
+        id: row.try_get(col("id").as_ref())?,
+        organization_id: row.try_get(col("organization_id").as_ref())?,
+        user_id: row.try_get(col("user_id").as_ref())?,
+        email: row.try_get(col("email").as_ref())?,
+        role: row.try_get(col("role").as_ref())?,
+        inviter_id: row.try_get(col("inviter_id").as_ref())?,
+        invite_status: row.try_get(col("invite_status").as_ref())?,
+        token_hash: row.try_get(col("token_hash").as_ref())?,
+        token_expires_at: row.try_get(col("token_expires_at").as_ref())?,
+        created_at: row.try_get(col("created_at").as_ref())?,
+        accepted_at: row.try_get(col("accepted_at").as_ref())?,
+        accepted_token_hash: row.try_get(col("accepted_token_hash").as_ref())?,
     })
 }
 

@@ -170,9 +170,9 @@ impl Db {
         }
     }
 
-    /// On SQLite, this process's write turn (for a write outside [`Db::begin`]); `None`
-    /// on PostgreSQL, which has row locks.
-    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// On SQLite, this process's write turn, held by a [`Tx`]; `None` on PostgreSQL,
+    /// which has row locks.
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match self.kind {
             DbKind::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
             DbKind::Postgres => None,
@@ -182,7 +182,7 @@ impl Db {
     /// On SQLite, copies the write-ahead log back into the database file (a passive
     /// checkpoint: writers and readers go on meanwhile). Connections do not do it at
     /// commit, where the request would wait for the disk; the server calls this every
-    /// [`CHECKPOINT_EVERY`]. Nothing to do on PostgreSQL.
+    /// [`CHECKPOINT_EVERY`] on SQLite. Nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
         if self.kind == DbKind::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
