@@ -55,6 +55,27 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
+/// A connection for one statement that writes and commits on its own (no `BEGIN`, no
+/// `COMMIT`: one round trip instead of three); on SQLite it holds the process's write
+/// turn like a [`Tx`]. Dereferences to the connection.
+pub struct SingleWrite {
+    conn: sqlx::pool::PoolConnection<Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for SingleWrite {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for SingleWrite {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -170,7 +191,14 @@ impl Db {
         }
     }
 
-    /// On SQLite, this process's write turn, held by a [`Tx`]; `None` on PostgreSQL,
+    /// A connection for one self-committing write statement, in the write turn on SQLite.
+    /// For a statement that is a whole unit of work by itself (a multi-row insert).
+    pub async fn single_write(&self) -> Result<SingleWrite, sqlx::Error> {
+        let turn = self.write_turn().await;
+        Ok(SingleWrite { conn: self.pool.acquire().await?, _turn: turn })
+    }
+
+    /// On SQLite, this process's write turn, held by a [`Tx`] or a [`SingleWrite`]; `None` on PostgreSQL,
     /// which has row locks.
     async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match self.kind {

@@ -20,7 +20,7 @@ use super::Db;
 /// Creating and saving sessions is the one write of many requests (every first visit of
 /// an invite link writes a session), so those writes are committed in groups: each waits
 /// for the one task that writes them, which takes every write queued meanwhile (up to
-/// [`MAX_GROUP`]) and commits them in one transaction of at most two statements. Under
+/// [`MAX_GROUP`]) and commits them at once: one statement, or a transaction of two. Under
 /// load this is one commit for many sessions instead of one each, and on SQLite the
 /// writes never collide with each other or sleep in the busy handler: the group writes in
 /// the process's write turn, like every transaction. A write returns once committed.
@@ -82,8 +82,8 @@ async fn write_groups(db: Db, mut queue: mpsc::UnboundedReceiver<Write>) {
     }
 }
 
-/// One transaction: the new sessions (`ON CONFLICT DO NOTHING`, returning the ids that
-/// went in), then the saved ones (upserts). Of two writes of one id in a group the later
+/// One commit: the new sessions (`ON CONFLICT DO NOTHING`, returning the ids that went
+/// in), then the saved ones (upserts); a transaction only when the group has both. Of two writes of one id in a group the later
 /// wins, as if they had been written one after the other: an earlier save is replaced, an
 /// earlier create draws another id. Returns, per write, whether it went in.
 async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
@@ -99,18 +99,37 @@ async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
             saves.push(i);
         }
     }
-    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    // One statement commits on its own; two share a transaction.
+    if creates.is_empty() || saves.is_empty() {
+        let mut conn = db.single_write().await.map_err(|e| e.to_string())?;
+        write_statements(&mut conn, group, &creates, &saves, &mut went_in).await?;
+    } else {
+        let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+        write_statements(&mut tx, group, &creates, &saves, &mut went_in).await?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+    }
+    Ok(went_in)
+}
+
+/// The group's statements on `conn`: the creates (setting `went_in` for each), then the saves.
+async fn write_statements(
+    conn: &mut super::Conn,
+    group: &[Write],
+    creates: &[usize],
+    saves: &[usize],
+    went_in: &mut [bool],
+) -> Result<(), String> {
     if !creates.is_empty() {
         let sql = format!(
             "INSERT INTO sessions (id, data, expires_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
             placeholders(creates.len())
         );
         let mut query = sqlx::query_scalar::<_, String>(&sql).persistent(false);
-        for &i in &creates {
+        for &i in creates {
             query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
         }
-        let inserted: HashSet<String> = query.fetch_all(&mut *tx).await.map_err(|e| e.to_string())?.into_iter().collect();
-        for &i in &creates {
+        let inserted: HashSet<String> = query.fetch_all(&mut *conn).await.map_err(|e| e.to_string())?.into_iter().collect();
+        for &i in creates {
             went_in[i] = inserted.contains(&group[i].id);
         }
     }
@@ -121,13 +140,12 @@ async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
             placeholders(saves.len())
         );
         let mut query = sqlx::query(&sql).persistent(false);
-        for &i in &saves {
+        for &i in saves {
             query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
         }
-        query.execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        query.execute(&mut *conn).await.map_err(|e| e.to_string())?;
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(went_in)
+    Ok(())
 }
 
 /// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of three values.
