@@ -25,52 +25,39 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 /// A connection of either database, as the queries take it.
 pub type Conn = sqlx::AnyConnection;
-/// An open read-write transaction; on SQLite it also holds the process's write turn.
-/// Dereferences to the connection; dropped without [`Tx::commit`] it rolls back.
-pub struct Tx {
-    tx: Transaction<'static, Any>,
+/// A connection held with, on SQLite, the process's write turn (see [`Db::begin`]).
+/// Dereferences to the connection.
+pub struct InTurn<C> {
+    conn: C,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
+
+/// An open read-write transaction in the write turn; dropped without [`Tx::commit`] it
+/// rolls back.
+pub type Tx = InTurn<Transaction<'static, Any>>;
+
+/// A connection for one statement that writes and commits on its own (no `BEGIN`, no
+/// `COMMIT`: one round trip instead of three), in the write turn like a [`Tx`].
+pub type SingleWrite = InTurn<sqlx::pool::PoolConnection<Any>>;
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.conn.commit().await
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        self.conn.rollback().await
     }
 }
 
-impl std::ops::Deref for Tx {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.tx
-    }
-}
-
-/// A connection for one statement that writes and commits on its own (no `BEGIN`, no
-/// `COMMIT`: one round trip instead of three); on SQLite it holds the process's write
-/// turn like a [`Tx`]. Dereferences to the connection.
-pub struct SingleWrite {
-    conn: sqlx::pool::PoolConnection<Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for SingleWrite {
+impl<C: std::ops::Deref<Target = Conn>> std::ops::Deref for InTurn<C> {
     type Target = Conn;
     fn deref(&self) -> &Conn {
         &self.conn
     }
 }
 
-impl std::ops::DerefMut for SingleWrite {
+impl<C: std::ops::DerefMut<Target = Conn>> std::ops::DerefMut for InTurn<C> {
     fn deref_mut(&mut self) -> &mut Conn {
         &mut self.conn
     }
@@ -185,9 +172,9 @@ impl Db {
         match self.kind {
             DbKind::Sqlite => {
                 let turn = self.write_turn().await;
-                Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+                Ok(Tx { conn: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
             }
-            DbKind::Postgres => Ok(Tx { tx: self.pool.begin().await?, _turn: None }),
+            DbKind::Postgres => Ok(Tx { conn: self.pool.begin().await?, _turn: None }),
         }
     }
 
@@ -198,8 +185,8 @@ impl Db {
         Ok(SingleWrite { conn: self.pool.acquire().await?, _turn: turn })
     }
 
-    /// On SQLite, this process's write turn, held by a [`Tx`] or a [`SingleWrite`]; `None` on PostgreSQL,
-    /// which has row locks.
+    /// On SQLite, this process's write turn, held by a [`Tx`] or a [`SingleWrite`];
+    /// `None` on PostgreSQL, which has row locks.
     async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match self.kind {
             DbKind::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),

@@ -83,9 +83,10 @@ async fn write_groups(db: Db, mut queue: mpsc::UnboundedReceiver<Write>) {
 }
 
 /// One commit: the new sessions (`ON CONFLICT DO NOTHING`, returning the ids that went
-/// in), then the saved ones (upserts); a transaction only when the group has both. Of two writes of one id in a group the later
-/// wins, as if they had been written one after the other: an earlier save is replaced, an
-/// earlier create draws another id. Returns, per write, whether it went in.
+/// in), then the saved ones (upserts); a transaction only when the group has both. Of two
+/// writes of one id in a group the later wins, as if they had been written one after the
+/// other: an earlier save is replaced, an earlier create draws another id. Returns, per
+/// write, whether it went in.
 async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
     let mut went_in = vec![true; group.len()];
     let (mut creates, mut saves) = (Vec::new(), Vec::new());
