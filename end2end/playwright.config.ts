@@ -58,6 +58,9 @@ export default defineConfig({
       // Every test browser comes from 127.0.0.1: the per-address registration limit
       // would stop the journeys (it has HTTP tests of its own).
       APP_REGISTER_LIMIT_PER_IP: '0',
+      // The test identity provider listens on loopback, which organization-configured
+      // requests may reach only when listed (SPEC §9.9).
+      APP_OUTBOUND_ALLOWLIST: '127.0.0.1',
     },
   }])],
 });

@@ -21,7 +21,8 @@
 //   /__test/users   {sub, email, email_verified, name, password}  add or replace a user
 //   /__test/tamper  {mode}  none | bad_signature | wrong_audience | wrong_issuer |
 //                   expired | wrong_nonce — alters the id_token of the following
-//                   token responses until set back to none
+//                   token responses; userinfo_other_sub — the UserInfo answers name
+//                   another subject than the id_token; until set back to none
 //   /__test/rotate  new signing key (new kid); the old one leaves /jwks. Keys are fixed
 //                   per Provider instance, so this builds a new one, and what the old one
 //                   kept in memory (sessions, pending logins, unredeemed codes) is gone:
@@ -92,7 +93,8 @@ putUser({ sub: 'ada-0001', email: 'ada@idp.test', email_verified: true, name: 'A
 putUser({ sub: 'eve-0002', email: 'eve@idp.test', email_verified: false, name: 'Eve Unverified', password: 'eve-password' });
 
 let tamperMode = 'none';
-const TAMPER_MODES = new Set(['none', 'bad_signature', 'wrong_audience', 'wrong_issuer', 'expired', 'wrong_nonce']);
+const TAMPER_MODES = new Set(['none', 'bad_signature', 'wrong_audience', 'wrong_issuer', 'expired', 'wrong_nonce',
+  'userinfo_other_sub']);
 
 // Cookie signing keys, the same for every Provider instance.
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
@@ -133,8 +135,9 @@ function createProvider(issuer, signingKey) {
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
-    // Put the scope claims in the ID token itself, not only at userinfo.
-    conformIdTokenClaims: false,
+    // conformIdTokenClaims stays at its default (true): for the code flow the ID token
+    // carries only `sub`, and email, email_verified and name are read from UserInfo, as
+    // with many real providers.
     features: { devInteractions: { enabled: false } },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: (ctx, sub) => {
@@ -161,10 +164,16 @@ function createProvider(issuer, signingKey) {
     },
   });
 
-  // Alters the id_token of token responses as /__test/tamper asked.
+  // Alters the id_token of token responses, or the UserInfo answer, as /__test/tamper asked.
   provider.use(async (ctx, next) => {
     await next();
     if (tamperMode === 'none') return;
+    if (tamperMode === 'userinfo_other_sub') {
+      if (ctx.oidc?.route === 'userinfo' && ctx.body && typeof ctx.body === 'object') {
+        ctx.body = { ...ctx.body, sub: 'someone-else' };
+      }
+      return;
+    }
     if (ctx.oidc?.route !== 'token' && ctx.path !== '/token') return;
     if (!ctx.body || typeof ctx.body.id_token !== 'string') return;
     ctx.body = { ...ctx.body, id_token: await tamper(ctx.body.id_token, signingKey.privateKey) };

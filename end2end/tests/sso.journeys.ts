@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { open, uniqueEmail, inviteLinkFor, ownerWithOrg, invite, watchErrors } from '../fixtures/app';
+import { open, uniqueEmail, inviteLinkFor, ownerWithOrg, invite, watchErrors, PASSWORD } from '../fixtures/app';
 
 const issuer = () => process.env.E2E_IDP_ISSUER!;
 
@@ -40,7 +40,13 @@ export function ssoJourneys(js: boolean) {
     await page.getByRole('button', { name: 'Save identity provider' }).click();
     await expect(page.getByText('Identity provider saved.')).toBeVisible();
     await idpUser(`owner-${tag}`, `owner-${tag}@idp.test`, 'Olive Owner', 'owner-idp-pass');
+    // Linking needs the account's own password, typed on the organization's sign-in page
+    // (a same-site form whose policy lets it lead to the provider).
     await page.getByRole('link', { name: 'Link with Acme SSO' }).click();
+    await expect(page).toHaveURL(new RegExp(`/auth/login/${slug}/`));
+    if (js) await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await page.getByLabel('Your password on this site').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Link with Acme SSO' }).click();
     await signInAtProvider(page, `owner-${tag}@idp.test`, 'owner-idp-pass');
     await expect(page).toHaveURL(new RegExp(`/organizations/${slug}/settings/auth/$`));
     await expect(page.getByTestId('owner-linked')).toBeVisible();
@@ -63,6 +69,9 @@ export function ssoJourneys(js: boolean) {
     await expect(dana.getByRole('link', { name: 'Join with Acme SSO' })).toBeVisible();
     await expect(dana.getByRole('link', { name: 'Create a new account' })).toHaveCount(0);
     await dana.getByRole('link', { name: 'Join with Acme SSO' }).click();
+    await expect(dana).toHaveURL(new RegExp(`/auth/login/${slug}/`));
+    if (js) await expect(dana.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await dana.getByRole('button', { name: 'Continue with Acme SSO' }).click();
     await signInAtProvider(dana, teammate, 'dana-idp-pass');
     await expect(dana).toHaveURL(new RegExp(`/organizations/${slug}/$`));
     await expect(dana.getByTestId('my-role')).toHaveText('member');
@@ -70,7 +79,22 @@ export function ssoJourneys(js: boolean) {
     await expect(dana.getByTestId('identities')).toContainText('Acme SSO');
     await expect(dana.getByTestId('identities')).toContainText(teammate);
     expect(danaErrors).toEqual([]);
-    expect(errors).toEqual([]);
     await ctx.close();
+
+    // The owner sees the identity on the security page, unlinks it and links it again
+    // from there (the provider remembers this browser, so it answers at once).
+    await open(page, '/settings/account/security/', js);
+    await expect(page.getByTestId('identities')).toContainText(`owner-${tag}@idp.test`);
+    await page.getByRole('button', { name: new RegExp('^Unlink Acme SSO') }).click();
+    await expect(page.getByTestId('link-identity')).toBeVisible();
+    await expect(page.getByTestId('identities')).not.toContainText(`owner-${tag}@idp.test`);
+    await page.getByTestId('link-identity').click();
+    await expect(page).toHaveURL(new RegExp(`/auth/login/${slug}/`));
+    if (js) await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await page.getByLabel('Your password on this site').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Link with Acme SSO' }).click();
+    await expect(page).toHaveURL(/\/settings\/account\/security\/$/);
+    await expect(page.getByTestId('identities')).toContainText(`owner-${tag}@idp.test`);
+    expect(errors).toEqual([]);
   });
 }

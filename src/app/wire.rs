@@ -177,6 +177,16 @@ pub struct SecurityView {
     pub joined: Option<(String, String)>,
     /// Identities at organizations' providers linked to this account.
     pub identities: Vec<IdentityView>,
+    /// Organizations of this account whose provider it could link.
+    pub linkable: Vec<LinkableView>,
+}
+
+/// An organization whose identity provider the account could link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkableView {
+    pub org_slug: String,
+    pub org_name: String,
+    pub provider_name: String,
 }
 
 /// The email settings page.
@@ -201,8 +211,10 @@ pub struct SsoLoginView {
     pub org_name: String,
     pub provider_name: String,
     pub require_sso: bool,
-    /// The signed-in account, when there is one (the button then links it).
+    /// The signed-in account, when there is one (the form then links it).
     pub signed_in_email: Option<String>,
+    /// Whether that account has a password (a link needs it).
+    pub has_password: bool,
     pub linked: bool,
     /// How the last attempt ended, shown once.
     pub notice: Option<String>,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use url::Url;
 
+use super::domain::outbound::Allowlist;
 use super::domain::RegistrationMode;
+use super::http::client_ip::TrustedProxies;
 
 /// The instance's settings. Every field has the environment variable of SPEC §10.
 #[derive(Debug, Clone, Args)]
@@ -60,9 +62,24 @@ pub struct Config {
     #[arg(long = "breached-passwords-min-count", env = "APP_BREACHED_PASSWORDS_MIN_COUNT", default_value_t = 1, global = true)]
     pub breached_passwords_min_count: u64,
 
+    /// Private hosts, addresses and CIDR ranges that requests an organization configured
+    /// (its identity provider) may reach, comma-separated (SPEC §9.9); unset = none.
+    #[arg(long = "outbound-allowlist", env = "APP_OUTBOUND_ALLOWLIST", default_value = "", hide_default_value = true, global = true)]
+    pub outbound_allowlist: Allowlist,
+
     /// Registrations allowed per client address per hour; 0 turns the limit off.
     #[arg(long = "register-limit-per-ip", env = "APP_REGISTER_LIMIT_PER_IP", default_value_t = 20, global = true)]
     pub register_limit_per_ip: u32,
+
+    /// Peers whose `X-Forwarded-For` is believed: comma-separated IPs or CIDR blocks
+    /// (SPEC §9.4). Unset: the client is always the TCP peer.
+    #[arg(long = "trusted-proxies", env = "APP_TRUSTED_PROXIES", default_value = "", hide_default_value = true, global = true)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Password hashes that may wait for a hashing thread; when that many wait, sign-in and
+    /// registration answer 503 at once (SPEC §9.3, §9.4). Default: 16 per hashing thread.
+    #[arg(long = "password-hash-queue", env = "APP_PASSWORD_HASH_QUEUE", global = true)]
+    pub password_hash_queue: Option<usize>,
 
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "APP_LOG_FORMAT", default_value = "text", global = true)]
@@ -185,6 +202,24 @@ mod tests {
         assert_eq!(config.invite_days_valid, 30);
         assert!(config.database_url().starts_with("sqlite://"));
         assert!(!config.secure_cookies());
+        assert!(config.trusted_proxies.is_empty());
+        assert!(config.outbound_allowlist.is_empty(), "no private destination unless listed");
+        assert_eq!(config.password_hash_queue, None);
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_addresses_and_blocks() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        let config = Only::try_parse_from(["gatehouse", "--trusted-proxies", "10.0.0.0/8, 127.0.0.1"]).unwrap().config;
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(config.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(!config.trusted_proxies.contains("127.0.0.2".parse().unwrap()));
+        assert!(Only::try_parse_from(["gatehouse", "--trusted-proxies", "lb.internal"]).is_err());
     }
 
     #[test]

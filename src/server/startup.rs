@@ -17,15 +17,10 @@ use super::http;
 use super::mail::{Mailer, Transport};
 use super::state::{AppState, Shared};
 
-/// Installs the log subscriber: `RUST_LOG` filter (default `info`), text or JSON lines.
+/// Installs the log subscriber (`server::logs`): `RUST_LOG` filter (default `info`), text
+/// or JSON lines.
 pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    super::logs::init(format);
 }
 
 /// Where the compiled site (wasm bundle, stylesheet, public files) is: `LEPTOS_SITE_ROOT`
@@ -61,12 +56,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         transport: Transport::from_url(&config.mail_url())?,
         from: config.mail_from().parse().map_err(|e| anyhow::anyhow!("APP_MAIL_FROM: {e}"))?,
     };
-    let hasher = PasswordHasher::for_this_machine();
+    let hasher = PasswordHasher::for_this_machine(config.password_hash_queue);
     hasher.warm_up().await?;
     let breached = match &config.breached_passwords_url {
         Some(url) => Some(BreachedPasswords::new(url.clone(), config.breached_passwords_min_count)?),
         None => None,
     };
+    // Requests to identity providers go through the outbound guard (SPEC §9.9).
+    let oidc = super::auth::oidc::Oidc::new(config.outbound_allowlist.clone())?;
     let state = AppState::new(Shared {
         breached,
         leptos_options: leptos_options(&config),
@@ -74,10 +71,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         db,
         hasher,
         mailer,
-        oidc: super::auth::oidc::Oidc::new()?,
+        oidc,
         secret: Arc::new(secret),
     });
     super::service::organizations::ensure_single_org(&state).await?;
+    let sealed = super::service::two_factor::seal_plain_secrets(&state).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "TOTP secrets stored in plain text were sealed");
+    }
     Ok(state)
 }
 

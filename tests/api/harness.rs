@@ -28,6 +28,13 @@ pub struct Options {
     pub register_limit: Option<u32>,
     /// Base URL of a breached-password range API.
     pub breached_url: Option<String>,
+    /// `APP_OUTBOUND_ALLOWLIST`; unset = `127.0.0.1`, where the test identity provider
+    /// listens (a test of the outbound guard sets `Some("")`).
+    pub outbound_allowlist: Option<&'static str>,
+    /// `APP_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<&'static str>,
+    /// `APP_PASSWORD_HASH_QUEUE`: hashes that may wait for a hashing thread.
+    pub hash_queue: Option<usize>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -51,6 +58,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         config.single_org = options.single_org.map(str::to_owned);
         config.register_limit_per_ip = options.register_limit.unwrap_or(0);
         config.breached_passwords_url = options.breached_url.as_ref().map(|u| u.parse().unwrap());
+        config.outbound_allowlist = options.outbound_allowlist.unwrap_or("127.0.0.1").parse().unwrap();
+        config.trusted_proxies = options.trusted_proxies.unwrap_or_default().parse().unwrap();
+        config.password_hash_queue = options.hash_queue;
         let state = startup::build_state(config).await.expect("state");
         match Server::bind(state.clone()).await {
             Ok(server) => break (state, server),

@@ -97,18 +97,69 @@ pub struct Callback {
     pub location: String,
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
-/// Follows "Continue with …" for `slug` in `client`, signs in at the provider as
-/// `login`/`password` (unless the provider remembers the browser) and follows the redirects
-/// back to the app's callback, which is then requested.
+/// How a sign-in through the provider is started (SPEC §9.1).
+#[derive(Clone, Copy)]
+pub enum Intent<'a> {
+    /// Sign in (or create an account) through the provider.
+    Login,
+    /// Link the provider identity to the signed-in account, proven by its password.
+    Link { password: &'a str },
+}
+
+/// Submits the organization's "Continue with …" form the way a browser on this site does:
+/// a same-origin `POST /auth/login/{slug}/start/`.
+pub async fn start(app: &TestApp, client: &Client, slug: &str, intent: Intent<'_>) -> reqwest::Response {
+    let form: Vec<(&str, &str)> = match intent {
+        Intent::Login => vec![("intent", "login")],
+        Intent::Link { password } => vec![("intent", "link"), ("password", password)],
+    };
+    client
+        .post(app.url(&format!("/auth/login/{slug}/start/")))
+        .header("origin", &app.base)
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html")
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Starts a sign-in for `slug` in `client` (intent `login`), signs in at the provider as
+/// `login`/`password` and follows the redirects back to the app's callback.
 pub async fn sign_in(app: &TestApp, idp: &Idp, client: &Client, slug: &str, login: &str, password: &str) -> Callback {
-    let res = client.get(app.url(&format!("/auth/login/{slug}/start/"))).send().await.unwrap();
+    begin(app, idp, client, slug, Intent::Login, login, password).await
+}
+
+/// Links the provider identity `login` to the account signed in in `client`, whose own
+/// password is `account_password`.
+pub async fn link(app: &TestApp, idp: &Idp, client: &Client, slug: &str, account_password: &str, login: &str, password: &str) -> Callback {
+    begin(app, idp, client, slug, Intent::Link { password: account_password }, login, password).await
+}
+
+async fn begin(app: &TestApp, idp: &Idp, client: &Client, slug: &str, intent: Intent<'_>, login: &str, password: &str) -> Callback {
+    let res = start(app, client, slug, intent).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "start: {}", res.text().await.unwrap_or_default());
-    let mut url = location(&res);
+    let url = location(&res);
     assert!(url.starts_with(&idp.issuer), "start leads to the provider: {url}");
+    at_provider(app, idp, client, &url, login, password).await
+}
+
+/// From the provider's authorization URL: signs in there as `login`/`password` (unless
+/// the provider remembers the browser), follows the redirects back to the app's callback
+/// and requests it.
+pub async fn at_provider(app: &TestApp, idp: &Idp, client: &Client, authorize_url: &str, login: &str, password: &str) -> Callback {
+    let callback = callback_url(app, idp, client, authorize_url, login, password).await;
+    let res = client.get(&callback).header("accept", "text/html").send().await.unwrap();
+    Callback { url: callback.clone(), status: res.status(), location: location(&res) }
+}
+
+/// From the provider's authorization URL to the app's callback URL, which is not requested.
+pub async fn callback_url(app: &TestApp, idp: &Idp, client: &Client, authorize_url: &str, login: &str, password: &str) -> String {
+    let mut url = authorize_url.to_owned();
     let callback = loop {
         let res = client.get(&url).send().await.unwrap();
         if res.status() == StatusCode::OK && url.contains("/interaction/") {
@@ -124,8 +175,7 @@ pub async fn sign_in(app: &TestApp, idp: &Idp, client: &Client, slug: &str, logi
         }
         url = next;
     };
-    let res = client.get(&callback).header("accept", "text/html").send().await.unwrap();
-    Callback { url: callback.clone(), status: res.status(), location: location(&res) }
+    callback
 }
 
 fn absolute(idp: &Idp, location: &str) -> String {

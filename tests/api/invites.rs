@@ -484,7 +484,7 @@ async fn single_organization_mode_adds_a_new_user_without_an_invite_with_audit_a
         .await;
     assert_eq!(res.headers()["location"], "/organizations/solo/");
     let (_, org) = call(&second, &app, "GET", "/api/0/organizations/solo/").await;
-    assert_eq!(org["role"], "member", "later users get the default role");
+    assert_eq!(org["role"], "member", "self-registrants get the default role");
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.add'").await, 2);
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM event_outbox WHERE event = 'member.joined'").await, 2);
 }
@@ -492,7 +492,11 @@ async fn single_organization_mode_adds_a_new_user_without_an_invite_with_audit_a
 #[tokio::test]
 async fn single_organization_mode_with_an_invite_goes_through_the_invite() {
     let app = spawn_app_with(Options { single_org: Some("solo"), ..Options::default() }).await;
-    app.register("owner@example.com", "Olive Owner", PASSWORD).await;
+    // The operator's superuser owns the single organization (self-registrants never do).
+    let password = gatehouse::server::domain::Password::new(PASSWORD.to_owned());
+    gatehouse::server::service::accounts::create_user(&app.state, "owner@example.com", "Olive Owner", &password, true).await.unwrap();
+    let res = app.post_json("/api/0/auth/login/", &json!({"username": "owner@example.com", "password": PASSWORD})).await;
+    assert_eq!(res.status(), StatusCode::OK);
     let id = app.invite(&app.client, "solo", "bob@example.com", "manager").await;
     let (link, _) = app.invite_link(id).await;
     let bob = app.other_client();

@@ -263,12 +263,16 @@ async fn a_mismatch_is_refused_unless_allowed_and_then_email_verification_gates_
     assert_eq!(details["needsEmailVerification"].as_bool(), Some(true));
     let (status, body) = send(&bob, &app, "POST", &api(&link), None).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("needs_email_verification")));
-    // Verifying in the same browser, with the invite pending, joins.
+    // Verifying in the same browser lifts the refusal, but an invite sent to another
+    // address waits for Bob's own click on Join (§4.3 step 4).
     let verify = app.verification_link("bob@home.example").await;
     let token = verify.trim_start_matches("/auth/verify-email/").trim_end_matches('/');
     let (status, body) = send(&bob, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": token}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["joinedOrganization"].as_str(), Some(ORG));
+    assert_eq!(body["joinedOrganization"], Value::Null, "not joined implicitly for another address");
+    assert!(!is_member(&app, "bob@home.example").await);
+    let (status, body) = send(&bob, &app, "POST", &api(&link), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(is_member(&app, "bob@home.example").await);
     let data = app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.accept-invite' AND data LIKE '%bob@work.example%' AND data LIKE '%bob@home.example%'").await;
     assert_eq!(data, 1, "the audit entry records both addresses");

@@ -5,7 +5,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use crate::harness::{send, spawn_app, TestApp};
+use crate::harness::{send, spawn_app, TestApp, PASSWORD};
 use crate::idp::{self, Idp};
 
 const OWNER_IDP_PASSWORD: &str = "owner-idp-password";
@@ -32,7 +32,7 @@ async fn configure(app: &TestApp, idp: &Idp, owner: &Client, require: bool, jit:
 }
 
 async fn link_owner(app: &TestApp, idp: &Idp, owner: &Client) {
-    let done = idp::sign_in(app, idp, owner, "acme", "owner@idp.test", OWNER_IDP_PASSWORD).await;
+    let done = idp::link(app, idp, owner, "acme", PASSWORD, "owner@idp.test", OWNER_IDP_PASSWORD).await;
     assert_eq!((done.status, done.location.as_str()), (StatusCode::SEE_OTHER, "/organizations/acme/"));
 }
 
@@ -184,7 +184,7 @@ async fn every_kind_of_bad_id_token_is_refused_and_changes_nothing() {
 async fn a_replayed_missing_or_foreign_state_is_refused() {
     let (app, idp, owner) = setup().await;
     configure(&app, &idp, &owner, false, false).await;
-    let done = idp::sign_in(&app, &idp, &owner, "acme", "owner@idp.test", OWNER_IDP_PASSWORD).await;
+    let done = idp::link(&app, &idp, &owner, "acme", PASSWORD, "owner@idp.test", OWNER_IDP_PASSWORD).await;
     assert_eq!(done.location, "/organizations/acme/");
 
     // The same callback again: the flow was used up.
@@ -201,7 +201,7 @@ async fn a_replayed_missing_or_foreign_state_is_refused() {
 
     // A flow started here but answered with another state.
     let browser = app.other_client();
-    let res = browser.get(app.url("/auth/login/acme/start/")).send().await.unwrap();
+    let res = idp::start(&app, &browser, "acme", idp::Intent::Login).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let forged = done.url.split("state=").next().unwrap().to_owned() + "state=forged";
     let res = browser.get(&forged).send().await.unwrap();
@@ -260,10 +260,10 @@ async fn details_report_optional_and_required_sso_and_accept_refuses_without_a_l
 
     // Carol links through the provider: the invite waiting in her session is accepted.
     idp.add_user("carol-1", "carol@idp.test", true, "Carol", "carol-pass").await;
-    let done = idp::sign_in(&app, &idp, &carol, "acme", "carol@idp.test", "carol-pass").await;
+    let done = idp::link(&app, &idp, &carol, "acme", PASSWORD, "carol@idp.test", "carol-pass").await;
     assert_eq!(done.location, "/organizations/acme/");
     let (status, _) = send(&carol, &app, "GET", "/api/0/organizations/acme/", None).await;
-    assert_eq!(status, StatusCode::OK, "a member with a linked identity");
+    assert_eq!(status, StatusCode::OK, "a member who signed in through the provider");
     let (_, body) = send(&carol, &app, "GET", &api, None).await;
     assert_eq!(body["reason"], json!("already_used"));
 }
@@ -297,7 +297,7 @@ async fn a_new_invitee_of_a_required_sso_organization_joins_through_the_provider
 }
 
 #[tokio::test]
-async fn a_pending_invite_or_request_for_the_verified_email_becomes_a_membership() {
+async fn a_pending_invite_for_the_verified_email_becomes_a_membership_and_a_request_does_not() {
     let (app, idp, owner) = setup().await;
     configure(&app, &idp, &owner, false, false).await;
     // An invite the person never opened here: found by the provider-verified address.
@@ -307,19 +307,17 @@ async fn a_pending_invite_or_request_for_the_verified_email_becomes_a_membership
     let done = idp::sign_in(&app, &idp, &erin, "acme", "erin@idp.test", "erin-pass").await;
     assert_eq!(done.location, "/organizations/acme/");
 
-    // An invite request made by a member.
+    // An invite request stays a request until an owner or manager approves it (§5.7).
     let (status, body) = send(&owner, &app, "POST", "/api/0/organizations/acme/invite-requests/", Some(json!({"email": "frank@idp.test", "role": "manager"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     idp.add_user("frank-1", "frank@idp.test", true, "Frank", "frank-pass").await;
+    let users = app.user_count().await;
     let frank = app.other_client();
     let done = idp::sign_in(&app, &idp, &frank, "acme", "frank@idp.test", "frank-pass").await;
-    assert_eq!(done.location, "/organizations/acme/");
-    let (_, org) = send(&frank, &app, "GET", "/api/0/organizations/acme/", None).await;
-    assert_eq!(org["role"], json!("manager"), "the requested role");
-    let (_, log) = send(&owner, &app, "GET", "/api/0/organizations/acme/audit-logs/", None).await;
-    let added = log.as_array().unwrap().iter().find(|e| e["event"] == "member.add").unwrap();
-    assert_eq!(added["data"]["invite_status"], json!("requested_to_be_invited"));
-    assert_eq!(added["data"]["via"], json!("sso"));
+    assert_eq!(done.location, "/auth/login/acme/");
+    assert!(sso_page(&app, &frank).await.contains("has no invitation for frank@idp.test"));
+    assert_eq!(app.user_count().await, users, "no account for a request");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members WHERE invite_status = 'requested_to_be_invited'").await, 1);
 
     // Nobody invited, no just-in-time membership: no account is made.
     idp.add_user("gina-1", "gina@idp.test", true, "Gina", "gina-pass").await;
@@ -386,7 +384,7 @@ async fn members_of_a_required_sso_organization_must_link_before_using_it() {
     assert_eq!(status, StatusCode::OK, "the linked owner goes on");
 
     idp.add_user("hal-1", "hal@corp.test", true, "Hal", "hal-pass").await;
-    let done = idp::sign_in(&app, &idp, &hal, "acme", "hal@corp.test", "hal-pass").await;
+    let done = idp::link(&app, &idp, &hal, "acme", PASSWORD, "hal@corp.test", "hal-pass").await;
     assert_eq!(done.location, "/organizations/acme/");
     let (status, _) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!(status, StatusCode::OK, "linked now");
@@ -407,4 +405,32 @@ async fn an_account_with_two_factor_still_gives_its_code_after_the_provider() {
     let (status, body) = send(&browser, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["email"], json!("owner@example.com"));
+}
+
+#[tokio::test]
+async fn a_userinfo_answer_about_another_subject_is_refused() {
+    // The provider runs in its default claim settings: `email` and `name` come only from
+    // its UserInfo endpoint, which must speak of the ID token's subject.
+    let (app, idp, owner) = setup().await;
+    configure(&app, &idp, &owner, false, true).await;
+    idp.add_user("ada-8", "ada8@idp.test", true, "Ada Eight", "ada-pass").await;
+    let users = app.user_count().await;
+    idp.tamper("userinfo_other_sub").await;
+    let browser = app.other_client();
+    let done = idp::sign_in(&app, &idp, &browser, "acme", "ada8@idp.test", "ada-pass").await;
+    assert_eq!((done.status, done.location.as_str()), (StatusCode::SEE_OTHER, "/auth/login/acme/"));
+    let page = sso_page(&app, &browser).await;
+    assert!(page.contains("could not be verified (userinfo subject)"), "{page}");
+    let (status, _) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "not signed in");
+    assert_eq!(app.user_count().await, users, "no account");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM auth_identities").await, 0, "nothing linked");
+
+    // Honest answers: the claims read from UserInfo make the account.
+    idp.tamper("none").await;
+    let browser = app.other_client();
+    let done = idp::sign_in(&app, &idp, &browser, "acme", "ada8@idp.test", "ada-pass").await;
+    assert_eq!(done.location, "/organizations/acme/");
+    let (_, me) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
+    assert_eq!((me["email"].clone(), me["name"].clone(), me["emailVerified"].clone()), (json!("ada8@idp.test"), json!("Ada Eight"), json!(true)));
 }

@@ -21,6 +21,12 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         .into_iter()
         .map(|i| crate::app::wire::IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email })
         .collect();
+    let linkable = crate::server::service::sso::linkable(&state, &user)
+        .await
+        .map_err(sfn::sso_error)?
+        .into_iter()
+        .map(|(org_slug, org_name, provider_name)| crate::app::wire::LinkableView { org_slug, org_name, provider_name })
+        .collect();
     let fresh = session::take_enrolment_result(&session).await.map_err(|e| sfn::internal(e.into()))?;
     let mut view = SecurityView {
         email: user.email.clone(),
@@ -31,6 +37,7 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         fresh_recovery_codes: Vec::new(),
         joined: None,
         identities,
+        linkable,
     };
     if let Some(fresh) = fresh {
         view.fresh_recovery_codes = fresh.recovery_codes;
@@ -42,6 +49,18 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         view.qr_svg = Some(enrolment.qr_svg);
     }
     Ok(view)
+}
+
+/// Unlinks the account's identity at an organization's provider (security page).
+#[server(prefix = "/_fn", endpoint = "account/identity-unlink")]
+pub async fn unlink_identity(slug: String) -> Result<(), AppError> {
+    use crate::server::http::sfn;
+    let (state, session) = sfn::context().await?;
+    let user = sfn::require_user(&state, &session).await?;
+    let ip = sfn::client_ip().await;
+    crate::server::service::sso::unlink(&state, &user, &slug, ip.as_deref()).await.map_err(sfn::sso_error)?;
+    leptos_axum::redirect("/settings/account/security/");
+    Ok(())
 }
 
 /// Confirms the enrolment offered on the security page with a current code.

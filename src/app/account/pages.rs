@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::actions::{emails_page, inspect_verification, second_factor_pending, security_page, ConfirmEmail, ConfirmTotp, ResendVerification, SecondFactor};
+use super::actions::{emails_page, inspect_verification, second_factor_pending, security_page, ConfirmEmail, ConfirmTotp, ResendVerification, SecondFactor, UnlinkIdentity};
 use crate::app::components::{ErrorSummary, Field, FormError};
 use crate::app::wire::{AppError, SecurityView};
 
@@ -22,7 +22,8 @@ fn signed_out(err: AppError, back: &'static str) -> AnyView {
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
-    let page = Resource::new_blocking(move || confirm.version().get(), |_| security_page());
+    let unlink = ServerAction::<UnlinkIdentity>::new();
+    let page = Resource::new_blocking(move || (confirm.version().get(), unlink.version().get()), |_| security_page());
     let form = FormError::new(Signal::derive(move || confirm.value().get().and_then(Result::err)));
     view! {
         <Title text="Security"/>
@@ -32,7 +33,7 @@ pub fn SecurityPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Err(err) => signed_out(err, "/settings/account/security/"),
-                        Ok(view) => security_view(view, confirm, form).into_any(),
+                        Ok(view) => security_view(view, confirm, unlink, form).into_any(),
                     }
                 })}
             </Suspense>
@@ -40,17 +41,39 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
-/// The single sign-on identities linked to the account.
-fn identities_view(page: &SecurityView) -> impl IntoView {
-    (!page.identities.is_empty()).then(|| {
+/// The single sign-on identities linked to the account, each with Unlink, and the
+/// organizations whose provider it could link (SPEC §9.1: the owner of an account sees
+/// and removes what can sign in to it).
+fn identities_view(page: &SecurityView, unlink: ServerAction<UnlinkIdentity>) -> impl IntoView {
+    (!page.identities.is_empty() || !page.linkable.is_empty()).then(|| {
         view! {
             <h2>"Single sign-on"</h2>
+            <p class="hint">"Identities at an organization's provider that can sign you in to this account."</p>
             <ul class="identities" data-testid="identities">
-                {page.identities.iter().map(|i| view! {
+                {page.identities.clone().into_iter().map(|i| {
+                    let label = format!("Unlink {} for {}", i.provider_name, i.org_name);
+                    let slug = i.org_slug.clone();
+                    view! {
+                        <li>
+                            <span>
+                                <strong>{i.provider_name}</strong> " for "
+                                <a href=format!("/organizations/{}/", i.org_slug)>{i.org_name}</a>
+                                {i.email.map(|e| view! { " as " {e} })}
+                            </span>
+                            <ActionForm action=unlink attr:class="inline">
+                                <input type="hidden" name="slug" value=slug/>
+                                <button type="submit" aria-label=label>"Unlink"</button>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view()}
+                {page.linkable.clone().into_iter().map(|l| view! {
                     <li>
-                        <strong>{i.provider_name.clone()}</strong> " for "
-                        <a href=format!("/organizations/{}/", i.org_slug)>{i.org_name.clone()}</a>
-                        {i.email.clone().map(|e| view! { " as " {e} })}
+                        <span><strong>{l.provider_name.clone()}</strong> " for " {l.org_name.clone()} " — not linked"</span>
+                        <a class="button" rel="external" data-testid="link-identity"
+                            href=format!("/auth/login/{}/?next=/settings/account/security/", l.org_slug)>
+                            "Link " {l.provider_name.clone()}
+                        </a>
                     </li>
                 }).collect_view()}
             </ul>
@@ -58,8 +81,8 @@ fn identities_view(page: &SecurityView) -> impl IntoView {
     })
 }
 
-fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, form: FormError) -> impl IntoView {
-    let identities = identities_view(&page);
+fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, unlink: ServerAction<UnlinkIdentity>, form: FormError) -> impl IntoView {
+    let identities = identities_view(&page, unlink);
     let fresh = (!page.fresh_recovery_codes.is_empty()).then(|| {
         let joined = page.joined.clone().map(|(slug, name)| view! {
             <p class="alert success" data-testid="joined">

@@ -28,7 +28,7 @@ pub(super) fn refusal_view(err: AppError) -> AnyView {
             view! {
                 <section class="card narrow">
                     <p class="alert info" role="alert" data-testid="sso-required">{details}</p>
-                    <p><a class="button primary" href=format!("/auth/login/{slug}/")>"Continue to single sign-on"</a></p>
+                    <p><a class="button primary" rel="external" href=format!("/auth/login/{slug}/")>"Continue to single sign-on"</a></p>
                 </section>
             }
             .into_any()

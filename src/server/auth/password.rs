@@ -8,7 +8,13 @@
 //! rendering gets most of the CPU, and when nothing else runs the hashes get all of it.
 //! (`SCHED_IDLE` would favour pages even more, but starves hashes outright on a busy
 //! machine.)
+//!
+//! The queue is bounded (SPEC §9.3, §9.4): when as many hashes wait as it holds, a new
+//! one is refused at once with [`HashError::Busy`], which sign-in and registration answer
+//! with 503 and `Retry-After`. Waiting without end would only hold connections and memory
+//! while the answers come too late to matter.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -51,7 +57,17 @@ pub enum HashError {
     Hash(String),
     #[error("the password hashing pool is gone")]
     PoolGone,
+    /// The queue is full: try again in [`BUSY_RETRY_AFTER_SECS`].
+    #[error("the password hashing queue is full")]
+    Busy,
 }
+
+/// Hashes that may wait per hashing thread, by default. A hash takes tens of
+/// milliseconds of one core, so a full queue drains within about a second: a burst of
+/// sign-ins waits its turn, a flood is turned away instead of being answered too late.
+pub const QUEUE_PER_THREAD: usize = 16;
+/// The `Retry-After` of a refusal for a full queue: it drains within a second.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -101,6 +117,10 @@ fn start_pool(threads: usize) -> mpsc::Sender<Job> {
 pub struct PasswordHasher {
     queue: mpsc::Sender<Job>,
     threads: usize,
+    /// Jobs sent and not yet started by a thread.
+    waiting: Arc<AtomicUsize>,
+    /// How many may wait.
+    capacity: usize,
     /// A hash of a random password, verified against when the user does not exist so that
     /// unknown users take as long as known ones.
     dummy: Arc<OnceCell<PasswordHash>>,
@@ -108,7 +128,7 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("threads", &self.threads).finish()
+        f.debug_struct("PasswordHasher").field("threads", &self.threads).field("capacity", &self.capacity).finish()
     }
 }
 
@@ -118,24 +138,49 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
-    /// A hasher running at most `parallelism` hashes at once.
+    /// A hasher running at most `parallelism` hashes at once, with the default queue.
     pub fn new(parallelism: usize) -> Self {
-        let threads = parallelism.max(1);
-        Self { queue: start_pool(threads), threads, dummy: Arc::default() }
+        Self::with_queue(parallelism, None)
     }
 
-    /// Sized to the machine's cores.
-    pub fn for_this_machine() -> Self {
-        Self::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    /// A hasher running at most `parallelism` hashes at once, with at most `queue` more
+    /// waiting (default: [`QUEUE_PER_THREAD`] per thread).
+    pub fn with_queue(parallelism: usize, queue: Option<usize>) -> Self {
+        let threads = parallelism.max(1);
+        Self {
+            queue: start_pool(threads),
+            threads,
+            waiting: Arc::default(),
+            capacity: queue.unwrap_or(threads * QUEUE_PER_THREAD),
+            dummy: Arc::default(),
+        }
+    }
+
+    /// Sized to the machine's cores, with at most `queue` hashes waiting.
+    pub fn for_this_machine(queue: Option<usize>) -> Self {
+        Self::with_queue(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), queue)
+    }
+
+    /// Hashes waiting for a thread now (not counting those running).
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        // A place in the queue, or `Busy` at once.
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
+            .map_err(|_| HashError::Busy)?;
+        let waiting = Arc::clone(&self.waiting);
         let (done, result) = oneshot::channel();
-        self.queue
-            .send(Box::new(move || {
-                let _ = done.send(job());
-            }))
-            .map_err(|_| HashError::PoolGone)?;
+        let sent = self.queue.send(Box::new(move || {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            let _ = done.send(job());
+        }));
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::PoolGone);
+        }
         result.await.map_err(|_| HashError::PoolGone)
     }
 
@@ -202,6 +247,40 @@ mod tests {
     async fn an_unknown_user_never_verifies() {
         let hasher = PasswordHasher::new(1);
         assert!(!hasher.verify(&Password::new("anything at all"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_takes_work_again_once_it_drains() {
+        let hasher = PasswordHasher::with_queue(1, Some(1));
+        // One thread busy, one job waiting: the queue is full.
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let running = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .run(move || {
+                        let _ = started_tx.send(());
+                        blocked.recv().ok()
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        let waiting = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.run(|| 2).await })
+        };
+        while hasher.queue_depth() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Refused at once: waiting here would wait for ever, the thread is held.
+        assert!(matches!(hasher.hash(&Password::new("correct horse battery")).await, Err(HashError::Busy)));
+        release.send(()).unwrap();
+        assert_eq!(running.await.unwrap().unwrap(), Some(()));
+        assert_eq!(waiting.await.unwrap().unwrap(), 2);
+        assert_eq!(hasher.queue_depth(), 0);
+        assert!(hasher.hash(&Password::new("correct horse battery")).await.is_ok());
     }
 
     #[tokio::test]

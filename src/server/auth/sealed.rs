@@ -1,8 +1,9 @@
-//! Secrets the server must read back (identity providers' client secrets), sealed at rest
-//! with ChaCha20-Poly1305 under a key derived from `APP_SECRET_KEY`.
+//! Secrets the server must read back (identity providers' client secrets, users' TOTP
+//! secrets), sealed at rest with ChaCha20-Poly1305 under keys derived from
+//! `APP_SECRET_KEY`, one per purpose.
 //!
-//! The organization id is the associated data: a sealed value copied into another
-//! organization's row does not open. A database dump without the secret key reveals
+//! The owner's id (organization, user) is the associated data: a sealed value copied into
+//! another row does not open. A database dump without the secret key reveals
 //! nothing; rotating `APP_SECRET_KEY` means entering the client secrets again.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -31,9 +32,23 @@ impl SealingKey {
     /// Derives the key: HMAC-SHA256 of a fixed label under the instance secret, so this
     /// key is unrelated to the other uses of that secret.
     pub fn derive(instance_secret: &[u8]) -> Self {
+        Self::derive_for(instance_secret, b"gatehouse/auth-provider-client-secret/v1")
+    }
+
+    /// The key for users' TOTP secrets (SPEC §6), sealed with the user id as associated data.
+    pub fn totp(instance_secret: &[u8]) -> Self {
+        Self::derive_for(instance_secret, b"gatehouse/totp-secret/v1")
+    }
+
+    fn derive_for(instance_secret: &[u8], label: &[u8]) -> Self {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_secret).expect("HMAC takes any key length");
-        mac.update(b"gatehouse/auth-provider-client-secret/v1");
+        mac.update(label);
         Self(Key::clone_from_slice(&mac.finalize().into_bytes()))
+    }
+
+    /// Whether a stored value is in the sealed form (older rows may hold plain text).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
     }
 
     /// Seals `plaintext` for organization `org_id`: `v1:` + hex(nonce ‖ ciphertext ‖ tag).

@@ -3,6 +3,8 @@
 
 use tower_sessions::Session;
 
+use crate::server::domain::sso::{self as sso_rules, Intent};
+
 /// The signed-in user's id.
 const USER_ID: &str = "uid";
 
@@ -52,24 +54,20 @@ async fn remove_if_present<T: serde::de::DeserializeOwned>(session: &Session, ke
 }
 
 /// The invite a visitor opened, kept server-side so that registration, login and 2FA
-/// enrolment can finish the flow (SPEC §5.6).
+/// enrolment can finish the flow (SPEC §5.6). Only the token's hash is kept: the session
+/// store holds no usable link (§9.5); the link is derived again when needed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingInvite {
     pub member_id: i64,
     pub org_id: i64,
     pub org_slug: String,
-    pub token: String,
+    pub token_hash: String,
     pub email: String,
 }
 
-impl PendingInvite {
-    /// The invite page of this invite.
-    pub fn page_path(&self) -> String {
-        format!("/accept/{}/{}/", self.member_id, self.token)
-    }
-}
-
-const PENDING_INVITE: &str = "pending_invite";
+/// A new key for the hash-only form: sessions written before it (which held the token
+/// itself) are ignored rather than misread.
+const PENDING_INVITE: &str = "pending_invite_hash";
 
 pub async fn pending_invite(session: &Session) -> SessionResult<Option<PendingInvite>> {
     session.get(PENDING_INVITE).await
@@ -159,11 +157,21 @@ pub struct SsoFlow {
     pub pkce_verifier: String,
     pub next: Option<String>,
     pub started_at: i64,
+    /// Sign in, or link (SPEC §9.1); a flow stored before intents existed is a sign-in.
+    #[serde(default)]
+    pub intent: Intent,
+    /// The account that asked for a link (after giving its password).
+    #[serde(default)]
+    pub user_id: Option<i64>,
 }
 
 impl std::fmt::Debug for SsoFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SsoFlow").field("org_slug", &self.org_slug).field("started_at", &self.started_at).finish_non_exhaustive()
+        f.debug_struct("SsoFlow")
+            .field("org_slug", &self.org_slug)
+            .field("intent", &self.intent)
+            .field("started_at", &self.started_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,4 +204,29 @@ pub async fn set_sso_notice(session: &Session, notice: &str) -> SessionResult<()
 
 pub async fn take_sso_notice(session: &Session) -> SessionResult<Option<String>> {
     remove_if_present(session, SSO_NOTICE).await
+}
+
+/// A sign-in through an organization's provider made in this session (SPEC §9.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SsoSignIn {
+    org_id: i64,
+    user_id: i64,
+    at: i64,
+}
+
+const SSO_SIGN_INS: &str = "sso_sign_ins";
+
+/// Records that `user_id` signed in through `org_id`'s provider at `at` in this session.
+pub async fn record_sso_sign_in(session: &Session, org_id: i64, user_id: i64, at: i64) -> SessionResult<()> {
+    let mut all: Vec<SsoSignIn> = session.get(SSO_SIGN_INS).await?.unwrap_or_default();
+    all.retain(|s| s.org_id != org_id && s.user_id == user_id && sso_rules::is_fresh(s.at, at));
+    all.push(SsoSignIn { org_id, user_id, at });
+    session.insert(SSO_SIGN_INS, all).await
+}
+
+/// The organizations whose provider signed `user_id` in, in this session, recently enough
+/// to use an organization that requires it.
+pub async fn sso_signed_in_orgs(session: &Session, user_id: i64, now: i64) -> SessionResult<Vec<i64>> {
+    let all: Vec<SsoSignIn> = session.get(SSO_SIGN_INS).await?.unwrap_or_default();
+    Ok(all.into_iter().filter(|s| s.user_id == user_id && sso_rules::is_fresh(s.at, now)).map(|s| s.org_id).collect())
 }

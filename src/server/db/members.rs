@@ -21,6 +21,8 @@ pub struct MemberRow {
     pub created_at: i64,
     pub accepted_at: Option<i64>,
     pub accepted_token_hash: Option<String>,
+    /// Which derived token the invite's link carries (SPEC §5.1).
+    pub token_generation: i64,
 }
 
 impl MemberRow {
@@ -30,7 +32,7 @@ impl MemberRow {
 }
 
 const COLUMNS: &str = "id, organization_id, user_id, email, role, inviter_id, invite_status, token_hash, \
-     token_expires_at, created_at, accepted_at, accepted_token_hash";
+     token_expires_at, created_at, accepted_at, accepted_token_hash, token_generation";
 
 fn from_row(row: &AnyRow) -> Result<MemberRow, sqlx::Error> {
     from_row_prefixed(row, "")
@@ -58,6 +60,7 @@ fn from_row_prefixed(row: &AnyRow, prefix: &str) -> Result<MemberRow, sqlx::Erro
         created_at: row.try_get(col("created_at").as_ref())?,
         accepted_at: row.try_get(col("accepted_at").as_ref())?,
         accepted_token_hash: row.try_get(col("accepted_token_hash").as_ref())?,
+        token_generation: row.try_get(col("token_generation").as_ref())?,
     })
 }
 
@@ -165,22 +168,22 @@ pub struct NewInvite<'a> {
     pub email: &'a str,
     pub role: &'a str,
     pub inviter_id: i64,
-    pub token_hash: &'a str,
     pub expires_at: i64,
     pub now: i64,
 }
 
-/// Inserts a pending invite. A unique violation means a pending row for that address exists.
+/// Inserts a pending invite, still without a token (its token is derived from the id the
+/// row gets: [`set_token`] follows in the same transaction). A unique violation means a
+/// pending row for that address exists.
 pub async fn insert_invite(conn: &mut Conn, invite: NewInvite<'_>) -> Result<MemberRow, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "INSERT INTO members (organization_id, email, role, inviter_id, invite_status, token_hash, token_expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'approved', $5, $6, $7) RETURNING {COLUMNS}"
+        "INSERT INTO members (organization_id, email, role, inviter_id, invite_status, token_expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'approved', $5, $6) RETURNING {COLUMNS}"
     ))
     .bind(invite.org_id)
     .bind(invite.email)
     .bind(invite.role)
     .bind(invite.inviter_id)
-    .bind(invite.token_hash)
     .bind(invite.expires_at)
     .bind(invite.now)
     .fetch_one(conn)
@@ -205,22 +208,6 @@ pub async fn accept(conn: &mut Conn, member_id: i64, token_hash: &str, user_id: 
     Ok(done.rows_affected() == 1)
 }
 
-/// Turns an invite or join request into a membership of `user_id` (single sign-on with
-/// the requested address). False when the row is no longer a pending request.
-pub async fn convert_request(conn: &mut Conn, member_id: i64, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE members SET user_id = $1, email = NULL, token_hash = NULL, token_expires_at = NULL, \
-         invite_status = 'approved', accepted_at = $2 \
-         WHERE id = $3 AND user_id IS NULL AND invite_status <> 'approved'",
-    )
-    .bind(user_id)
-    .bind(now)
-    .bind(member_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// Deletes a pending row (revoke, or an invite made pointless); never a membership.
 pub async fn delete_pending(conn: &mut Conn, member_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM members WHERE id = $1 AND user_id IS NULL").bind(member_id).execute(conn).await?;
@@ -238,10 +225,14 @@ pub async fn delete(conn: &mut Conn, org_id: i64, member_id: i64) -> Result<bool
 }
 
 /// New token and expiry for a pending invite (regenerate).
-pub async fn set_token(conn: &mut Conn, member_id: i64, token_hash: &str, expires_at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE members SET token_hash = $1, token_expires_at = $2, invite_status = 'approved' WHERE id = $3 AND user_id IS NULL")
+pub async fn set_token(conn: &mut Conn, member_id: i64, token_hash: &str, expires_at: i64, generation: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE members SET token_hash = $1, token_expires_at = $2, token_generation = $3, invite_status = 'approved' \
+         WHERE id = $4 AND user_id IS NULL",
+    )
         .bind(token_hash)
         .bind(expires_at)
+        .bind(generation)
         .bind(member_id)
         .execute(conn)
         .await?;
@@ -256,10 +247,23 @@ pub async fn seats_used(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error
         .await
 }
 
-/// Invites created today by an inviter, in an organization, or for an address.
-pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>, org_id: Option<i64>, email: Option<&str>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE event = 'member.invite' AND created_at >= $1 \
+/// Invites (or sends) counted for a daily limit: how many since the window's start, and
+/// when the oldest of them was, which says when the window frees a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentSince {
+    pub count: i64,
+    pub oldest: Option<i64>,
+}
+
+fn sent_since(row: &AnyRow) -> Result<SentSince, sqlx::Error> {
+    Ok(SentSince { count: row.try_get(0)?, oldest: row.try_get(1)? })
+}
+
+/// Invites created since `since` by an inviter, in an organization, or for an address
+/// (their `member.invite` audit entries).
+pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>, org_id: Option<i64>, email: Option<&str>) -> Result<SentSince, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*), MIN(created_at) FROM audit_log WHERE event = 'member.invite' AND created_at >= $1 \
          AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR organization_id = $3) \
          AND ($4 IS NULL OR target_email = $4)",
     )
@@ -268,7 +272,39 @@ pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>,
     .bind(org_id)
     .bind(email)
     .fetch_one(conn)
-    .await
+    .await?;
+    sent_since(&row)
+}
+
+/// Invite emails sent to an address of an organization since `since`: invites, resends
+/// and regenerates (SPEC §5.1: all three count against the per-address daily limit).
+pub async fn sends_to_address_since(conn: &mut Conn, since: i64, org_id: i64, email: &str) -> Result<SentSince, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*), MIN(created_at) FROM audit_log \
+         WHERE event IN ('member.invite', 'member.reinvite', 'invite.regenerate') \
+         AND created_at >= $1 AND organization_id = $2 AND target_email = $3",
+    )
+    .bind(since)
+    .bind(org_id)
+    .bind(email)
+    .fetch_one(conn)
+    .await?;
+    sent_since(&row)
+}
+
+/// The owners of an organization (members with the role, not invites). Call under the
+/// organization's lock (`organizations::lock`) when the answer decides a write.
+pub async fn count_owners(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
+        .bind(org_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Sets the role of a member or pending invite.
+pub async fn set_role(conn: &mut Conn, member_id: i64, role: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE members SET role = $1 WHERE id = $2").bind(role).bind(member_id).execute(conn).await?;
+    Ok(())
 }
 
 /// Deletes pending invites that expired before `before` (SPEC §5.8).
@@ -343,15 +379,24 @@ pub async fn requests(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sq
 }
 
 /// Approves a request: it becomes a pending invite with a token, sent by `inviter_id`.
-pub async fn approve_request(conn: &mut Conn, member_id: i64, role: &str, inviter_id: i64, token_hash: &str, expires_at: i64) -> Result<bool, sqlx::Error> {
+pub async fn approve_request(
+    conn: &mut Conn,
+    member_id: i64,
+    role: &str,
+    inviter_id: i64,
+    token_hash: &str,
+    expires_at: i64,
+    generation: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE members SET invite_status = 'approved', role = $1, inviter_id = $2, token_hash = $3, token_expires_at = $4 \
-         WHERE id = $5 AND user_id IS NULL AND invite_status <> 'approved'",
+        "UPDATE members SET invite_status = 'approved', role = $1, inviter_id = $2, token_hash = $3, token_expires_at = $4, \
+         token_generation = $5 WHERE id = $6 AND user_id IS NULL AND invite_status <> 'approved'",
     )
     .bind(role)
     .bind(inviter_id)
     .bind(token_hash)
     .bind(expires_at)
+    .bind(generation)
     .bind(member_id)
     .execute(conn)
     .await?;

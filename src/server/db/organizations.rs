@@ -164,3 +164,12 @@ pub async fn lock_seats(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Re
     }
     Ok(())
 }
+
+/// Serialises the transactions of one organization that read a count and then write on
+/// its strength: the owners a role change or a removal must leave (SPEC §5.10), the
+/// daily sends of an invite (§5.1). The same lock as [`lock_seats`] (the organization's
+/// row on PostgreSQL, held until the transaction ends; SQLite transactions already hold
+/// the database's write lock), so these and seat changes take turns.
+pub async fn lock(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Result<(), sqlx::Error> {
+    lock_seats(conn, kind, org_id).await
+}

@@ -116,7 +116,9 @@ pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) 
 }
 
 pub async fn mail_sent(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+    // The body carries live links (invites, verification): once sent it is not kept
+    // (SPEC §8, §9.5); recipient, subject, kind and state remain.
+    sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL, body = '' WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(conn)

@@ -1,4 +1,7 @@
 //! Queries on `rate_limits`: fixed-window hit counters shared by every app instance.
+//!
+//! Only single statements, each atomic on both databases: a count is never read apart
+//! from the write that changes it (see `service::limits`).
 
 use super::Conn;
 
@@ -15,19 +18,14 @@ pub async fn hit(conn: &mut Conn, bucket: &str, window_start: i64) -> Result<i64
     .await
 }
 
-/// The hits of `bucket` in the window starting at `window_start`.
-pub async fn hits(conn: &mut Conn, bucket: &str, window_start: i64) -> Result<i64, sqlx::Error> {
-    Ok(sqlx::query_scalar("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2")
+/// Takes one hit back from `bucket` in the window starting at `window_start` (a success,
+/// which does not count). One statement; never below zero.
+pub async fn give_back(conn: &mut Conn, bucket: &str, window_start: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND window_start = $2 AND hits > 0")
         .bind(bucket)
         .bind(window_start)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or(0))
-}
-
-/// Forgets the counters of a bucket (a successful login clears its failures).
-pub async fn clear(conn: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM rate_limits WHERE bucket = $1").bind(bucket).execute(conn).await?;
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -187,15 +187,36 @@ pub async fn identities_of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<(Id
         .collect()
 }
 
-/// For the SSO gate on organization pages: the provider's name when the organization
-/// requires SSO and the user has no identity linked there.
-pub async fn link_required(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT p.display_name FROM auth_providers p WHERE p.organization_id = $1 AND p.require_sso = 1 \
-         AND NOT EXISTS (SELECT 1 FROM auth_identities i WHERE i.organization_id = p.organization_id AND i.user_id = $2)",
+/// The provider's display name when the organization requires single sign-on.
+pub async fn required_provider(conn: &mut Conn, org_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT display_name FROM auth_providers WHERE organization_id = $1 AND require_sso = 1")
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Unlinks the user's identity at the organization's provider.
+pub async fn delete_identity_of_user(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM auth_identities WHERE organization_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Organizations the user belongs to whose provider the user has not linked:
+/// `(slug, name, provider display name)`.
+pub async fn linkable_orgs(conn: &mut Conn, user_id: i64) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.slug, o.name, p.display_name FROM members m \
+         JOIN organizations o ON o.id = m.organization_id \
+         JOIN auth_providers p ON p.organization_id = m.organization_id \
+         WHERE m.user_id = $1 AND NOT EXISTS \
+           (SELECT 1 FROM auth_identities i WHERE i.organization_id = m.organization_id AND i.user_id = $1) \
+         ORDER BY o.name",
     )
-    .bind(org_id)
     .bind(user_id)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await
 }

@@ -2,7 +2,7 @@
 
 use super::Conn;
 
-/// The user's TOTP secret (base32) and the last step a code was accepted for.
+/// The user's TOTP secret (sealed) and the last step a code was accepted for.
 pub async fn find(conn: &mut Conn, user_id: i64) -> Result<Option<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT secret, last_step FROM totp_authenticators WHERE user_id = $1")
         .bind(user_id)
@@ -66,4 +66,14 @@ pub async fn unused_recovery_codes(conn: &mut Conn, user_id: i64) -> Result<i64,
         .bind(user_id)
         .fetch_one(conn)
         .await
+}
+
+/// Secrets not in the sealed form (`v1:`…): rows written before secrets were sealed.
+pub async fn plain_secrets(conn: &mut Conn) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT user_id, secret FROM totp_authenticators WHERE secret NOT LIKE 'v1:%'").fetch_all(conn).await
+}
+
+pub async fn set_secret(conn: &mut Conn, user_id: i64, secret: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE totp_authenticators SET secret = $1 WHERE user_id = $2").bind(secret).bind(user_id).execute(conn).await?;
+    Ok(())
 }

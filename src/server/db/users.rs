@@ -17,6 +17,11 @@ pub struct UserRow {
     pub is_active: bool,
     pub is_superuser: bool,
     pub created_at: i64,
+    /// Organizations whose identity provider signed this user in, in the current session,
+    /// recently enough to use an organization that requires it (SPEC §9.10). Not a
+    /// column: filled from the session by `service::accounts::current_user`, empty when
+    /// the row is read for anything else.
+    pub sso_signed_in: Vec<i64>,
 }
 
 const COLUMNS: &str =
@@ -32,6 +37,7 @@ fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
         is_active: row.try_get::<i64, _>("is_active")? != 0,
         is_superuser: row.try_get::<i64, _>("is_superuser")? != 0,
         created_at: row.try_get("created_at")?,
+        sso_signed_in: Vec::new(),
     })
 }
 

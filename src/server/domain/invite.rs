@@ -1,13 +1,15 @@
 //! Invite tokens and the validity rules of an invite link (SPEC §5.1, §5.2, §9.5).
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A fresh invite token: 32 bytes from the OS CSPRNG as 64 lower-case hex characters.
-/// Only its hash is stored; the token itself exists in the invite email and the session.
+/// An invite token: 256 bits as 64 lower-case hex characters. Only its hash is stored;
+/// the token itself exists only in the invite email (SPEC §9.5).
 pub struct InviteToken(String);
 
 impl InviteToken {
+    /// 32 bytes from the OS CSPRNG (tokens that need not be derived again).
     pub fn generate() -> Self {
         Self(hex::encode(rand::random::<[u8; 32]>()))
     }
@@ -24,6 +26,36 @@ impl InviteToken {
 impl std::fmt::Debug for InviteToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("InviteToken(<redacted>)")
+    }
+}
+
+/// The key invite tokens are derived under (SPEC §5.1): a token is the HMAC-SHA256 of the
+/// invite's id and generation, so that resending mails the same link and the server can
+/// name an invite's page again from the row while storing only the token's hash. Without
+/// the instance secret nothing at rest yields a token.
+#[derive(Clone)]
+pub struct InviteKey([u8; 32]);
+
+impl std::fmt::Debug for InviteKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InviteKey(<redacted>)")
+    }
+}
+
+impl InviteKey {
+    /// HMAC-SHA256 of a fixed label under the instance secret: unrelated to its other uses.
+    pub fn derive(instance_secret: &[u8]) -> Self {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_secret).expect("HMAC takes any key length");
+        mac.update(b"gatehouse/invite-token/v1");
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    /// The token of invite `member_id` at `generation` (a regenerate moves to the next one).
+    pub fn token(&self, member_id: i64, generation: i64) -> InviteToken {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(&member_id.to_be_bytes());
+        mac.update(&generation.to_be_bytes());
+        InviteToken(hex::encode(mac.finalize().into_bytes()))
     }
 }
 
@@ -69,6 +101,19 @@ mod tests {
         assert_eq!(a.expose().len(), 64);
         assert!(a.expose().bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn a_derived_token_is_stable_per_generation_and_secret() {
+        let key = InviteKey::derive(b"instance secret");
+        let token = key.token(7, 0);
+        assert_eq!(token.expose().len(), 64);
+        assert!(token.expose().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(key.token(7, 0).expose(), token.expose(), "a resend mails the same link");
+        assert_ne!(key.token(7, 1).expose(), token.expose(), "a regenerate makes a new one");
+        assert_ne!(key.token(8, 0).expose(), token.expose());
+        assert_ne!(InviteKey::derive(b"another secret").token(7, 0).expose(), token.expose());
+        assert!(token_matches(token.expose(), Some(&token.hash())));
     }
 
     #[test]

@@ -8,10 +8,12 @@ pub mod errors;
 pub mod invite;
 pub mod name;
 pub mod next;
+pub mod outbound;
 pub mod password;
 pub mod registration;
 pub mod role;
 pub mod slug;
+pub mod sso;
 pub mod totp;
 
 pub use email::EmailAddress;

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/0/` (SPEC §3). Handlers are adapters: state and session in,
 //! one use case called, its error mapped.
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_sessions::Session;
 
+use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiJson};
 use crate::server::db::users::UserRow;
 use crate::server::domain::Password;
@@ -89,22 +90,20 @@ impl From<RegisterError> for ApiError {
                 ApiError::flow(StatusCode::CONFLICT, "You are already signed in.", "already_authenticated")
             }
             RegisterError::RateLimited(why) => ApiError::rate_limited(why),
+            RegisterError::Busy => ApiError::busy(),
             RegisterError::Internal(err) => ApiError::Internal(err),
         }
     }
 }
 
-/// The client's address, for rate limits and the audit log.
-pub type Peer = ConnectInfo<std::net::SocketAddr>;
-
 async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ip: ClientIp,
     session: Session,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, ApiError> {
     let input = RegisterInput { email: body.email, name: body.name, password: Password::new(body.password) };
-    let signed = accounts::register(&state, &session, input, Some(&peer.ip().to_string())).await?;
+    let signed = accounts::register(&state, &session, input, Some(&ip.to_string())).await?;
     Ok((StatusCode::CREATED, Json(user_json(&signed.user))).into_response())
 }
 
@@ -119,11 +118,11 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ip: ClientIp,
     session: Session,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     match accounts::login(&state, &session, &body.username, &Password::new(body.password), None, Some(&ip)).await {
         Ok(signed) if signed.second_factor_required => Ok(Json(json!({"2faRequired": true}))),
         Ok(signed) => Ok(Json(json!({"user": user_json(&signed.user)}))),
@@ -133,6 +132,7 @@ async fn login(
             "invalid_credentials",
         )),
         Err(LoginError::RateLimited(why)) => Err(ApiError::rate_limited(why)),
+        Err(LoginError::Busy) => Err(ApiError::busy()),
         Err(LoginError::Internal(err)) => Err(ApiError::Internal(err)),
     }
 }
@@ -186,12 +186,12 @@ struct EnrolBody {
 
 async fn totp_enrol_confirm(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ip: ClientIp,
     session: Session,
     ApiJson(body): ApiJson<EnrolBody>,
 ) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let enrolled = two_factor::confirm_enrolment(&state, &session, &user, &body.secret, &body.otp, Some(&ip)).await?;
     Ok(Json(json!({
         "recoveryCodes": enrolled.recovery_codes,
@@ -228,12 +228,12 @@ struct TokenBody {
 
 async fn verify_email(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ip: ClientIp,
     session: Session,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
     let user = emails::verify(&state, &body.token).await?;
-    let joined = accept_pending_after_verification(&state, &session, &user, &peer.ip().to_string()).await?;
+    let joined = accept_pending_after_verification(&state, &session, &user, &ip.to_string()).await?;
     Ok(Json(json!({"user": user_json(&user), "joinedOrganization": joined})))
 }
 

@@ -1,12 +1,13 @@
 //! `GET/POST /api/0/accept-invite/…` (SPEC §5.2, §5.3), both URL forms.
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tower_sessions::Session;
 
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use crate::server::domain::invite::Refusal;
 use crate::server::service::accept::{self, AcceptError, Details, InviteLink};
@@ -77,18 +78,18 @@ async fn do_accept(state: AppState, session: Session, ip: String, link: Result<I
 
 async fn accept_short(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ip: ClientIp,
     session: Session,
     Path((id, token)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    do_accept(state, session, peer.ip().to_string(), link(None, &id, token)).await
+    do_accept(state, session, ip.to_string(), link(None, &id, token)).await
 }
 
 async fn accept_long(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ip: ClientIp,
     session: Session,
     Path((slug, id, token)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    do_accept(state, session, peer.ip().to_string(), link(Some(slug), &id, token)).await
+    do_accept(state, session, ip.to_string(), link(Some(slug), &id, token)).await
 }

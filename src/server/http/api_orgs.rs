@@ -1,6 +1,6 @@
 //! Organizations, members and invites in the JSON API (SPEC §3, §5.1).
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -413,10 +413,10 @@ struct JoinRequestBody {
 /// Anonymous allowed; 204 whatever the address's standing, so membership is not revealed.
 async fn join_request(
     State(state): State<AppState>,
-    ConnectInfo(peer): super::api::Peer,
+    ip: super::client_ip::ClientIp,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<JoinRequestBody>,
 ) -> Result<StatusCode, ApiError> {
-    requests::join_request(&state, &slug, &body.email, Some(&peer.ip().to_string())).await?;
+    requests::join_request(&state, &slug, &body.email, Some(&ip.to_string())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,12 +5,17 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::server::auth::password::BUSY_RETRY_AFTER_SECS;
 use crate::server::domain::FieldErrors;
+use crate::server::service::limits::Limited;
+
+/// What a client is told when the password-hashing queue is full (SPEC §9.4).
+pub const BUSY: &str = "The server is busy. Try again in a moment.";
 
 /// An error answer of the JSON API.
 #[derive(Debug)]
@@ -19,6 +24,9 @@ pub enum ApiError {
     Fields(BTreeMap<String, Vec<String>>),
     /// `{"details": "...", "reason": "..."}` with the given status.
     Flow { status: StatusCode, details: String, reason: &'static str },
+    /// A `Flow` the client may retry after `retry_after_secs` (`Retry-After`): a rate limit
+    /// (429) or a full password-hashing queue (503).
+    Later { status: StatusCode, details: String, reason: &'static str, retry_after_secs: u64 },
     /// 500 with a generic sentence; the cause is logged here, never sent.
     Internal(anyhow::Error),
 }
@@ -32,8 +40,19 @@ impl ApiError {
         Self::Fields(errors.into_map())
     }
 
-    pub fn rate_limited(why: &'static str) -> Self {
-        Self::flow(StatusCode::TOO_MANY_REQUESTS, why, "rate_limited")
+    /// 429 with the limit's sentence and `Retry-After`.
+    pub fn rate_limited(limited: Limited) -> Self {
+        Self::Later {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            details: limited.message.to_owned(),
+            reason: "rate_limited",
+            retry_after_secs: limited.retry_after_secs,
+        }
+    }
+
+    /// 503 with `Retry-After`: the password-hashing queue is full.
+    pub fn busy() -> Self {
+        Self::Later { status: StatusCode::SERVICE_UNAVAILABLE, details: BUSY.to_owned(), reason: "busy", retry_after_secs: BUSY_RETRY_AFTER_SECS }
     }
 
     pub fn unauthenticated() -> Self {
@@ -48,6 +67,12 @@ impl IntoResponse for ApiError {
             Self::Flow { status, details, reason } => {
                 (status, axum::Json(json!({"details": details, "reason": reason}))).into_response()
             }
+            Self::Later { status, details, reason, retry_after_secs } => (
+                status,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                axum::Json(json!({"details": details, "reason": reason})),
+            )
+                .into_response(),
             Self::Internal(err) => {
                 tracing::error!(error = ?err, "internal error");
                 (

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_accept;
 pub mod api_orgs;
+pub mod client_ip;
 pub mod csrf;
 pub mod error;
 pub mod page_cache;
@@ -77,9 +78,10 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(sessions)
-        // Outside the session layer: a cached page costs no session work at all.
+        // Inside the session layer: whether a request is anonymous is the session layer's
+        // own reading of its cookie (SPEC §9.10), never a second parse of the header.
         .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
+        .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(

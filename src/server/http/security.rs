@@ -7,11 +7,31 @@ use axum::http::{header, HeaderValue};
 
 /// The policy of an HTML page rendered with `nonce`.
 pub fn page_policy(nonce: &str) -> String {
+    policy(nonce, None)
+}
+
+fn policy(nonce: &str, form_target: Option<&str>) -> String {
+    let extra = form_target.map(|origin| format!(" {origin}")).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+         form-action 'self'{extra}; frame-ancestors 'none'"
     )
+}
+
+/// Called while a page renders on the server: lets this page's forms lead to `origin` as
+/// well (an identity provider's authorization endpoint, reached through the redirect that
+/// answers the sign-in form; browsers check `form-action` on every redirect of a form
+/// submission). Only a plain `scheme://host[:port]` origin is taken.
+pub fn allow_form_action(origin: &str) {
+    let plain = url::Url::parse(origin).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
+    let Some(origin) = plain.map(|u| u.origin().ascii_serialization()) else { return };
+    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&policy(&nonce, Some(&origin))) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// The policy of every non-page response.
@@ -38,6 +58,8 @@ mod tests {
         assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
         assert!(policy.contains("frame-ancestors 'none'"));
         assert!(!policy.contains("unsafe-inline"));
+        assert!(policy.contains("form-action 'self';"));
+        assert!(super::policy("n", Some("https://id.example.com")).contains("form-action 'self' https://id.example.com;"));
         assert!(DEFAULT_POLICY.starts_with("default-src 'none'"));
     }
 }

@@ -9,8 +9,11 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
+use super::client_ip::ClientIp;
 use crate::app::wire::{AppError, AuditView, InviteView, MemberView, OrgView, UserView};
+use crate::server::auth::password::BUSY_RETRY_AFTER_SECS;
 use crate::server::db::audit;
+use crate::server::service::limits::Limited;
 use crate::server::service::accept::{AcceptError, Details};
 use crate::server::service::emails::VerifyError;
 use crate::server::service::invites::InviteError;
@@ -34,17 +37,34 @@ pub async fn context() -> Result<(AppState, Session), AppError> {
 /// JavaScript keeps the 302 back to its page (the error travels in the URL); a call from
 /// the hydrated app gets the real status instead of the default 500.
 pub fn set_error_status(status: StatusCode) {
-    let Some(parts) = use_context::<Parts>() else { return };
+    if let Some(res) = hydrated_call() {
+        res.set_status(status);
+    }
+}
+
+/// The response of a call from the hydrated app; `None` for a form posted without
+/// JavaScript (it answers with a redirect whatever happens).
+fn hydrated_call() -> Option<ResponseOptions> {
+    let parts = use_context::<Parts>()?;
     let accepts_html = parts
         .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    if !accepts_html {
-        if let Some(res) = use_context::<ResponseOptions>() {
-            res.set_status(status);
-        }
+    if accepts_html {
+        return None;
     }
+    use_context::<ResponseOptions>()
+}
+
+/// An error to retry later: its status and `Retry-After` (a form posted without JavaScript
+/// gets its redirect back to the form, which shows the sentence).
+fn later(status: StatusCode, err: AppError, retry_after_secs: u64) -> AppError {
+    if let Some(res) = hydrated_call() {
+        res.set_status(status);
+        res.insert_header(header::RETRY_AFTER, header::HeaderValue::from(retry_after_secs));
+    }
+    err
 }
 
 /// An error with its status set.
@@ -59,15 +79,22 @@ pub fn internal(err: anyhow::Error) -> AppError {
     fail(StatusCode::INTERNAL_SERVER_ERROR, AppError::Unexpected)
 }
 
-/// A 429 with the limit's sentence.
-pub fn rate_limited(why: &str) -> AppError {
-    fail(StatusCode::TOO_MANY_REQUESTS, AppError::refused(why, "rate_limited"))
+/// A 429 with the limit's sentence and `Retry-After`.
+pub fn rate_limited(limited: Limited) -> AppError {
+    later(StatusCode::TOO_MANY_REQUESTS, AppError::refused(limited.message, "rate_limited"), limited.retry_after_secs)
 }
 
-/// The client's address (the TCP peer), for rate limits and the audit log.
+/// A 503 with `Retry-After`: the password-hashing queue is full.
+pub fn busy() -> AppError {
+    later(StatusCode::SERVICE_UNAVAILABLE, AppError::refused(super::error::BUSY, "busy"), BUSY_RETRY_AFTER_SECS)
+}
+
+/// The client's address for rate limits and the audit log, as every adapter sees it
+/// ([`ClientIp`]: the peer, or what trusted proxies forwarded).
 pub async fn client_ip() -> Option<String> {
-    let axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr> = leptos_axum::extract().await.ok()?;
-    Some(peer.ip().to_string())
+    let state = use_context::<AppState>()?;
+    let ip: ClientIp = leptos_axum::extract_with_state(&state).await.ok()?;
+    Some(ip.to_string())
 }
 
 pub fn two_factor_error(err: TwoFactorError) -> AppError {
@@ -137,6 +164,7 @@ pub fn register_error(err: RegisterError) -> AppError {
             fail(StatusCode::CONFLICT, AppError::refused("You are already signed in.", "already_authenticated"))
         }
         RegisterError::RateLimited(why) => rate_limited(why),
+        RegisterError::Busy => busy(),
         RegisterError::Internal(err) => internal(err),
     }
 }
@@ -151,6 +179,7 @@ pub fn login_error(err: LoginError) -> AppError {
             },
         ),
         LoginError::RateLimited(why) => rate_limited(why),
+        LoginError::Busy => busy(),
         LoginError::Internal(err) => internal(err),
     }
 }

@@ -1,13 +1,15 @@
 //! Single sign-on over HTTP: the provider settings in the JSON API
-//! (`/api/0/organizations/{slug}/auth-provider/`, `/api/0/users/me/identities/`), the link
-//! that starts a sign-in (`GET /auth/login/{slug}/start/`) and the provider's redirect back
-//! (`GET /auth/sso/callback/`). `/auth/login/{slug}/` itself is a page.
+//! (`/api/0/organizations/{slug}/auth-provider/`, `/api/0/users/me/identities/`), the form
+//! post that starts a sign-in (`POST /auth/login/{slug}/start/`) and the provider's
+//! redirect back (`GET /auth/sso/callback/`). `/auth/login/{slug}/` itself is a page.
 //!
-//! Starting is a GET, not a form post: the page's `form-action 'self'` policy would stop a
-//! form's redirect to the provider. A started flow is harmless on its own (it completes
-//! only with the provider's answer to this same session), so a GET is safe here.
+//! Starting is a same-site form post (SPEC §9.1): the cross-site layer refuses it from
+//! another site, and it carries the intent (`login`, or `link` with the password). A GET
+//! of the start URL starts nothing: it shows the organization's sign-in page. The page
+//! that holds the form lets its `form-action` reach the provider's authorization origin,
+//! so the browser may follow the redirect (`app::auth::sso`).
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,7 +18,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_sessions::Session;
 
-use super::api::{require_user, rfc3339, Peer};
+use super::api::{require_user, rfc3339};
+use super::client_ip::ClientIp;
+use crate::server::domain::sso::Intent;
+use crate::server::domain::Password;
 use super::error::{ApiError, ApiJson};
 use crate::server::auth::session;
 use crate::server::service::sso::{self, CallbackParams, ProviderInput, ProviderSettings, SsoError};
@@ -27,11 +32,14 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .route("/organizations/{slug}/auth-provider/", get(get_provider).put(put_provider).delete(delete_provider))
         .route("/users/me/identities/", get(my_identities))
+        .route("/users/me/identities/{slug}/", axum::routing::delete(unlink))
 }
 
 /// Routes of the browser flow, at the site's root.
 pub fn flow_router() -> Router<AppState> {
-    Router::new().route(sso::CALLBACK_PATH, get(callback)).route("/auth/login/{slug}/start/", get(start))
+    Router::new()
+        .route(sso::CALLBACK_PATH, get(callback))
+        .route("/auth/login/{slug}/start/", get(start_page).post(start))
 }
 
 impl From<SsoError> for ApiError {
@@ -88,7 +96,7 @@ struct ProviderBody {
 
 async fn put_provider(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ClientIp(peer): ClientIp,
     session: Session,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<ProviderBody>,
@@ -102,18 +110,18 @@ async fn put_provider(
         require_sso: body.require_sso,
         allow_jit_membership: body.allow_jit_membership,
     };
-    let saved = sso::save(&state, &user, &slug, input, Some(&peer.ip().to_string())).await?;
+    let saved = sso::save(&state, &user, &slug, input, Some(&peer.to_string())).await?;
     Ok(Json(provider_json(&saved)?))
 }
 
 async fn delete_provider(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ClientIp(peer): ClientIp,
     session: Session,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = require_user(&state, &session).await?;
-    sso::remove(&state, &user, &slug, Some(&peer.ip().to_string())).await?;
+    sso::remove(&state, &user, &slug, Some(&peer.to_string())).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,26 +147,54 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
+/// The "Continue with …" form.
 #[derive(Deserialize)]
-pub struct StartQuery {
+pub struct StartForm {
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
     #[serde(default)]
     next: Option<String>,
 }
 
-/// `GET /auth/login/{slug}/start/`: leaves for the provider (303), or comes back to the
+/// `GET /auth/login/{slug}/start/`: starts nothing (a navigation from another site must not
+/// start a sign-in or a link); shows the organization's sign-in page instead.
+async fn start_page(Path(slug): Path<String>) -> Response {
+    see_other(&format!("/auth/login/{}/", path_segment(&slug)))
+}
+
+/// `POST /auth/login/{slug}/start/`: leaves for the provider (303), or comes back to the
 /// organization's sign-in page with a sentence saying why not.
 async fn start(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
     Path(slug): Path<String>,
-    query: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
+    form: Result<axum::Form<StartForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let next = query.ok().and_then(|Query(q)| q.next);
-    match sso::start(&state, &session, &slug, next.as_deref()).await {
+    let back = format!("/auth/login/{}/", path_segment(&slug));
+    let Ok(axum::Form(form)) = form else {
+        return ApiError::flow(StatusCode::BAD_REQUEST, "The sign-in form was not understood.", "invalid").into_response();
+    };
+    let Some(intent) = Intent::parse(form.intent.as_deref()) else {
+        return ApiError::flow(StatusCode::BAD_REQUEST, "Unknown intent: use login or link.", "invalid").into_response();
+    };
+    let password = form.password.map(Password::new);
+    let ip = ip.to_string();
+    match sso::start(&state, &session, &slug, intent, password.as_ref(), form.next.as_deref(), Some(&ip)).await {
         Ok(url) => see_other(&url),
         Err(SsoError::Internal(err)) => ApiError::Internal(err).into_response(),
-        Err(err) => back_with_notice(&session, &err, &format!("/auth/login/{}/", path_segment(&slug))).await,
+        Err(err) => back_with_notice(&session, &err, &back).await,
     }
+}
+
+/// `DELETE /api/0/users/me/identities/{slug}/`: unlinks the signed-in user's identity at
+/// that organization's provider.
+async fn unlink(State(state): State<AppState>, ClientIp(ip): ClientIp, session: Session, Path(slug): Path<String>) -> Result<StatusCode, ApiError> {
+    let user = require_user(&state, &session).await?;
+    sso::unlink(&state, &user, &slug, Some(&ip.to_string())).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Remembers why a sign-in did not happen, for the page at `path` to show once, and goes there.
@@ -178,12 +214,12 @@ fn path_segment(slug: &str) -> String {
 /// the organization's sign-in page (or the login page when the flow is unknown).
 async fn callback(
     State(state): State<AppState>,
-    ConnectInfo(peer): Peer,
+    ClientIp(peer): ClientIp,
     session: Session,
     query: Result<Query<CallbackParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let params = query.map(|Query(q)| q).unwrap_or_default();
-    let ip = peer.ip().to_string();
+    let ip = peer.to_string();
     match sso::callback(&state, &session, params, Some(&ip)).await {
         Ok(done) => see_other(&done.redirect_to),
         Err(SsoError::Internal(err)) => ApiError::Internal(err).into_response(),

@@ -2,6 +2,7 @@
 //! after registration or login (§4.3, §4.4).
 
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::internal_errors;
@@ -9,7 +10,7 @@ use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::members::InviteContext;
-use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
+use crate::server::db::{self, audit, members, organizations, outbox, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
 
@@ -101,7 +102,8 @@ async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow
         needs_2fa: org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?,
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
-        needs_sso: require_sso && sso::identity_of_user(conn, org.id, user.id).await?.is_none(),
+        // A sign-in through the provider in this session, not a link made once (§9.10).
+        needs_sso: require_sso && !user.sso_signed_in.contains(&org.id),
         at_seat_limit,
     })
 }
@@ -114,9 +116,10 @@ async fn seats_taken(conn: &mut db::Conn, org_id: i64) -> Result<i64, sqlx::Erro
 }
 
 async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<UserRow>, AcceptError> {
-    match session::user_id(session).await? {
-        Some(id) => Ok(users::find_by_id(&mut *state.db.conn().await?, id).await?.filter(|u| u.is_active)),
-        None => Ok(None),
+    match super::accounts::current_user(state, session).await {
+        Ok(user) => Ok(Some(user)),
+        Err(super::accounts::CurrentUserError::Anonymous) => Ok(None),
+        Err(super::accounts::CurrentUserError::Internal(err)) => Err(AcceptError::Internal(err)),
     }
 }
 
@@ -137,7 +140,7 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
             member_id: row.id,
             org_id: org.id,
             org_slug: org.slug.clone(),
-            token: link.token.to_ascii_lowercase(),
+            token_hash: invite::hash_token(&link.token.to_ascii_lowercase()),
             email: invited_email.clone(),
         },
     )
@@ -294,31 +297,60 @@ async fn forget_pending_invite(session: &Session, member_id: i64) -> Result<(), 
     Ok(())
 }
 
+/// The invite pending in the session, while it still names a valid invite: its link
+/// (derived again from the row, since the session keeps only the token's hash) and page.
+#[derive(Debug, Clone)]
+pub struct PendingLink {
+    pub pending: PendingInvite,
+    pub link: InviteLink,
+    /// The invite page, `/accept/{member_id}/{token}/`.
+    pub page: String,
+}
+
 /// After registration or login: the pending invite in the session, if it still names a
 /// valid invite (a stale one is dropped from the session).
-pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<(PendingInvite, InviteLink)>, AcceptError> {
+pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<PendingLink>, AcceptError> {
     let Some(pending) = session::pending_invite(session).await? else { return Ok(None) };
-    let link = InviteLink { org_slug: None, member_id: pending.member_id, token: pending.token.clone() };
-    match valid_invite(&mut *state.db.conn().await?, &link).await {
-        Ok(_) => Ok(Some((pending, link))),
-        Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => {
-            session::clear_pending_invite(session).await?;
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    }
+    let row = members::find(&mut *state.db.conn().await?, pending.member_id).await?;
+    let page = row
+        .filter(|r| r.is_pending() && r.invite_status == "approved" && !invite::is_expired(r.token_expires_at, db::now()))
+        .filter(|r| r.token_hash.as_deref().is_some_and(|h| bool::from(h.as_bytes().ct_eq(pending.token_hash.as_bytes()))))
+        .and_then(|r| super::invites::link_path_of(state, &r).map(|page| (r, page)));
+    let Some((row, page)) = page else {
+        session::clear_pending_invite(session).await?;
+        return Ok(None);
+    };
+    let token = super::invites::invite_token(state, row.id, row.token_generation);
+    let link = InviteLink { org_slug: None, member_id: row.id, token: token.expose().to_owned() };
+    Ok(Some(PendingLink { pending, link, page }))
+}
+
+/// Whether accepting the pending invite without the user's own click is allowed: only for
+/// the address it was sent to (SPEC §4.3 step 4), or one the organization's provider has
+/// just proven for this user. A link planted by another site's navigation never joins
+/// anyone to anything.
+pub fn may_accept_implicitly(pending: &PendingInvite, user: &UserRow, proven: Option<&str>) -> bool {
+    pending.email == user.email || proven == Some(pending.email.as_str())
 }
 
 /// After a step that may have lifted a refusal (2FA enrolment, email verification): the
 /// invite pending in the session is accepted when §5.3 now allows it (SPEC §6). Returns
 /// the organization joined; a refusal leaves the invite pending and is not an error.
 pub async fn accept_pending(state: &AppState, session: &Session, ip: Option<&str>) -> anyhow::Result<Option<OrgRow>> {
-    let link = match pending_link(state, session).await {
-        Ok(Some((_, link))) => link,
+    let pending = match pending_link(state, session).await {
+        Ok(Some(pending)) => pending,
         Ok(None) | Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => return Ok(None),
         Err(AcceptError::Internal(err)) => return Err(err),
     };
-    match accept(state, session, &link, ip).await {
+    let user = match signed_in_user(state, session).await {
+        Ok(Some(user)) => user,
+        Ok(None) | Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => return Ok(None),
+        Err(AcceptError::Internal(err)) => return Err(err),
+    };
+    if !may_accept_implicitly(&pending.pending, &user, None) {
+        return Ok(None);
+    }
+    match accept_as(state, session, &pending.link, Some(user), None, ip).await {
         Ok(org) => Ok(Some(org)),
         Err(AcceptError::Internal(err)) => Err(err),
         Err(_) => Ok(None),

@@ -2,7 +2,7 @@
 
 use tower_sessions::Session;
 
-use super::limits::{self, Limit};
+use super::limits::{self, Limit, Limited, Taken};
 use super::{accept, emails, internal_errors};
 use crate::server::auth::password::HashError;
 use crate::server::auth::session;
@@ -32,12 +32,24 @@ pub enum RegisterError {
     #[error("already signed in")]
     AlreadySignedIn,
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(Limited),
+    /// The password-hashing queue is full (SPEC §9.4): 503, try again in a moment.
+    #[error("the password hashing queue is full")]
+    Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
-internal_errors!(RegisterError: sqlx::Error, HashError, tower_sessions::session::Error);
+internal_errors!(RegisterError: sqlx::Error, tower_sessions::session::Error);
 super::rate_limited_errors!(RegisterError);
+
+impl From<HashError> for RegisterError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
 
 
 /// Where a successful registration or login goes next.
@@ -64,9 +76,12 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput,
     if !registration_possible(state, session).await? {
         return Err(RegisterError::NotAllowed);
     }
-    if let (Some(ip), max @ 1..) = (ip, i64::from(state.config.register_limit_per_ip)) {
-        Limit { max, ..limits::REGISTER_IP }.consume(state, ip).await?;
-    }
+    // Counted before the work (SPEC §9.4): every attempt counts, except one the full
+    // hashing queue turned away.
+    let taken = match (ip, i64::from(state.config.register_limit_per_ip)) {
+        (Some(ip), max @ 1..) => Limit { max, ..limits::REGISTER_IP }.consume(state, ip).await?,
+        _ => Taken::default(),
+    };
 
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&input.email));
@@ -88,7 +103,14 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput,
         return Err(RegisterError::Invalid(errors));
     };
 
-    let hash = state.hasher.hash(&input.password).await?;
+    let hash = match state.hasher.hash(&input.password).await {
+        Ok(hash) => hash,
+        Err(HashError::Busy) => {
+            taken.give_back(state).await?;
+            return Err(RegisterError::Busy);
+        }
+        Err(err) => return Err(err.into()),
+    };
     // Registering through the invited address's link proves the mailbox (SPEC §4.3); any
     // other new address gets a verification email (§7), queued with the account.
     let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.email == email.as_str());
@@ -148,6 +170,12 @@ pub async fn create_user(state: &AppState, email: &str, name: &str, password: &P
     .await
     .map_err(|err| if db::is_unique_violation(&err) { RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN)) } else { err.into() })?;
     tx.commit().await?;
+    if superuser {
+        // SPEC §4.3: the operator's superuser owns the single organization.
+        super::organizations::own_single_org(state, &user)
+            .await
+            .map_err(|err| RegisterError::Internal(anyhow::anyhow!("single-organization owner: {err}")))?;
+    }
     Ok(user)
 }
 
@@ -156,18 +184,40 @@ pub enum LoginError {
     #[error("bad credentials")]
     BadCredentials,
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(Limited),
+    /// The password-hashing queue is full (SPEC §9.4): 503, try again in a moment.
+    #[error("the password hashing queue is full")]
+    Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
 super::rate_limited_errors!(LoginError);
 
+/// Counts a password attempt against the sign-in limits of SPEC §9.4, before the password
+/// is hashed: per (account, client address) and per client address. Never per account
+/// alone, so that one client's failures cannot stop the owner signing in from another.
+/// The hits are given back when the password is right (only failures count) or when it
+/// could not be checked (full hashing queue).
+async fn count_sign_in_attempt(state: &AppState, email: Option<&str>, ip: Option<&str>) -> Result<Taken, limits::LimitError> {
+    let account = email.map(|email| format!("{email}|{}", ip.unwrap_or("-")));
+    let mut hits = Vec::with_capacity(2);
+    if let Some(account) = &account {
+        hits.push((&limits::LOGIN_ACCOUNT_IP, account.as_str()));
+    }
+    if let Some(ip) = ip {
+        hits.push((&limits::LOGIN_IP, ip));
+    }
+    limits::take(state, &hits).await
+}
+
 
 /// Checks an email and password and signs the user in with a fresh session id (SPEC §4.4).
-/// Unknown users cost the same argon2 computation as known ones. Failures count against
-/// the account and the client address (§9.4). An account with TOTP is not signed in yet:
-/// the session remembers the half-done login for `/auth/2fa/` (§6).
+/// Unknown users cost the same argon2 computation as known ones. Attempts are counted
+/// before the password is hashed, per (account, client address) and per client address,
+/// and only failures stay counted (§9.4); a counted-out attempt costs no argon2 work. An
+/// account with TOTP is not signed in yet: the session remembers the half-done login for
+/// `/auth/2fa/` (§6).
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
@@ -179,26 +229,23 @@ pub async fn login(
 ) -> Result<Signed, LoginError> {
     let email = username.trim().to_lowercase();
     let valid_shape = !email.is_empty() && email.len() <= 254;
-    let failures = if valid_shape { limits::LOGIN_ACCOUNT.check(state, &email).await? } else { 0 };
-    if let Some(ip) = ip {
-        limits::LOGIN_IP.check(state, ip).await?;
-    }
+    let taken = count_sign_in_attempt(state, valid_shape.then_some(email.as_str()), ip).await?;
     let user = if valid_shape { users::find_by_email(&mut *state.db.conn().await?, &email).await? } else { None };
     let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.as_ref());
-    let verified = state.hasher.verify(password, stored).await?;
+    let verified = match state.hasher.verify(password, stored).await {
+        Ok(verified) => verified,
+        Err(HashError::Busy) => {
+            taken.give_back(state).await?;
+            return Err(LoginError::Busy);
+        }
+        Err(err) => return Err(err.into()),
+    };
     let Some(user) = user.filter(|_| verified) else {
-        if valid_shape {
-            limits::LOGIN_ACCOUNT.record(state, &email).await?;
-        }
-        if let Some(ip) = ip {
-            limits::LOGIN_IP.record(state, ip).await?;
-        }
+        // The failure stays counted.
         tracing::info!("login refused");
         return Err(LoginError::BadCredentials);
     };
-    if failures > 0 {
-        limits::LOGIN_ACCOUNT.clear(state, &email).await?;
-    }
+    taken.give_back(state).await?;
     if crate::server::db::two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
         let pending = session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
         session::set_pending_second_factor(session, &pending).await?;
@@ -215,7 +262,7 @@ pub async fn login(
 /// else `next` when it is a path on this site, else the default landing page.
 pub async fn after_sign_in(state: &AppState, session: &Session, user: &UserRow, next: Option<&str>) -> anyhow::Result<String> {
     Ok(match accept::pending_link(state, session).await.map_err(accept_internal)? {
-        Some((pending, _)) => pending.page_path(),
+        Some(pending) => pending.page,
         None => match next.and_then(safe_next) {
             Some(next) => next.to_owned(),
             None => landing_path(state, user).await?,
@@ -237,19 +284,23 @@ pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, sq
 /// invite, registering with the invited address proves the mailbox; the invite is accepted
 /// when §5.3 allows (→ its organization), otherwise the invite page says what is missing.
 async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<String>, RegisterError> {
-    let Some((pending, link)) = accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))? else {
+    let Some(pending) = accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))? else {
         // Single-organization mode without an invite: join the one organization.
         return match super::organizations::join_single_org(state, user).await {
             Ok(org) => Ok(org.map(|org| format!("/organizations/{}/", org.slug))),
             Err(err) => Err(RegisterError::Internal(anyhow::anyhow!("single-organization join failed: {err}"))),
         };
     };
-    if pending.email == user.email && !user.email_verified {
+    // An invite for another address waits for the user's own Join click (§4.3 step 4).
+    if !accept::may_accept_implicitly(&pending.pending, user, None) {
+        return Ok(Some(pending.page));
+    }
+    if !user.email_verified {
         users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;
     }
-    match accept::accept(state, session, &link, None).await {
+    match accept::accept(state, session, &pending.link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
-        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.page_path())),
+        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.page)),
         Err(accept::AcceptError::Internal(err)) => Err(RegisterError::Internal(err)),
     }
 }
@@ -282,7 +333,46 @@ pub async fn current_user(state: &AppState, session: &Session) -> Result<UserRow
         return Err(CurrentUserError::Anonymous);
     };
     match users::find_by_id(&mut *state.db.conn().await?, id).await? {
-        Some(user) if user.is_active => Ok(user),
+        Some(user) if user.is_active => {
+            let sso_signed_in = session::sso_signed_in_orgs(session, user.id, db::now()).await?;
+            Ok(UserRow { sso_signed_in, ..user })
+        }
         _ => Err(CurrentUserError::Anonymous),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReauthError {
+    #[error("wrong password")]
+    WrongPassword,
+    /// An account made through an identity provider, without a password yet.
+    #[error("the account has no password")]
+    NoPassword,
+    #[error("{0}")]
+    RateLimited(Limited),
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+internal_errors!(ReauthError: sqlx::Error, tower_sessions::session::Error);
+super::rate_limited_errors!(ReauthError);
+
+/// Re-authentication for a sensitive change by the signed-in `user` (SPEC §4.7, §9.1):
+/// their current password. Failures count against the sign-in limits of §9.4.
+pub async fn reauthenticate(state: &AppState, user: &UserRow, password: &Password, ip: Option<&str>) -> Result<(), ReauthError> {
+    let Some(stored) = user.password_hash.as_ref() else { return Err(ReauthError::NoPassword) };
+    let taken = count_sign_in_attempt(state, Some(&user.email), ip).await?;
+    match state.hasher.verify(password, Some(stored)).await {
+        Ok(true) => {
+            taken.give_back(state).await?;
+            Ok(())
+        }
+        Ok(false) => Err(ReauthError::WrongPassword),
+        Err(HashError::Busy) => {
+            taken.give_back(state).await?;
+            Err(ReauthError::Busy)
+        }
+        Err(err) => Err(ReauthError::Internal(err.into())),
     }
 }

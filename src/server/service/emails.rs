@@ -30,7 +30,7 @@ pub enum VerifyError {
     #[error("Your email address is already verified.")]
     AlreadyVerified,
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(super::limits::Limited),
     #[error(transparent)]
     Internal(anyhow::Error),
 }

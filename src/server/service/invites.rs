@@ -3,10 +3,11 @@
 use serde_json::json;
 
 use super::internal_errors;
+use super::limits::Limited;
 use super::organizations::{self as orgs, OrgError};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, outbox, users};
-use crate::server::domain::invite::{self, InviteToken, DAY_SECS};
+use crate::server::domain::invite::{self, InviteKey, InviteToken, DAY_SECS};
 use crate::server::domain::{EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
 
@@ -36,7 +37,7 @@ pub enum InviteError {
     #[error("{0}")]
     Conflict(&'static str),
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(Limited),
     #[error("{}", SEAT_LIMIT)]
     SeatLimit,
     /// The actor must link an identity at the organization's provider first.
@@ -46,6 +47,32 @@ pub enum InviteError {
     Internal(anyhow::Error),
 }
 internal_errors!(InviteError: sqlx::Error);
+super::rate_limited_errors!(InviteError);
+
+/// What a daily invite limit of the address says when it is reached.
+pub const ADDRESS_LIMITED: &str = "This address has been invited too many times today. Try again tomorrow.";
+
+/// Refuses when a daily limit counted from the audit log is reached. Call under the
+/// organization's lock, in the transaction that writes the send's audit entry, so that
+/// the count and the new entry are one step for concurrent sends. `Retry-After` is when
+/// the oldest counted send leaves the rolling day.
+fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
+    if sent.count < max {
+        return Ok(());
+    }
+    let retry_after_secs = sent.oldest.map_or(DAY_SECS, |oldest| oldest + DAY_SECS - now).max(1) as u64;
+    Err(InviteError::RateLimited(Limited { message, retry_after_secs }))
+}
+
+/// The actor's role read again under the organization's lock: a concurrent change may
+/// have demoted or removed them since their membership was read, and a role change or a
+/// removal is decided on what holds now (SPEC §5.10).
+async fn role_under_lock(conn: &mut db::Conn, org_id: i64, user_id: i64) -> Result<Role, InviteError> {
+    match members::membership(conn, org_id, user_id).await? {
+        Some(row) => Ok(row.role.parse().unwrap_or(Role::Member)),
+        None => Err(InviteError::NotFound),
+    }
+}
 
 pub const SEAT_LIMIT: &str =
     "This organization has no seats left: members and pending invites fill its member limit. Raise the limit or revoke an invite first.";
@@ -79,6 +106,18 @@ pub const ALREADY_INVITED: &str =
     "This email address already has a pending invite. Resend or regenerate it from the members page instead.";
 
 /// The link of an invite email.
+/// The token of invite `member_id` at `generation`, derived under the instance secret.
+pub fn invite_token(state: &AppState, member_id: i64, generation: i64) -> InviteToken {
+    InviteKey::derive(&state.secret).token(member_id, generation)
+}
+
+/// The link of a pending invite, derived again from its row: `None` when the row's token
+/// is not the derived one (an invite made before tokens were derived).
+pub fn link_path_of(state: &AppState, row: &MemberRow) -> Option<String> {
+    let token = invite_token(state, row.id, row.token_generation);
+    invite::token_matches(token.expose(), row.token_hash.as_deref()).then(|| format!("/accept/{}/{}/", row.id, token.expose()))
+}
+
 pub fn invite_link(state: &AppState, member_id: i64, token: &str) -> String {
     format!("{}/accept/{member_id}/{token}/", state.config.public_url())
 }
@@ -116,19 +155,15 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
     }
 
     let now = db::now();
-    let token = InviteToken::generate();
     let mut tx = state.db.begin().await?;
     crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
     let day_ago = now - DAY_SECS;
-    if members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await? >= PER_INVITER_PER_DAY {
-        return Err(InviteError::RateLimited("You have sent too many invites today. Try again tomorrow."));
-    }
-    if members::invites_since(&mut tx, day_ago, None, Some(membership.org.id), None).await? >= PER_ORG_PER_DAY {
-        return Err(InviteError::RateLimited("This organization has sent too many invites today. Try again tomorrow."));
-    }
-    if members::invites_since(&mut tx, day_ago, None, Some(membership.org.id), Some(email.as_str())).await? >= PER_ADDRESS_PER_DAY {
-        return Err(InviteError::RateLimited("This address has been invited too many times today. Try again tomorrow."));
-    }
+    let by_inviter = members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await?;
+    within_daily(by_inviter, PER_INVITER_PER_DAY, now, "You have sent too many invites today. Try again tomorrow.")?;
+    let by_org = members::invites_since(&mut tx, day_ago, None, Some(membership.org.id), None).await?;
+    within_daily(by_org, PER_ORG_PER_DAY, now, "This organization has sent too many invites today. Try again tomorrow.")?;
+    let to_address = members::sends_to_address_since(&mut tx, day_ago, membership.org.id, email.as_str()).await?;
+    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
     if let Some(existing) = users::find_by_email(&mut tx, email.as_str()).await? {
         if members::membership(&mut tx, membership.org.id, existing.id).await?.is_some() {
             return Err(InviteError::Conflict(ALREADY_MEMBER));
@@ -149,7 +184,6 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
             email: email.as_str(),
             role: role.as_str(),
             inviter_id: actor.id,
-            token_hash: &token.hash(),
             expires_at: now + days * DAY_SECS,
             now,
         },
@@ -160,6 +194,9 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
         Err(err) if db::is_unique_violation(&err) => return Err(InviteError::Conflict(ALREADY_INVITED)),
         Err(err) => return Err(err.into()),
     };
+    let token = invite_token(state, row.id, 0);
+    members::set_token(&mut tx, row.id, &token.hash(), now + days * DAY_SECS, 0).await?;
+    let row = MemberRow { token_hash: Some(token.hash()), token_generation: 0, ..row };
     members::add_to_teams(&mut tx, row.id, &team_ids).await?;
     let link = invite_link(state, row.id, token.expose());
     audit::insert(
@@ -246,9 +283,9 @@ pub async fn cleanup_expired(state: &AppState, days: i64) -> Result<u64, sqlx::E
     Ok(deleted)
 }
 
-/// Resend or regenerate a pending invite (SPEC §5.1). Only a hash of the token is stored,
-/// so every email needs a fresh token: `resend` keeps the expiry (and refuses an expired
-/// invite), `regenerate` also renews the expiry. Either way the previous link stops working.
+/// Resend or regenerate a pending invite (SPEC §5.1). `resend` mails the same link again
+/// (the token is derived, so it can be) and keeps the expiry, refusing an expired invite;
+/// `regenerate` derives a new token and renews the expiry: the previous link stops working.
 pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, regenerate: bool) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     if !membership.role.can_invite() {
@@ -256,6 +293,9 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     }
     let now = db::now();
     let mut tx = state.db.begin().await?;
+    // Resends and regenerates count against the address's daily limit (SPEC §5.1), under
+    // the organization's lock like `create`, so that parallel ones are counted in turn.
+    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
     let Some(row) = members::find(&mut tx, member_id)
         .await?
         .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status == "approved")
@@ -266,9 +306,15 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     if !regenerate && expired {
         return Err(InviteError::Conflict("This invite has expired; regenerate it to send a new link."));
     }
+    let to_address = members::sends_to_address_since(&mut tx, now - DAY_SECS, membership.org.id, row.email.as_deref().unwrap_or_default()).await?;
+    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
     let expires_at = if regenerate { now + i64::from(state.config.invite_days_valid) * DAY_SECS } else { row.token_expires_at.unwrap_or(now) };
-    let token = InviteToken::generate();
-    members::set_token(&mut tx, row.id, &token.hash(), expires_at).await?;
+    // A resend mails the link the invite already has; a regenerate (or an invite whose
+    // token was not derived) moves to the next generation, which kills the old link.
+    let same = !regenerate && link_path_of(state, &row).is_some();
+    let generation = if same { row.token_generation } else { row.token_generation + 1 };
+    let token = invite_token(state, row.id, generation);
+    members::set_token(&mut tx, row.id, &token.hash(), expires_at, generation).await?;
     let email = row.email.clone().unwrap_or_default();
     let link = invite_link(state, row.id, token.expose());
     let days = ((expires_at - now) + DAY_SECS - 1) / DAY_SECS;
@@ -290,7 +336,7 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     )
     .await?;
     tx.commit().await?;
-    Ok(MemberRow { token_expires_at: Some(expires_at), ..row })
+    Ok(MemberRow { token_expires_at: Some(expires_at), token_generation: generation, token_hash: Some(token.hash()), ..row })
 }
 
 /// Removes a member (not an invite: that is [`revoke`]). Managers cannot remove owners, and
@@ -299,6 +345,10 @@ pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member
     let membership = orgs::membership(state, actor, slug).await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
+    // Removals and role changes of one organization take turns, so that two owners
+    // removing or demoting each other at once leave one (SPEC §5.10).
+    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
+    let actor_role = role_under_lock(&mut tx, membership.org.id, actor.id).await?;
     let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
         return Err(InviteError::NotFound);
     };
@@ -308,14 +358,11 @@ pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member
     };
     let role: Role = row.role.parse().unwrap_or(Role::Member);
     let leaving_self = user_id == actor.id;
-    if !leaving_self && (!membership.role.can_invite() || (role == Role::Owner && membership.role != Role::Owner)) {
+    if !leaving_self && (!actor_role.can_invite() || (role == Role::Owner && actor_role != Role::Owner)) {
         return Err(InviteError::Forbidden("You do not have permission to remove this member."));
     }
     if role == Role::Owner {
-        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
-            .bind(membership.org.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let owners = members::count_owners(&mut tx, membership.org.id).await?;
         if owners <= 1 {
             return Err(InviteError::Conflict("The last owner cannot be removed; make someone else an owner first."));
         }
@@ -347,23 +394,24 @@ pub async fn change_role(state: &AppState, actor: &UserRow, slug: &str, member_i
     let new_role: Role = role.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
+    // Under the organization's lock, like removals: the owner count and the actor's own
+    // role are read as they are when the change is written (SPEC §5.10).
+    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
+    let actor_role = role_under_lock(&mut tx, membership.org.id, actor.id).await?;
     let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
         return Err(InviteError::NotFound);
     };
     let old_role: Role = row.role.parse().unwrap_or(Role::Member);
-    if !membership.role.can_grant(new_role) || !membership.role.can_grant(old_role) {
+    if !actor_role.can_grant(new_role) || !actor_role.can_grant(old_role) {
         return Err(InviteError::Forbidden("You cannot give or take away a role higher than your own."));
     }
     if old_role == Role::Owner && new_role != Role::Owner && row.user_id.is_some() {
-        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
-            .bind(membership.org.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let owners = members::count_owners(&mut tx, membership.org.id).await?;
         if owners <= 1 {
             return Err(InviteError::Conflict("The last owner cannot be demoted; make someone else an owner first."));
         }
     }
-    sqlx::query("UPDATE members SET role = $1 WHERE id = $2").bind(new_role.as_str()).bind(row.id).execute(&mut *tx).await?;
+    members::set_role(&mut tx, row.id, new_role.as_str()).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {

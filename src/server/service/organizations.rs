@@ -98,7 +98,12 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
 /// that requires single sign-on must have linked an identity there first.
 pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
     let membership = membership_ungated(state, user, slug).await?;
-    if let Some(provider) = sso::link_required(&mut *state.db.conn().await?, membership.org.id, user.id).await? {
+    // Required SSO means a sign-in through the provider in this session (§9.10), not a
+    // link made once.
+    if user.sso_signed_in.contains(&membership.org.id) {
+        return Ok(membership);
+    }
+    if let Some(provider) = sso::required_provider(&mut *state.db.conn().await?, membership.org.id).await? {
         return Err(OrgError::SsoRequired { slug: membership.org.slug.clone(), org_name: membership.org.name.clone(), provider });
     }
     Ok(membership)
@@ -128,13 +133,19 @@ pub struct MemberEntry {
     pub mail_state: Option<String>,
 }
 
-/// Memberships and pending invites of an organization, for one of its members.
+/// Memberships and pending invites of an organization, for one of its members. Invite
+/// and join requests (and so the requesters' addresses) only for owners and managers
+/// (SPEC §5.7).
 pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), OrgError> {
     let membership = membership(state, user, slug).await?;
+    let sees_requests = membership.role.can_invite();
     let mut conn = state.db.conn().await?;
     let now = db::now();
     let mut entries = Vec::new();
     for row in members::list(&mut conn, membership.org.id).await? {
+        if !sees_requests && row.invite_status != "approved" {
+            continue;
+        }
         let member_user = match row.user_id {
             Some(id) => db::users::find_by_id(&mut conn, id).await?,
             None => None,
@@ -218,6 +229,15 @@ pub async fn ensure_single_org(state: &AppState) -> anyhow::Result<()> {
 /// invite joins the one organization with its default role — audited (`member.add`) and
 /// announced (`member.joined`). Returns the organization, or `None` when the mode is off.
 pub async fn join_single_org(state: &AppState, user: &UserRow) -> Result<Option<OrgRow>, OrgError> {
+    add_to_single_org(state, user, None).await
+}
+
+/// Makes a superuser (created by the admin command) owner of the single organization.
+pub async fn own_single_org(state: &AppState, user: &UserRow) -> Result<Option<OrgRow>, OrgError> {
+    add_to_single_org(state, user, Some(Role::Owner)).await
+}
+
+async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>) -> Result<Option<OrgRow>, OrgError> {
     let Some(slug) = state.config.single_org.as_deref() else { return Ok(None) };
     let now = db::now();
     let mut tx = state.db.begin().await?;
@@ -225,9 +245,9 @@ pub async fn join_single_org(state: &AppState, user: &UserRow) -> Result<Option<
     if members::membership(&mut tx, org.id, user.id).await?.is_some() {
         return Ok(Some(org));
     }
-    // The first member of a fresh single organization owns it; later ones get the default role.
-    let has_members: bool = members::seats_used(&mut tx, org.id).await? > 0;
-    let role = if has_members { org.default_role.clone() } else { Role::Owner.as_str().to_owned() };
+    // Self-registrants get the default role, never owner (§4.3): the operator makes owners
+    // with the admin command.
+    let role = role.map_or_else(|| org.default_role.clone(), |r| r.as_str().to_owned());
     let member = members::insert_membership(&mut tx, org.id, user.id, &role, now).await?;
     audit::insert(
         &mut tx,

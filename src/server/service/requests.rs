@@ -9,7 +9,7 @@ use super::limits;
 use super::organizations::{self as orgs, MemberEntry, Membership};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
-use crate::server::domain::invite::{InviteToken, DAY_SECS};
+use crate::server::domain::invite::DAY_SECS;
 use crate::server::domain::{EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
 
@@ -17,7 +17,7 @@ pub const INVITE_REQUEST: &str = "requested_to_be_invited";
 pub const JOIN_REQUEST: &str = "requested_to_join";
 pub const ALREADY_PENDING: &str = "This address already has a pending invite or request.";
 
-/// A member asks for an address to be invited (any member may).
+/// A member asks for an address to be invited (any member may, 20 times a day).
 pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email: &str, role: Option<&str>) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     let org = &membership.org;
@@ -30,6 +30,8 @@ pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(InviteError::Invalid(errors));
     };
+    // At most 20 a day per member and organization (SPEC §5.7), counted before the work.
+    limits::INVITE_REQUEST_MEMBER.consume(state, &format!("{}:{}", org.id, actor.id)).await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
@@ -94,7 +96,7 @@ pub enum JoinError {
     #[error("the request has errors")]
     Invalid(FieldErrors),
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(limits::Limited),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -208,8 +210,9 @@ pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     }
     check_seat(&mut tx, membership.org.id).await?;
     let days = i64::from(state.config.invite_days_valid);
-    let token = InviteToken::generate();
-    if !members::approve_request(&mut tx, row.id, role.as_str(), actor.id, &token.hash(), now + days * DAY_SECS).await? {
+    let generation = row.token_generation + 1;
+    let token = invites::invite_token(state, row.id, generation);
+    if !members::approve_request(&mut tx, row.id, role.as_str(), actor.id, &token.hash(), now + days * DAY_SECS, generation).await? {
         return Err(InviteError::NotFound);
     }
     let email = row.email.clone().unwrap_or_default();
@@ -240,6 +243,8 @@ pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i
         role: role.as_str().to_owned(),
         inviter_id: Some(actor.id),
         token_expires_at: Some(now + days * DAY_SECS),
+        token_hash: Some(token.hash()),
+        token_generation: generation,
         ..row
     })
 }

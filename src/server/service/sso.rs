@@ -1,17 +1,23 @@
 //! Single sign-on through an organization's OpenID Connect provider: the provider's
 //! configuration (owners), the sign-in flow, identity linking and joining the organization
-//! on the way back (SPEC §2, §3, §5.3 step 7).
+//! on the way back (SPEC §2, §3, §5.3 step 7, §9.1, §9.10).
 //!
 //! Rules, in the order the callback applies them:
-//! 1. The callback is trusted only with the `state` of a flow this session started, once,
-//!    within [`FLOW_TTL`]; the ID token is validated fully (`auth::oidc`).
-//! 2. The account: the one already linked to the identity (provider subject); else, for a
-//!    signed-in user, their own account, linked now (explicit linking); else a new account
-//!    from the provider's *verified* email — never an existing account just because the
-//!    email matches (that would let whoever controls the provider take it over).
-//! 3. The organization: the invite pending in the session, else a pending invite for the
-//!    verified email, else an invite or join request for it, else just-in-time
-//!    membership with the default role when the provider allows it.
+//! 1. A flow starts only from a same-site `POST` with an intent (`login`, or `link` with
+//!    the account's password), recorded in the session; the callback is trusted only with
+//!    the `state` of that flow, once, within [`FLOW_TTL_SECS`]; the ID token is validated
+//!    fully (`auth::oidc`).
+//! 2. The account (`domain::sso::choose_account`): a `link` flow links the identity to the
+//!    account that started it, if it is still the one signed in; a `login` flow signs in
+//!    the account the identity is already linked to, or creates one for a verified email
+//!    nobody has — never an existing account just because the email matches, and only
+//!    when `APP_REGISTRATION` and the organization's invites allow it.
+//! 3. The sign-in through the provider is recorded in the session: it is what lets the
+//!    session use an organization that requires SSO, for 20 hours.
+//! 4. The organization: the invite pending in the session when it was addressed to this
+//!    account (or the address the provider proved), else an approved invite for the
+//!    verified email, else just-in-time membership with the default role when the
+//!    provider allows it. Requests stay requests until an owner or manager approves them.
 
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -22,14 +28,16 @@ use super::internal_errors;
 use super::organizations::{self as orgs, Membership, OrgError};
 use crate::server::auth::oidc::{OidcError, ProviderConfig, VerifiedClaims};
 use crate::server::auth::sealed::SealingKey;
+use crate::server::outbound::Category;
 use crate::server::auth::session::{self, SsoFlow};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::sso::ProviderRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
+use crate::server::db::{self, audit, members, organizations, outbox, rate_limits, sso, two_factor, users};
 use crate::server::domain::invite::Refusal;
 use crate::server::domain::next::safe_next;
-use crate::server::domain::{required_text, DisplayName, EmailAddress, FieldErrors, Role};
+use crate::server::domain::sso::{choose_account, AccountChoice, AccountRefusal, Intent};
+use crate::server::domain::{required_text, DisplayName, EmailAddress, FieldErrors, Password, Role};
 use crate::server::state::AppState;
 
 /// How long a started sign-in may take at the provider.
@@ -175,7 +183,14 @@ pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: Provider
     let client_id = errors.check("clientId", required_text(&pick(&input.client_id, before.as_ref().map(|p| &p.client_id)), 255));
     let display_name = errors.check("displayName", required_text(&pick(&input.display_name, before.as_ref().map(|p| &p.display_name)), 64));
     let new_secret = input.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let issuer_changes = before.as_ref().is_some_and(|p| Some(&p.issuer) != issuer.as_ref());
     let client_secret = match (new_secret, &before) {
+        // The stored secret never goes to an issuer other than the one it was entered for
+        // (§9.10): a new issuer needs its secret typed again.
+        (None, Some(_)) if issuer_changes => {
+            errors.add("clientSecret", "Enter the client secret again: the issuer changes.");
+            None
+        }
         (Some(secret), _) if secret.len() > 1024 => {
             errors.add("clientSecret", "Ensure this field has no more than 1024 characters.");
             None
@@ -187,7 +202,6 @@ pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: Provider
             None
         }
     };
-    let issuer_changes = before.as_ref().is_some_and(|p| Some(&p.issuer) != issuer.as_ref());
     let require_sso = input.require_sso.unwrap_or(before.as_ref().is_some_and(|p| p.require_sso));
     let allow_jit = input.allow_jit_membership.unwrap_or(before.as_ref().is_some_and(|p| p.allow_jit_membership));
     if require_sso && (!actor_linked || issuer_changes) {
@@ -204,10 +218,17 @@ pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: Provider
     // The provider must answer discovery before it is saved (catches typos at once).
     state.oidc.forget(&issuer);
     if let Err(err) = state.oidc.metadata(&issuer).await {
-        tracing::info!(error = %err, "provider discovery failed");
+        // The owner gets a category, never the error chain or the answer's body: those
+        // would let an owner probe what the server can reach (SPEC §9.9). The log has all.
+        tracing::warn!(error = %err, category = %err.category(), org_id = org.id, "provider discovery failed");
+        let why = match err.category() {
+            Category::Unreachable => "unreachable (no answer)",
+            Category::NotAllowed => "not allowed (a private or internal address)",
+            Category::BadAnswer => "bad answer (not an OpenID Connect configuration)",
+        };
         return Err(SsoError::Invalid(FieldErrors::single(
             "issuer",
-            format!("Could not read {issuer}/.well-known/openid-configuration: {err}."),
+            format!("Could not read {issuer}/.well-known/openid-configuration: {why}."),
         )));
     }
 
@@ -296,6 +317,9 @@ pub struct LoginPage {
     pub signed_in: Option<UserRow>,
     pub linked: bool,
     pub notice: Option<String>,
+    /// The origin of the provider's authorization endpoint: the page's form leads there
+    /// (through the start redirect), so its `form-action` policy must allow it.
+    pub authorization_origin: Option<String>,
 }
 
 /// The organization's sign-in page, with the notice of the last SSO attempt (shown once).
@@ -310,17 +334,65 @@ pub async fn login_page(state: &AppState, session: &Session, slug: &str) -> Resu
         None => false,
     };
     let notice = session::take_sso_notice(session).await?;
-    Ok(LoginPage { org, provider_name: provider.display_name, require_sso: provider.require_sso, signed_in, linked, notice })
+    let authorization_origin = match state.oidc.metadata(&provider.issuer).await {
+        Ok(metadata) => Some(metadata.authorization_endpoint().url().origin().ascii_serialization()).filter(|o| o != "null"),
+        Err(err) => {
+            tracing::info!(error = %err, "provider discovery failed while rendering its sign-in page");
+            None
+        }
+    };
+    Ok(LoginPage {
+        org,
+        provider_name: provider.display_name,
+        require_sso: provider.require_sso,
+        signed_in,
+        linked,
+        notice,
+        authorization_origin,
+    })
 }
 
-/// Starts a sign-in through the organization's provider: remembers `state`, `nonce`, the
-/// PKCE verifier and where to go afterwards in the session; returns the provider's URL.
-#[tracing::instrument(skip_all, fields(org = slug))]
-pub async fn start(state: &AppState, session: &Session, slug: &str, next: Option<&str>) -> Result<String, SsoError> {
+/// Starts a sign-in through the organization's provider (SPEC §9.1): remembers `state`,
+/// `nonce`, the PKCE verifier, the intent and where to go afterwards in the session;
+/// returns the provider's URL. A `link` needs the signed-in account's password (failures
+/// count like failed sign-ins).
+#[tracing::instrument(skip_all, fields(org = slug, intent = ?intent))]
+pub async fn start(
+    state: &AppState,
+    session: &Session,
+    slug: &str,
+    intent: Intent,
+    password: Option<&Password>,
+    next: Option<&str>,
+    ip: Option<&str>,
+) -> Result<String, SsoError> {
     let mut conn = state.db.conn().await?;
     let org = organizations::find_by_slug(&mut conn, slug).await?.ok_or(SsoError::NotFound)?;
     let provider = sso::provider(&mut conn, org.id).await?.ok_or(SsoError::NotFound)?;
     drop(conn);
+    let user_id = match intent {
+        Intent::Login => None,
+        Intent::Link => {
+            let user = super::accounts::current_user(state, session)
+                .await
+                .map_err(|_| refused("not_signed_in", "Sign in to your account first, then link it."))?;
+            let empty = Password::new(String::new());
+            super::accounts::reauthenticate(state, &user, password.unwrap_or(&empty), ip).await.map_err(|err| match err {
+                super::accounts::ReauthError::WrongPassword => refused(
+                    "wrong_password",
+                    "That is not your password; nothing was linked. Enter the password you sign in to this site with.",
+                ),
+                super::accounts::ReauthError::NoPassword => refused(
+                    "no_password",
+                    "Your account has no password to confirm the link with. Set one (Forgot your password?) and try again.",
+                ),
+                super::accounts::ReauthError::RateLimited(why) => refused("rate_limited", why),
+                super::accounts::ReauthError::Busy => refused("busy", "The server is busy. Please try again in a moment."),
+                super::accounts::ReauthError::Internal(err) => SsoError::Internal(err),
+            })?;
+            Some(user.id)
+        }
+    };
     let config = provider_config(state, &provider)?;
     let started = state.oidc.start(&config, &redirect_uri(state)).await.map_err(|err| {
         tracing::warn!(error = %err, "SSO start failed");
@@ -336,6 +408,8 @@ pub async fn start(state: &AppState, session: &Session, slug: &str, next: Option
             pkce_verifier: started.pkce_verifier,
             next: next.and_then(safe_next).map(str::to_owned),
             started_at: db::now(),
+            intent,
+            user_id,
         },
     )
     .await?;
@@ -372,6 +446,13 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
     if db::now() - flow.started_at > FLOW_TTL_SECS {
         return Err(refused("flow_expired", STALE));
     }
+    // Used once across every request and instance: parallel requests of one session each
+    // load the flow before any of them saves its removal, so the session alone cannot
+    // tell. One atomic counter per flow (its state's hash, in the window it started in).
+    let marker = format!("sso-flow:{}", crate::server::domain::invite::hash_token(&flow.state));
+    if rate_limits::hit(&mut *state.db.conn().await?, &marker, flow.started_at).await? > 1 {
+        return Err(refused("flow_used", STALE));
+    }
     let mut conn = state.db.conn().await?;
     let org = organizations::find_by_id(&mut conn, flow.org_id).await?.ok_or(SsoError::NotFound)?;
     let provider = sso::provider(&mut conn, org.id).await?.ok_or(SsoError::NotFound)?;
@@ -401,7 +482,10 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
         })?;
 
     let current = super::accounts::current_user(state, session).await.ok();
-    let user = resolve_account(state, session, &org, &provider, &claims, current.as_ref(), ip).await?;
+    let mut user = resolve_account(state, session, &org, &provider, &claims, &flow, current.as_ref(), ip).await?;
+    let now = db::now();
+    session::record_sso_sign_in(session, org.id, user.id, now).await?;
+    user.sso_signed_in.push(org.id);
     let proven = claims.email.as_deref().filter(|_| claims.email_verified);
     let joined = join(state, session, &org, &provider, &user, proven, ip).await?;
     let redirect_to = match joined {
@@ -429,13 +513,15 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
     Ok(Finished { redirect_to, user_id: user.id })
 }
 
-/// Rule 2 of the module: the account this identity signs in to.
+/// Rule 2 of the module: the account this identity signs in to (or is linked to).
+#[allow(clippy::too_many_arguments)]
 async fn resolve_account(
     state: &AppState,
     session: &Session,
     org: &OrgRow,
     provider: &ProviderRow,
     claims: &VerifiedClaims,
+    flow: &SsoFlow,
     current: Option<&UserRow>,
     ip: Option<&str>,
 ) -> Result<UserRow, SsoError> {
@@ -443,37 +529,47 @@ async fn resolve_account(
     let now = db::now();
     let email = claims.email.as_deref().filter(|_| claims.email_verified);
     let mut tx = state.db.begin().await?;
-    if let Some(identity) = sso::identity_by_subject(&mut tx, org.id, &claims.subject).await? {
-        if current.is_some_and(|u| u.id != identity.user_id) {
-            return Err(refused(
-                "identity_taken",
-                format!("This {name} identity is linked to another account. Sign out first to use it."),
-            ));
+    let identity = sso::identity_by_subject(&mut tx, org.id, &claims.subject).await?;
+    let choice = choose_account(flow.intent, flow.user_id, current.map(|u| u.id), identity.as_ref().map(|i| i.user_id)).map_err(|why| match why {
+        AccountRefusal::LinkNotYours => refused(
+            "link_not_yours",
+            "The account that asked for this link is no longer the one signed in here, so nothing was linked. Sign in and start again.",
+        ),
+        AccountRefusal::IdentityTaken => {
+            refused("identity_taken", format!("This {name} identity is linked to another account. Sign out first to use it."))
         }
-        let user = users::find_by_id(&mut tx, identity.user_id).await?.filter(|u| u.is_active);
-        let user = user.ok_or_else(|| refused("account_disabled", "The account linked to this identity is disabled."))?;
-        sso::touch_identity(&mut tx, identity.id, claims.email.as_deref(), now).await?;
-        tx.commit().await?;
-        return Ok(user);
-    }
-    let (user, created) = match current {
-        // A signed-in user who went through the provider links the identity explicitly.
-        Some(user) => (user.clone(), false),
-        None => {
+        AccountRefusal::NotLinked => refused(
+            "not_linked",
+            format!("Your account is not linked to {name}. To link it, choose \"Link\" on this page and confirm with your password."),
+        ),
+    })?;
+    let (user, created) = match choice {
+        AccountChoice::Linked(user_id) => {
+            let user = users::find_by_id(&mut tx, user_id).await?.filter(|u| u.is_active);
+            let user = user.ok_or_else(|| refused("account_disabled", "The account linked to this identity is disabled."))?;
+            if let Some(identity) = &identity {
+                sso::touch_identity(&mut tx, identity.id, claims.email.as_deref(), now).await?;
+            }
+            tx.commit().await?;
+            return Ok(user);
+        }
+        // The signed-in account asked for this link with its password, in this flow.
+        AccountChoice::LinkCurrent => (current.cloned().ok_or_else(|| refused("link_not_yours", STALE))?, false),
+        AccountChoice::New => {
             let Some(email) = email else {
                 return Err(refused(
                     "email_not_verified",
-                    format!("{name} did not confirm an email address for this identity, so no account can be created. Ask your administrator, or sign in with your password first and then continue with {name} to link it."),
+                    format!("{name} did not confirm an email address for this identity, so no account can be created. Ask your administrator, or sign in with your password first and then link {name} to your account."),
                 ));
             };
             if users::email_exists(&mut tx, email).await? {
                 // Never take over an account because an email claim matches it.
                 return Err(refused(
                     "account_exists",
-                    format!("An account with {email} already exists. Sign in with your password first, then continue with {name} to link it."),
+                    format!("An account with {email} already exists. Sign in with your password first, then link {name} to it."),
                 ));
             }
-            if !may_join(&mut tx, session, org, provider, email).await? {
+            if !may_join(&mut tx, state, session, org, provider, email).await? {
                 return Err(refused(
                     "not_invited",
                     format!("{} has no invitation for {email}, so no account was created. Ask an owner of {} to invite you.", org.name, org.name),
@@ -510,10 +606,18 @@ async fn resolve_account(
 }
 
 /// Whether someone new with this verified address has a way into the organization, so
-/// that creating their account is worth it.
-async fn may_join(tx: &mut db::Conn, session: &Session, org: &OrgRow, provider: &ProviderRow, email: &str) -> Result<bool, SsoError> {
-    let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.org_id == org.id);
-    Ok(invited_here || provider.allow_jit_membership || members::pending_for_email(tx, org.id, email).await?.is_some())
+/// that creating their account is worth it: an approved invite for the address (in this
+/// session or not), or just-in-time membership — the latter only while registration is
+/// open (§9.10: with `invite_only` or `closed`, the provider creates accounts only for
+/// addresses holding an invite). Requests are not a way in (§5.7).
+async fn may_join(tx: &mut db::Conn, state: &AppState, session: &Session, org: &OrgRow, provider: &ProviderRow, email: &str) -> Result<bool, SsoError> {
+    let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.org_id == org.id && p.email == email);
+    let invited = invited_here
+        || members::pending_for_email(tx, org.id, email)
+            .await?
+            .is_some_and(|r| r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now()));
+    let registration_open = state.config.registration == crate::server::domain::RegistrationMode::Open;
+    Ok(invited || (provider.allow_jit_membership && registration_open))
 }
 
 async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str, now: i64) -> Result<UserRow, SsoError> {
@@ -542,7 +646,7 @@ enum Joined {
     NotMember(String),
 }
 
-/// Rule 3 of the module.
+/// Rule 4 of the module.
 async fn join(
     state: &AppState,
     session: &Session,
@@ -552,14 +656,19 @@ async fn join(
     proven: Option<&str>,
     ip: Option<&str>,
 ) -> Result<Joined, SsoError> {
-    // The invite this browser opened, for this organization: the §5.3 checks decide.
-    if let Some((pending, link)) = accept::pending_link(state, session).await? {
-        if pending.org_id == org.id {
-            return match accept::accept_as(state, session, &link, Some(user.clone()), proven, ip).await {
+    // The invite this browser opened, for this organization: accepted on the way back only
+    // when it was addressed to this account or to the address the provider just proved
+    // (§4.3 step 4); otherwise the invite page offers the user's own Join click.
+    if let Some(pending) = accept::pending_link(state, session).await? {
+        if pending.pending.org_id == org.id {
+            if !accept::may_accept_implicitly(&pending.pending, user, proven) {
+                return Ok(Joined::InvitePage(pending.page));
+            }
+            return match accept::accept_as(state, session, &pending.link, Some(user.clone()), proven, ip).await {
                 Ok(_) => Ok(Joined::Member),
                 Err(AcceptError::Refused(Refusal::ExistingMember)) => Ok(Joined::Member),
                 Err(AcceptError::Internal(err)) => Err(SsoError::Internal(err)),
-                Err(_) => Ok(Joined::InvitePage(pending.page_path())),
+                Err(_) => Ok(Joined::InvitePage(pending.page)),
             };
         }
     }
@@ -586,17 +695,17 @@ fn not_member(org: &OrgRow, provider: &ProviderRow) -> String {
     )
 }
 
-/// An invite or join request for the verified address becomes a membership; without one,
-/// just-in-time membership with the default role when the provider allows it.
+/// Just-in-time membership with the organization's default role, when the provider allows
+/// it and registration is open. An invite request or join request for the address stays a
+/// request (§5.7): only an owner's or manager's approval turns it into an invite.
 async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user: &UserRow, email: &str, ip: Option<&str>) -> Result<Joined, SsoError> {
+    if !provider.allow_jit_membership {
+        return Ok(Joined::NotMember(not_member(org, provider)));
+    }
     let now = db::now();
     let mut tx = state.db.begin().await?;
     organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
     let org = organizations::find_by_id(&mut tx, org.id).await?.ok_or(SsoError::NotFound)?;
-    let request = members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != "approved");
-    if request.is_none() && !provider.allow_jit_membership {
-        return Ok(Joined::NotMember(not_member(&org, provider)));
-    }
     if org.require_2fa && !two_factor::is_enrolled(&mut tx, user.id).await? {
         return Ok(Joined::NotMember(format!(
             "{} requires two-factor authentication. Set it up under Security, then sign in with {} again.",
@@ -607,19 +716,11 @@ async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user
     if org.member_limit.is_some_and(|limit| seats >= limit) {
         return Ok(Joined::NotMember(format!("{} has no seats left. Ask an owner to make room.", org.name)));
     }
-    let (member_id, role, status) = match &request {
-        Some(row) => {
-            members::convert_request(&mut tx, row.id, user.id, now).await?;
-            (row.id, row.role.clone(), row.invite_status.clone())
-        }
-        None => {
-            let row = match members::insert_membership(&mut tx, org.id, user.id, &org.default_role, now).await {
-                Ok(row) => row,
-                Err(err) if db::is_unique_violation(&err) => return Ok(Joined::Member),
-                Err(err) => return Err(err.into()),
-            };
-            (row.id, org.default_role.clone(), "just_in_time".to_owned())
-        }
+    let role = org.default_role.clone();
+    let row = match members::insert_membership(&mut tx, org.id, user.id, &role, now).await {
+        Ok(row) => row,
+        Err(err) if db::is_unique_violation(&err) => return Ok(Joined::Member),
+        Err(err) => return Err(err.into()),
     };
     audit::insert(
         &mut tx,
@@ -627,18 +728,18 @@ async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user
             org_id: org.id,
             actor_id: Some(user.id),
             event: "member.add",
-            target_member_id: Some(member_id),
+            target_member_id: Some(row.id),
             target_user_id: Some(user.id),
             target_email: Some(email),
             ip,
-            data: json!({"email": email, "role": role, "via": "sso", "invite_status": status}),
+            data: json!({"email": email, "role": role, "via": "sso", "invite_status": "just_in_time"}),
             now,
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": member_id, "userId": user.id, "viaInvite": false}), now).await?;
+    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": false}), now).await?;
     tx.commit().await?;
-    tracing::info!(member_id, user_id = user.id, org_id = org.id, "member added through SSO");
+    tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "member added through SSO");
     Ok(Joined::Member)
 }
 
@@ -656,6 +757,40 @@ pub async fn identities(state: &AppState, user: &UserRow) -> Result<Vec<LinkedId
             linked_at: identity.created_at,
         })
         .collect())
+}
+
+/// Organizations of the user whose provider they could link (the security page).
+pub async fn linkable(state: &AppState, user: &UserRow) -> Result<Vec<(String, String, String)>, SsoError> {
+    Ok(sso::linkable_orgs(&mut *state.db.conn().await?, user.id).await?)
+}
+
+/// Unlinks the user's own identity at an organization's provider (audited). Signing in
+/// there again needs a new link, with the password.
+pub async fn unlink(state: &AppState, user: &UserRow, slug: &str, ip: Option<&str>) -> Result<(), SsoError> {
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let org = organizations::find_by_slug(&mut tx, slug).await?.ok_or(SsoError::NotFound)?;
+    if !sso::delete_identity_of_user(&mut tx, org.id, user.id).await? {
+        return Err(SsoError::NotFound);
+    }
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(user.id),
+            event: "sso.identity-unlink",
+            target_member_id: None,
+            target_user_id: Some(user.id),
+            target_email: Some(&user.email),
+            ip,
+            data: json!({"email": user.email}),
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, org_id = org.id, "identity unlinked");
+    Ok(())
 }
 
 /// One identity linked to an account, as the account pages and the API show it.

@@ -5,6 +5,7 @@ use tower_sessions::Session;
 use super::accounts::{self, Signed};
 use super::limits;
 use super::{accept, internal_errors};
+use crate::server::auth::sealed::SealingKey;
 use crate::server::auth::session::{self, PendingSecondFactor};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
@@ -27,7 +28,7 @@ pub enum TwoFactorError {
     #[error("the code is not valid")]
     Invalid(FieldErrors),
     #[error("{0}")]
-    RateLimited(&'static str),
+    RateLimited(limits::Limited),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -106,23 +107,24 @@ pub async fn confirm_enrolment(
     if offered != presented {
         return Err(TwoFactorError::Invalid(FieldErrors::single("secret", "This is not the secret this page offered. Reload the page.")));
     }
-    let key = user.id.to_string();
-    limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
+    // Counted before the code is checked (SPEC §9.4); a right code gives its hit back.
+    let taken = limits::TWO_FACTOR_ACCOUNT.consume(state, &user.id.to_string()).await?;
     let Some(step) = offered.matching_step(otp, db::now() as u64) else {
-        limits::TWO_FACTOR_ACCOUNT.record(state, &key).await?;
         return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
     };
 
     let codes = totp::generate_recovery_codes();
     let hashes: Vec<String> = codes.iter().filter_map(|c| totp::hash_recovery_code(c)).collect();
     let mut tx = state.db.begin().await?;
-    match two_factor::insert(&mut tx, user.id, &offered.base32(), step as i64, db::now()).await {
+    let sealed = SealingKey::totp(&state.secret).seal(user.id, &offered.base32());
+    match two_factor::insert(&mut tx, user.id, &sealed, step as i64, db::now()).await {
         Ok(()) => {}
         Err(err) if db::is_unique_violation(&err) => return Err(TwoFactorError::AlreadyEnrolled),
         Err(err) => return Err(err.into()),
     }
     two_factor::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     tx.commit().await?;
+    taken.give_back(state).await?;
     session::clear_totp_enrolment(session).await?;
     session::renew(session).await?;
     tracing::info!(user_id = user.id, "two-factor authentication enabled");
@@ -132,20 +134,52 @@ pub async fn confirm_enrolment(
     Ok(Enrolled { recovery_codes: codes, joined })
 }
 
+/// A stored TOTP secret, opened (SPEC §6: sealed at rest under `APP_SECRET_KEY`).
+fn open_secret(state: &AppState, user_id: i64, sealed: &str) -> Option<TotpSecret> {
+    let base32 = SealingKey::totp(&state.secret).open(user_id, sealed).ok()?;
+    TotpSecret::from_base32(&base32)
+}
+
+/// Seals TOTP secrets stored in plain text by earlier versions (run at start; a no-op
+/// once every row is sealed).
+pub async fn seal_plain_secrets(state: &AppState) -> Result<u64, sqlx::Error> {
+    let key = SealingKey::totp(&state.secret);
+    let mut sealed = 0;
+    let mut tx = state.db.begin().await?;
+    for (user_id, plain) in two_factor::plain_secrets(&mut tx).await? {
+        if !SealingKey::is_sealed(&plain) {
+            two_factor::set_secret(&mut tx, user_id, &key.seal(user_id, &plain)).await?;
+            sealed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(sealed)
+}
+
 /// Whether a login is waiting for its second factor in this session.
 pub async fn pending_login(session: &Session) -> Result<Option<PendingSecondFactor>, TwoFactorError> {
     Ok(session::pending_second_factor(session).await?)
 }
 
+/// The rate-limit key of the sign-in waiting in this session: a hash of the session id,
+/// which `set_pending_second_factor` renews for each sign-in and which stays until the
+/// second step is done (the id itself is a secret and stays out of the counters).
+fn pending_sign_in_key(session: &Session) -> String {
+    use sha2::{Digest, Sha256};
+    let id = session.id().map(|id| id.to_string()).unwrap_or_default();
+    hex::encode(&Sha256::digest(id.as_bytes())[..16])
+}
+
 /// The second login step: a current TOTP code (never one already used) or an unused
-/// recovery code. Signs the user in.
+/// recovery code. Signs the user in. Attempts are counted before the code is checked, per
+/// pending sign-in and per account (SPEC §9.4); a right code gives its hits back.
 #[tracing::instrument(skip_all)]
 pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Result<Signed, TwoFactorError> {
     let Some(pending) = session::pending_second_factor(session).await? else {
         return Err(TwoFactorError::NoPendingLogin);
     };
-    let key = pending.user_id.to_string();
-    let failures = limits::TWO_FACTOR_ACCOUNT.check(state, &key).await?;
+    let (sign_in, account) = (pending_sign_in_key(session), pending.user_id.to_string());
+    let taken = limits::take(state, &[(&limits::TWO_FACTOR_PENDING, &sign_in), (&limits::TWO_FACTOR_ACCOUNT, &account)]).await?;
     let mut tx = state.db.begin().await?;
     let user = users::find_by_id(&mut tx, pending.user_id).await?.filter(|u| u.is_active);
     let Some(user) = user else {
@@ -154,7 +188,7 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
     };
     let accepted = if totp::looks_like_code(otp) {
         match two_factor::find(&mut tx, user.id).await? {
-            Some((secret, _)) => match TotpSecret::from_base32(&secret).and_then(|s| s.matching_step(otp, db::now() as u64)) {
+            Some((sealed, _)) => match open_secret(state, user.id, &sealed).and_then(|s| s.matching_step(otp, db::now() as u64)) {
                 Some(step) => two_factor::use_step(&mut tx, user.id, step as i64).await?,
                 None => false,
             },
@@ -168,15 +202,13 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
     };
     tx.commit().await?;
     if !accepted {
-        limits::TWO_FACTOR_ACCOUNT.record(state, &key).await?;
+        // The failure stays counted.
         tracing::info!(user_id = user.id, "second factor refused");
         return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
     }
     session::clear_pending_second_factor(session).await?;
     session::sign_in(session, user.id).await?;
-    if failures > 0 {
-        limits::TWO_FACTOR_ACCOUNT.clear(state, &key).await?;
-    }
+    taken.give_back(state).await?;
     tracing::info!(user_id = user.id, "user signed in with a second factor");
     let redirect_to = accounts::after_sign_in(state, session, &user, pending.next.as_deref())
         .await
