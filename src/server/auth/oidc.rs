@@ -155,7 +155,14 @@ struct Cached {
 pub struct Oidc {
     http: Outbound,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
+    /// Discoveries that failed lately: asked again within [`FAILURE_TTL`], they fail at
+    /// once, so that visitors of a sign-in page cannot make the server knock on a dead or
+    /// refused issuer for every view.
+    failures: Arc<Mutex<HashMap<String, (Instant, Failure)>>>,
 }
+
+/// How long a failed discovery is answered from memory.
+const FAILURE_TTL: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,7 +176,7 @@ impl Oidc {
     /// followed: discovery, keys and tokens are fetched from the URLs as published.
     pub fn new(allow: Allowlist) -> anyhow::Result<Self> {
         let http = Outbound::new(allow, HTTP_TIMEOUT, 0)?;
-        Ok(Self { http, cache: Arc::default() })
+        Ok(Self { http, cache: Arc::default(), failures: Arc::default() })
     }
 
     /// The provider's discovery document and key set, from the cache when fresh.
@@ -179,10 +186,21 @@ impl Oidc {
                 return Ok(hit.metadata.clone());
             }
         }
+        if let Some((at, failure)) = self.failures.lock().expect("failures lock").get(issuer) {
+            if at.elapsed() < FAILURE_TTL {
+                return Err(OidcError::Discovery(failure.clone()));
+            }
+        }
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|e| OidcError::Discovery(bad_answer(&e)))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.http)
-            .await
-            .map_err(|e| OidcError::Discovery(discovery_failure(&e)))?;
+        let metadata = match CoreProviderMetadata::discover_async(issuer_url, &self.http).await {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                let failure = discovery_failure(&err);
+                self.failures.lock().expect("failures lock").insert(issuer.to_owned(), (Instant::now(), failure.clone()));
+                return Err(OidcError::Discovery(failure));
+            }
+        };
+        self.failures.lock().expect("failures lock").remove(issuer);
         self.remember(issuer, metadata.clone());
         Ok(metadata)
     }
@@ -194,6 +212,7 @@ impl Oidc {
     /// Forgets a provider (its configuration changed).
     pub fn forget(&self, issuer: &str) {
         self.cache.lock().expect("cache lock").remove(issuer);
+        self.failures.lock().expect("failures lock").remove(issuer);
     }
 
     /// Starts the authorization-code flow: a fresh `state`, `nonce` and PKCE (S256) pair.

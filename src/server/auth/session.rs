@@ -105,8 +105,9 @@ pub async fn clear_pending_second_factor(session: &Session) -> SessionResult<()>
     remove_if_present::<PendingSecondFactor>(session, PENDING_2FA).await.map(|_| ())
 }
 
-/// The TOTP secret offered by an enrolment that the user has not confirmed yet.
-const TOTP_ENROLMENT: &str = "totp_enrolment";
+/// The TOTP secret offered by an enrolment that the user has not confirmed yet, sealed
+/// (a new key: an offer stored in plain text by an earlier version is ignored).
+const TOTP_ENROLMENT: &str = "totp_enrolment_sealed";
 
 pub async fn totp_enrolment(session: &Session) -> SessionResult<Option<String>> {
     session.get(TOTP_ENROLMENT).await

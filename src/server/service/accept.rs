@@ -10,7 +10,7 @@ use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::members::InviteContext;
-use crate::server::db::{self, audit, members, organizations, outbox, two_factor, users};
+use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
 
@@ -102,8 +102,10 @@ async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow
         needs_2fa: org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?,
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
-        // A sign-in through the provider in this session, not a link made once (§9.10).
-        needs_sso: require_sso && !user.sso_signed_in.contains(&org.id),
+        // A sign-in through the provider in this session, not a link made once (§9.10),
+        // through an identity still linked.
+        needs_sso: require_sso
+            && !(user.sso_signed_in.contains(&org.id) && sso::identity_of_user(conn, org.id, user.id).await?.is_some()),
         at_seat_limit,
     })
 }

@@ -99,13 +99,17 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
 pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
     let membership = membership_ungated(state, user, slug).await?;
     // Required SSO means a sign-in through the provider in this session (§9.10), not a
-    // link made once.
-    if user.sso_signed_in.contains(&membership.org.id) {
-        return Ok(membership);
+    // link made once, and through an identity still linked (an unlink, a new issuer or a
+    // removed provider ends what earlier sign-ins allowed).
+    let mut conn = state.db.conn().await?;
+    if let Some(provider) = sso::required_provider(&mut conn, membership.org.id).await? {
+        let fresh = user.sso_signed_in.contains(&membership.org.id)
+            && sso::identity_of_user(&mut conn, membership.org.id, user.id).await?.is_some();
+        if !fresh {
+            return Err(OrgError::SsoRequired { slug: membership.org.slug.clone(), org_name: membership.org.name.clone(), provider });
+        }
     }
-    if let Some(provider) = sso::required_provider(&mut *state.db.conn().await?, membership.org.id).await? {
-        return Err(OrgError::SsoRequired { slug: membership.org.slug.clone(), org_name: membership.org.name.clone(), provider });
-    }
+    drop(conn);
     Ok(membership)
 }
 

@@ -569,7 +569,7 @@ async fn resolve_account(
                     format!("An account with {email} already exists. Sign in with your password first, then link {name} to it."),
                 ));
             }
-            if !may_join(&mut tx, state, session, org, provider, email).await? {
+            if !may_join(&mut tx, state, org, provider, email).await? {
                 return Err(refused(
                     "not_invited",
                     format!("{} has no invitation for {email}, so no account was created. Ask an owner of {} to invite you.", org.name, org.name),
@@ -606,16 +606,15 @@ async fn resolve_account(
 }
 
 /// Whether someone new with this verified address has a way into the organization, so
-/// that creating their account is worth it: an approved invite for the address (in this
-/// session or not), or just-in-time membership — the latter only while registration is
-/// open (§9.10: with `invite_only` or `closed`, the provider creates accounts only for
-/// addresses holding an invite). Requests are not a way in (§5.7).
-async fn may_join(tx: &mut db::Conn, state: &AppState, session: &Session, org: &OrgRow, provider: &ProviderRow, email: &str) -> Result<bool, SsoError> {
-    let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.org_id == org.id && p.email == email);
-    let invited = invited_here
-        || members::pending_for_email(tx, org.id, email)
-            .await?
-            .is_some_and(|r| r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now()));
+/// that creating their account is worth it: an approved, unexpired invite for the address
+/// (read from the database, never from the session, whose copy may be stale), or
+/// just-in-time membership — the latter only while registration is open (§9.10: with
+/// `invite_only` or `closed`, the provider creates accounts only for addresses holding an
+/// invite). Requests are not a way in (§5.7).
+async fn may_join(tx: &mut db::Conn, state: &AppState, org: &OrgRow, provider: &ProviderRow, email: &str) -> Result<bool, SsoError> {
+    let invited = members::pending_for_email(tx, org.id, email)
+        .await?
+        .is_some_and(|r| r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now()));
     let registration_open = state.config.registration == crate::server::domain::RegistrationMode::Open;
     Ok(invited || (provider.allow_jit_membership && registration_open))
 }
@@ -696,8 +695,9 @@ fn not_member(org: &OrgRow, provider: &ProviderRow) -> String {
 }
 
 /// Just-in-time membership with the organization's default role, when the provider allows
-/// it and registration is open. An invite request or join request for the address stays a
-/// request (§5.7): only an owner's or manager's approval turns it into an invite.
+/// it (accounts themselves are created only while registration is open: [`may_join`]). An
+/// invite request or join request for the address never becomes the membership (§5.7):
+/// it is deleted, since it is pointless once the person is a member with the default role.
 async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user: &UserRow, email: &str, ip: Option<&str>) -> Result<Joined, SsoError> {
     if !provider.allow_jit_membership {
         return Ok(Joined::NotMember(not_member(org, provider)));
@@ -715,6 +715,9 @@ async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user
     let seats = members::seats_used(&mut tx, org.id).await?;
     if org.member_limit.is_some_and(|limit| seats >= limit) {
         return Ok(Joined::NotMember(format!("{} has no seats left. Ask an owner to make room.", org.name)));
+    }
+    if let Some(request) = members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != "approved") {
+        members::delete_pending(&mut tx, request.id).await?;
     }
     let role = org.default_role.clone();
     let row = match members::insert_membership(&mut tx, org.id, user.id, &role, now).await {

@@ -64,11 +64,12 @@ pub async fn start_enrolment(state: &AppState, session: &Session, user: &UserRow
     if two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
         return Err(TwoFactorError::AlreadyEnrolled);
     }
-    let secret = match session::totp_enrolment(session).await?.and_then(|s| TotpSecret::from_base32(&s)) {
+    let secret = match offered_secret(state, session, user).await? {
         Some(secret) => secret,
         None => {
             let secret = TotpSecret::generate();
-            session::set_totp_enrolment(session, &secret.base32()).await?;
+            // Sealed in the session too: the store holds no usable secret (SPEC §6, §9.5).
+            session::set_totp_enrolment(session, &SealingKey::totp(&state.secret).seal(user.id, &secret.base32())).await?;
             secret
         }
     };
@@ -95,8 +96,7 @@ pub async fn confirm_enrolment(
     otp: &str,
     ip: Option<&str>,
 ) -> Result<Enrolled, TwoFactorError> {
-    let offered = session::totp_enrolment(session).await?;
-    let offered_secret = offered.as_deref().and_then(TotpSecret::from_base32);
+    let offered_secret = offered_secret(state, session, user).await?;
     let presented = if secret.trim().is_empty() { offered_secret.clone() } else { TotpSecret::from_base32(secret) };
     let (Some(offered), Some(presented)) = (offered_secret, presented) else {
         return Err(TwoFactorError::Invalid(FieldErrors::single(
@@ -132,6 +132,11 @@ pub async fn confirm_enrolment(
     // SPEC §6: an invite pending in the session is accepted now, when §5.3 allows.
     let joined = accept::accept_pending(state, session, ip).await.map_err(TwoFactorError::Internal)?;
     Ok(Enrolled { recovery_codes: codes, joined })
+}
+
+/// The secret this session's enrolment offered (kept sealed in the session).
+async fn offered_secret(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<TotpSecret>, TwoFactorError> {
+    Ok(session::totp_enrolment(session).await?.and_then(|sealed| open_secret(state, user.id, &sealed)))
 }
 
 /// A stored TOTP secret, opened (SPEC §6: sealed at rest under `APP_SECRET_KEY`).
