@@ -342,29 +342,23 @@ trait PersonClaims {
     fn name_claim(&self) -> Option<String>;
 }
 
-impl PersonClaims for StandardClaims<CoreGenderClaim> {
-    fn email_claim(&self) -> Option<String> {
-        self.email().map(|e| e.as_str().to_owned())
-    }
-    fn email_verified_claim(&self) -> Option<bool> {
-        self.email_verified()
-    }
-    fn name_claim(&self) -> Option<String> {
-        self.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned())
-    }
+/// The two claim sets (UserInfo's and the ID token's) expose the same accessors.
+macro_rules! person_claims {
+    ($($ty:ty),+) => {$(
+        impl PersonClaims for $ty {
+            fn email_claim(&self) -> Option<String> {
+                self.email().map(|e| e.as_str().to_owned())
+            }
+            fn email_verified_claim(&self) -> Option<bool> {
+                self.email_verified()
+            }
+            fn name_claim(&self) -> Option<String> {
+                self.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned())
+            }
+        }
+    )+};
 }
-
-impl PersonClaims for CoreIdTokenClaims {
-    fn email_claim(&self) -> Option<String> {
-        self.email().map(|e| e.as_str().to_owned())
-    }
-    fn email_verified_claim(&self) -> Option<bool> {
-        self.email_verified()
-    }
-    fn name_claim(&self) -> Option<String> {
-        self.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned())
-    }
-}
+person_claims!(StandardClaims<CoreGenderClaim>, CoreIdTokenClaims);
 
 fn take_email(verified: &mut VerifiedClaims, from: &impl PersonClaims) {
     verified.email = from.email_claim().map(|e| e.trim().to_lowercase());

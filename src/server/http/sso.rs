@@ -20,6 +20,7 @@ use tower_sessions::Session;
 
 use super::api::{require_user, rfc3339};
 use super::client_ip::ClientIp;
+use crate::server::domain::next::safe_next;
 use crate::server::domain::sso::Intent;
 use crate::server::domain::Password;
 use super::error::{ApiError, ApiJson};
@@ -160,8 +161,19 @@ pub struct StartForm {
 
 /// `GET /auth/login/{slug}/start/`: starts nothing (a navigation from another site must not
 /// start a sign-in or a link); shows the organization's sign-in page instead.
-async fn start_page(Path(slug): Path<String>) -> Response {
-    see_other(&format!("/auth/login/{}/", path_segment(&slug)))
+async fn start_page(Path(slug): Path<String>, query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let mut page = format!("/auth/login/{}/", path_segment(&slug));
+    if let Some(next) = query.ok().and_then(|Query(q)| q.next).as_deref().and_then(safe_next) {
+        page.push_str("?next=");
+        page.push_str(&url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+    }
+    see_other(&page)
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// `POST /auth/login/{slug}/start/`: leaves for the provider (303), or comes back to the

@@ -105,7 +105,6 @@ pub const ALREADY_MEMBER: &str = "This email address is already a member of the 
 pub const ALREADY_INVITED: &str =
     "This email address already has a pending invite. Resend or regenerate it from the members page instead.";
 
-/// The link of an invite email.
 /// The token of invite `member_id` at `generation`, derived under the instance secret.
 pub fn invite_token(state: &AppState, member_id: i64, generation: i64) -> InviteToken {
     InviteKey::derive(&state.secret).token(member_id, generation)
@@ -118,6 +117,7 @@ pub fn link_path_of(state: &AppState, row: &MemberRow) -> Option<String> {
     invite::token_matches(token.expose(), row.token_hash.as_deref()).then(|| format!("/accept/{}/{}/", row.id, token.expose()))
 }
 
+/// The link of an invite email.
 pub fn invite_link(state: &AppState, member_id: i64, token: &str) -> String {
     format!("{}/accept/{member_id}/{token}/", state.config.public_url())
 }

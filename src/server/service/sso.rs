@@ -482,7 +482,7 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
         })?;
 
     let current = super::accounts::current_user(state, session).await.ok();
-    let mut user = resolve_account(state, session, &org, &provider, &claims, &flow, current.as_ref(), ip).await?;
+    let mut user = resolve_account(state, &org, &provider, &claims, &flow, current.as_ref(), ip).await?;
     let now = db::now();
     session::record_sso_sign_in(session, org.id, user.id, now).await?;
     user.sso_signed_in.push(org.id);
@@ -514,10 +514,8 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
 }
 
 /// Rule 2 of the module: the account this identity signs in to (or is linked to).
-#[allow(clippy::too_many_arguments)]
 async fn resolve_account(
     state: &AppState,
-    session: &Session,
     org: &OrgRow,
     provider: &ProviderRow,
     claims: &VerifiedClaims,
