@@ -425,3 +425,41 @@ async fn two_owners_removing_each_other_at_once_leave_an_owner() {
         assert!(owners(&app).await >= 1, "round {round}: no owner left after {:?}", tally(&answers));
     }
 }
+
+/// SPEC §5.1: the inviter's 100 invites a day hold across organizations, even when the
+/// invites race in two organizations at once (each organization's lock alone does not
+/// serialise them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_inviters_daily_limit_holds_across_organizations_in_parallel() {
+    let app = spawn_app().await;
+    app.register("owner@example.com", "Olive Owner", PASSWORD).await;
+    app.create_org(&app.client, "Acme", "acme").await;
+    app.create_org(&app.client, "Beta", "beta").await;
+    let requests = (0..120)
+        .map(|i| {
+            let org = if i % 2 == 0 { "acme" } else { "beta" };
+            app.client.post(app.url(&format!("/api/0/organizations/{org}/members/"))).json(&json!({"email": format!("p{i}@example.com")}))
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    assert_eq!(tally(&answers), [(201, 100), (429, 20)]);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NULL").await, 100);
+}
+
+/// SPEC §5.1: approving a request mails an invite, and counts against the address's limit.
+#[tokio::test]
+async fn approving_a_request_counts_against_the_addresss_daily_limit() {
+    let app = spawn_app().await;
+    app.register("owner@example.com", "Olive Owner", PASSWORD).await;
+    app.create_org(&app.client, "Acme", ORG).await;
+    for _ in 0..10 {
+        let id = app.invite(&app.client, ORG, "spam@example.com", "member").await;
+        assert_eq!(app.client.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{id}/"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    }
+    let (status, body) = send(&app.client, &app, "POST", &format!("/api/0/organizations/{ORG}/invite-requests/"), Some(json!({"email": "spam@example.com"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let (status, body) = send(&app.client, &app, "PUT", &format!("/api/0/organizations/{ORG}/invite-requests/{id}/"), Some(json!({"approve": true}))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'approved' AND user_id IS NULL").await, 0, "nothing approved");
+}

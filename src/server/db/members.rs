@@ -276,12 +276,13 @@ pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>,
     sent_since(&row)
 }
 
-/// Invite emails sent to an address of an organization since `since`: invites, resends
-/// and regenerates (SPEC §5.1: all three count against the per-address daily limit).
+/// Invite emails sent to an address of an organization since `since`: invites, resends,
+/// regenerates and approved requests (SPEC §5.1: each mails an invite, and all count
+/// against the per-address daily limit).
 pub async fn sends_to_address_since(conn: &mut Conn, since: i64, org_id: i64, email: &str) -> Result<SentSince, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*), MIN(created_at) FROM audit_log \
-         WHERE event IN ('member.invite', 'member.reinvite', 'invite.regenerate') \
+         WHERE event IN ('member.invite', 'member.reinvite', 'invite.regenerate', 'invite-request.approve', 'join-request.approve') \
          AND created_at >= $1 AND organization_id = $2 AND target_email = $3",
     )
     .bind(since)

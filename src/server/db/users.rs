@@ -110,3 +110,14 @@ pub async fn set_password_hash(conn: &mut Conn, id: i64, hash: &PasswordHash) ->
 pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await
 }
+
+/// Serialises the transactions that count and then write on behalf of one user across
+/// organizations (an inviter's daily invites, SPEC §5.1): PostgreSQL locks the user's row
+/// until the transaction ends; SQLite transactions already hold the database's write lock.
+/// Take it after the organization's lock (`organizations::lock`), never before.
+pub async fn lock(conn: &mut Conn, kind: super::DbKind, user_id: i64) -> Result<(), sqlx::Error> {
+    if kind == super::DbKind::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(user_id).execute(conn).await?;
+    }
+    Ok(())
+}

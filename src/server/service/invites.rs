@@ -56,7 +56,7 @@ pub const ADDRESS_LIMITED: &str = "This address has been invited too many times 
 /// organization's lock, in the transaction that writes the send's audit entry, so that
 /// the count and the new entry are one step for concurrent sends. `Retry-After` is when
 /// the oldest counted send leaves the rolling day.
-fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
+pub(super) fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
     if sent.count < max {
         return Ok(());
     }
@@ -157,6 +157,8 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
     let now = db::now();
     let mut tx = state.db.begin().await?;
     crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
+    // The inviter's daily count spans organizations: their own row is locked too.
+    users::lock(&mut tx, state.db.kind(), actor.id).await?;
     let day_ago = now - DAY_SECS;
     let by_inviter = members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await?;
     within_daily(by_inviter, PER_INVITER_PER_DAY, now, "You have sent too many invites today. Try again tomorrow.")?;

@@ -209,6 +209,9 @@ pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i
         return Err(InviteError::Forbidden("You cannot approve a role higher than your own; change the role or ask an owner."));
     }
     check_seat(&mut tx, membership.org.id).await?;
+    // Approving mails an invite: it counts against the address's daily limit (§5.1).
+    let sent = members::sends_to_address_since(&mut tx, now - DAY_SECS, membership.org.id, row.email.as_deref().unwrap_or_default()).await?;
+    invites::within_daily(sent, invites::PER_ADDRESS_PER_DAY, now, invites::ADDRESS_LIMITED)?;
     let days = i64::from(state.config.invite_days_valid);
     let generation = row.token_generation + 1;
     let token = invites::invite_token(state, row.id, generation);
