@@ -147,6 +147,49 @@ pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sqlx::
     .collect()
 }
 
+/// The person of a membership, as the member list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberPerson {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+/// A row of an organization's member list with what the list shows beside it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub row: MemberRow,
+    pub person: Option<MemberPerson>,
+    pub inviter_name: Option<String>,
+    /// The delivery state of the newest email about the row.
+    pub mail_state: Option<String>,
+}
+
+/// An organization's member list (memberships first, then pending rows) with each
+/// member's person, inviter and newest mail state, in one query.
+pub async fn list_with_people(conn: &mut Conn, org_id: i64) -> Result<Vec<Listed>, sqlx::Error> {
+    let member_cols = COLUMNS.split(", ").map(|c| format!("m.{c} AS m_{c}")).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {member_cols}, u.id AS u_id, u.email AS u_email, u.name AS u_name, i.name AS inviter_name, \
+         (SELECT o.status FROM mail_outbox o WHERE o.member_id = m.id ORDER BY o.id DESC LIMIT 1) AS mail_state \
+         FROM members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN users i ON i.id = m.inviter_id \
+         WHERE m.organization_id = $1 ORDER BY (m.user_id IS NULL), m.id"
+    ))
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: Option<i64> = row.try_get("u_id")?;
+            let person = match id {
+                Some(id) => Some(MemberPerson { id, email: row.try_get("u_email")?, name: row.try_get("u_name")? }),
+                None => None,
+            };
+            Ok(Listed { row: from_row_prefixed(row, "m_")?, person, inviter_name: row.try_get("inviter_name")?, mail_state: row.try_get("mail_state")? })
+        })
+        .collect()
+}
+
 /// Adds a user as a member (organization creation, single-organization mode).
 pub async fn insert_membership(conn: &mut Conn, org_id: i64, user_id: i64, role: &str, now: i64) -> Result<MemberRow, sqlx::Error> {
     let row = sqlx::query(&format!(
@@ -237,6 +280,15 @@ pub async fn set_token(conn: &mut Conn, member_id: i64, token_hash: &str, expire
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Memberships of an organization (not pending invites). Accepting compares this with
+/// the seat limit: the accepted invite already holds its seat.
+pub async fn memberships_count(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND user_id IS NOT NULL")
+        .bind(org_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Seats in use: members plus pending invites (requests do not hold a seat).

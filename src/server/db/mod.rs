@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
 pub mod sso;
+pub mod teams;
 pub mod two_factor;
 pub mod users;
 

@@ -91,7 +91,7 @@ async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow
     };
     let email_matches = user.email == invited || proof == Some(invited);
     let at_seat_limit = match org.member_limit {
-        Some(limit) => seats_taken(conn, org.id).await? >= limit,
+        Some(limit) => members::memberships_count(conn, org.id).await? >= limit,
         None => false,
     };
     Ok(Visitor {
@@ -108,13 +108,6 @@ async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow
             && !(user.sso_signed_in.contains(&org.id) && sso::identity_of_user(conn, org.id, user.id).await?.is_some()),
         at_seat_limit,
     })
-}
-
-async fn seats_taken(conn: &mut db::Conn, org_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND user_id IS NOT NULL")
-        .bind(org_id)
-        .fetch_one(conn)
-        .await
 }
 
 async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<UserRow>, AcceptError> {

@@ -141,7 +141,7 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
     {
         let mut conn = state.db.conn().await?;
         for team in &input.teams {
-            match teams_find(&mut conn, membership.org.id, team).await? {
+            match crate::server::db::teams::find_id(&mut conn, membership.org.id, team).await? {
                 Some(id) => team_ids.push(id),
                 None => errors.add("teams", format!("Unknown team \"{team}\".")),
             }
@@ -236,14 +236,6 @@ pub fn invite_email(inviter: &str, org: &str, link: &str, days: i64) -> (String,
         s = if days == 1 { "" } else { "s" }
     );
     (subject, body)
-}
-
-async fn teams_find(conn: &mut db::Conn, org_id: i64, slug: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM teams WHERE organization_id = $1 AND slug = $2")
-        .bind(org_id)
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
 }
 
 /// Revokes a pending invite (its link then says the invite is no longer valid).

@@ -131,7 +131,7 @@ pub async fn for_user(state: &AppState, user: &UserRow) -> Result<Vec<OrgRow>, O
 #[derive(Debug, Clone)]
 pub struct MemberEntry {
     pub row: MemberRow,
-    pub user: Option<UserRow>,
+    pub user: Option<members::MemberPerson>,
     pub inviter_name: Option<String>,
     pub expired: bool,
     pub mail_state: Option<String>,
@@ -143,36 +143,29 @@ pub struct MemberEntry {
 pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), OrgError> {
     let membership = membership(state, user, slug).await?;
     let sees_requests = membership.role.can_invite();
-    let mut conn = state.db.conn().await?;
     let now = db::now();
-    let mut entries = Vec::new();
-    for row in members::list(&mut conn, membership.org.id).await? {
-        if !sees_requests && row.invite_status != "approved" {
-            continue;
-        }
-        let member_user = match row.user_id {
-            Some(id) => db::users::find_by_id(&mut conn, id).await?,
-            None => None,
-        };
-        let inviter_name = match row.inviter_id {
-            Some(id) => db::users::find_by_id(&mut conn, id).await?.map(|u| u.name),
-            None => None,
-        };
-        let mail_state = if row.is_pending() { outbox::mail_state_for_member(&mut conn, row.id).await? } else { None };
-        let expired = row.is_pending() && crate::server::domain::invite::is_expired(row.token_expires_at, now);
-        entries.push(MemberEntry { row, user: member_user, inviter_name, expired, mail_state });
-    }
+    let entries = members::list_with_people(&mut *state.db.conn().await?, membership.org.id)
+        .await?
+        .into_iter()
+        .filter(|listed| sees_requests || listed.row.invite_status == "approved")
+        .map(|listed| {
+            let pending = listed.row.is_pending();
+            MemberEntry {
+                expired: pending && crate::server::domain::invite::is_expired(listed.row.token_expires_at, now),
+                mail_state: if pending { listed.mail_state } else { None },
+                user: listed.person,
+                inviter_name: listed.inviter_name,
+                row: listed.row,
+            }
+        })
+        .collect();
     Ok((membership, entries))
 }
 
 /// The teams of an organization: `(slug, name)`.
 pub async fn teams(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<(String, String)>, OrgError> {
     let membership = membership(state, user, slug).await?;
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT slug, name FROM teams WHERE organization_id = $1 ORDER BY slug")
-        .bind(membership.org.id)
-        .fetch_all(state.db.pool())
-        .await?;
-    Ok(rows)
+    Ok(db::teams::list(&mut *state.db.conn().await?, membership.org.id).await?)
 }
 
 /// Creates a team (owners and managers).
@@ -197,14 +190,7 @@ pub async fn create_team(state: &AppState, user: &UserRow, slug: &str, name: &st
         return Err(OrgError::Invalid(errors));
     };
     let mut tx = state.db.begin().await?;
-    let inserted = sqlx::query("INSERT INTO teams (organization_id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(membership.org.id)
-        .bind(team_slug.as_str())
-        .bind(name)
-        .bind(db::now())
-        .execute(&mut *tx)
-        .await;
-    match inserted {
+    match db::teams::insert(&mut tx, membership.org.id, team_slug.as_str(), name, db::now()).await {
         Ok(_) => {}
         Err(err) if db::is_unique_violation(&err) => {
             return Err(OrgError::Invalid(FieldErrors::single("slug", "A team with this slug already exists.")))
