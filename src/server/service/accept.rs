@@ -2,7 +2,6 @@
 //! after registration or login (§4.3, §4.4).
 
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::internal_errors;
@@ -20,6 +19,13 @@ pub struct InviteLink {
     pub org_slug: Option<String>,
     pub member_id: i64,
     pub token: String,
+}
+
+impl InviteLink {
+    /// The invite page of this link, `/accept/{member_id}/{token}/`.
+    pub fn page_path(&self) -> String {
+        format!("/accept/{}/{}/", self.member_id, self.token)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +64,13 @@ pub struct SsoFacts {
 /// wrong gives the same `invalid`, except a correct token of an expired or an accepted
 /// invite.
 async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<InviteContext, AcceptError> {
+    let Some(ctx) = members::invite_context(conn, link.member_id).await? else { return Err(AcceptError::Refused(Refusal::Invalid)) };
+    check_valid(ctx, link)
+}
+
+/// [`valid_invite`]'s checks on an invite already read.
+fn check_valid(ctx: InviteContext, link: &InviteLink) -> Result<InviteContext, AcceptError> {
     let refuse = |r| Err(AcceptError::Refused(r));
-    let Some(ctx) = members::invite_context(conn, link.member_id).await? else { return refuse(Refusal::Invalid) };
     let row = &ctx.row;
     if link.org_slug.as_deref().is_some_and(|slug| slug != ctx.org.slug) {
         return refuse(Refusal::Invalid);
@@ -292,32 +303,31 @@ async fn forget_pending_invite(session: &Session, member_id: i64) -> Result<(), 
     Ok(())
 }
 
-/// The invite pending in the session, while it still names a valid invite: its link
-/// (derived again from the row, since the session keeps only the token's hash) and page.
+/// The invite pending in the session, while it still names a valid invite, with its link
+/// (derived again from the row, since the session keeps only the token's hash).
 #[derive(Debug, Clone)]
 pub struct PendingLink {
     pub pending: PendingInvite,
     pub link: InviteLink,
-    /// The invite page, `/accept/{member_id}/{token}/`.
-    pub page: String,
 }
 
 /// After registration or login: the pending invite in the session, if it still names a
-/// valid invite (a stale one is dropped from the session).
+/// valid invite through its current link (a stale one — revoked, regenerated, expired,
+/// accepted, or made before tokens were derived — is dropped from the session).
 pub async fn pending_link(state: &AppState, session: &Session) -> Result<Option<PendingLink>, AcceptError> {
     let Some(pending) = session::pending_invite(session).await? else { return Ok(None) };
-    let row = members::find(&mut *state.db.conn().await?, pending.member_id).await?;
-    let page = row
-        .filter(|r| r.is_pending() && r.invite_status == "approved" && !invite::is_expired(r.token_expires_at, db::now()))
-        .filter(|r| r.token_hash.as_deref().is_some_and(|h| bool::from(h.as_bytes().ct_eq(pending.token_hash.as_bytes()))))
-        .and_then(|r| super::invites::link_path_of(state, &r).map(|page| (r, page)));
-    let Some((row, page)) = page else {
+    let ctx = members::invite_context(&mut *state.db.conn().await?, pending.member_id).await?;
+    let valid = ctx.and_then(|ctx| {
+        let token = super::invites::invite_token(state, ctx.row.id, ctx.row.token_generation);
+        let link = InviteLink { org_slug: None, member_id: ctx.row.id, token: token.expose().to_owned() };
+        let opened = invite::token_matches(&link.token, Some(&pending.token_hash));
+        (opened && check_valid(ctx, &link).is_ok()).then_some(link)
+    });
+    let Some(link) = valid else {
         session::clear_pending_invite(session).await?;
         return Ok(None);
     };
-    let token = super::invites::invite_token(state, row.id, row.token_generation);
-    let link = InviteLink { org_slug: None, member_id: row.id, token: token.expose().to_owned() };
-    Ok(Some(PendingLink { pending, link, page }))
+    Ok(Some(PendingLink { pending, link }))
 }
 
 /// Whether accepting the pending invite without the user's own click is allowed: only for

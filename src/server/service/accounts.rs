@@ -4,7 +4,7 @@ use tower_sessions::Session;
 
 use super::limits::{self, Limit, Limited, Taken};
 use super::{accept, emails, internal_errors};
-use crate::server::auth::password::HashError;
+use crate::server::auth::password::{HashError, PasswordHash};
 use crate::server::auth::session;
 use crate::server::db::{self, users, users::UserRow};
 use crate::server::domain::{next::safe_next, DisplayName, EmailAddress, FieldErrors, Password, PasswordPolicy};
@@ -194,12 +194,20 @@ pub enum LoginError {
 internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
 super::rate_limited_errors!(LoginError);
 
-/// Counts a password attempt against the sign-in limits of SPEC §9.4, before the password
-/// is hashed: per (account, client address) and per client address. Never per account
-/// alone, so that one client's failures cannot stop the owner signing in from another.
-/// The hits are given back when the password is right (only failures count) or when it
-/// could not be checked (full hashing queue).
-async fn count_sign_in_attempt(state: &AppState, email: Option<&str>, ip: Option<&str>) -> Result<Taken, limits::LimitError> {
+/// A password attempt checked under the sign-in limits of SPEC §9.4: counted before the
+/// password is hashed, per (account, client address) and per client address — never per
+/// account alone, so that one client's failures cannot stop the owner signing in from
+/// another. The hits are given back when the password is right (only failures count) or
+/// when it could not be checked (full hashing queue: `LoginError::Busy`). `Ok(false)` is a
+/// wrong password (or no account), which stays counted. Sign-in and re-authentication
+/// both go through here.
+async fn check_password_attempt(
+    state: &AppState,
+    email: Option<&str>,
+    ip: Option<&str>,
+    password: &Password,
+    stored: Option<&PasswordHash>,
+) -> Result<bool, LoginError> {
     let account = email.map(|email| format!("{email}|{}", ip.unwrap_or("-")));
     let mut hits = Vec::with_capacity(2);
     if let Some(account) = &account {
@@ -208,7 +216,19 @@ async fn count_sign_in_attempt(state: &AppState, email: Option<&str>, ip: Option
     if let Some(ip) = ip {
         hits.push((&limits::LOGIN_IP, ip));
     }
-    limits::take(state, &hits).await
+    let taken = limits::take(state, &hits).await?;
+    match state.hasher.verify(password, stored).await {
+        Ok(false) => Ok(false),
+        Ok(true) => {
+            taken.give_back(state).await?;
+            Ok(true)
+        }
+        Err(HashError::Busy) => {
+            taken.give_back(state).await?;
+            Err(LoginError::Busy)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 
@@ -229,23 +249,14 @@ pub async fn login(
 ) -> Result<Signed, LoginError> {
     let email = username.trim().to_lowercase();
     let valid_shape = !email.is_empty() && email.len() <= 254;
-    let taken = count_sign_in_attempt(state, valid_shape.then_some(email.as_str()), ip).await?;
     let user = if valid_shape { users::find_by_email(&mut *state.db.conn().await?, &email).await? } else { None };
     let stored = user.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.as_ref());
-    let verified = match state.hasher.verify(password, stored).await {
-        Ok(verified) => verified,
-        Err(HashError::Busy) => {
-            taken.give_back(state).await?;
-            return Err(LoginError::Busy);
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let verified = check_password_attempt(state, valid_shape.then_some(email.as_str()), ip, password, stored).await?;
     let Some(user) = user.filter(|_| verified) else {
         // The failure stays counted.
         tracing::info!("login refused");
         return Err(LoginError::BadCredentials);
     };
-    taken.give_back(state).await?;
     if crate::server::db::two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
         let pending = session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
         session::set_pending_second_factor(session, &pending).await?;
@@ -262,7 +273,7 @@ pub async fn login(
 /// else `next` when it is a path on this site, else the default landing page.
 pub async fn after_sign_in(state: &AppState, session: &Session, user: &UserRow, next: Option<&str>) -> anyhow::Result<String> {
     Ok(match accept::pending_link(state, session).await.map_err(accept_internal)? {
-        Some(pending) => pending.page,
+        Some(pending) => pending.link.page_path(),
         None => match next.and_then(safe_next) {
             Some(next) => next.to_owned(),
             None => landing_path(state, user).await?,
@@ -293,14 +304,14 @@ async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserR
     };
     // An invite for another address waits for the user's own Join click (§4.3 step 4).
     if !accept::may_accept_implicitly(&pending.pending, user, None) {
-        return Ok(Some(pending.page));
+        return Ok(Some(pending.link.page_path()));
     }
     if !user.email_verified {
         users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;
     }
     match accept::accept(state, session, &pending.link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
-        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.page)),
+        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.link.page_path())),
         Err(accept::AcceptError::Internal(err)) => Err(RegisterError::Internal(err)),
     }
 }
@@ -362,17 +373,11 @@ super::rate_limited_errors!(ReauthError);
 /// their current password. Failures count against the sign-in limits of §9.4.
 pub async fn reauthenticate(state: &AppState, user: &UserRow, password: &Password, ip: Option<&str>) -> Result<(), ReauthError> {
     let Some(stored) = user.password_hash.as_ref() else { return Err(ReauthError::NoPassword) };
-    let taken = count_sign_in_attempt(state, Some(&user.email), ip).await?;
-    match state.hasher.verify(password, Some(stored)).await {
-        Ok(true) => {
-            taken.give_back(state).await?;
-            Ok(())
-        }
-        Ok(false) => Err(ReauthError::WrongPassword),
-        Err(HashError::Busy) => {
-            taken.give_back(state).await?;
-            Err(ReauthError::Busy)
-        }
-        Err(err) => Err(ReauthError::Internal(err.into())),
+    match check_password_attempt(state, Some(&user.email), ip, password, Some(stored)).await {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(LoginError::BadCredentials) => Err(ReauthError::WrongPassword),
+        Err(LoginError::RateLimited(limited)) => Err(ReauthError::RateLimited(limited)),
+        Err(LoginError::Busy) => Err(ReauthError::Busy),
+        Err(LoginError::Internal(err)) => Err(ReauthError::Internal(err)),
     }
 }

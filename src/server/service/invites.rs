@@ -110,13 +110,6 @@ pub fn invite_token(state: &AppState, member_id: i64, generation: i64) -> Invite
     InviteKey::derive(&state.secret).token(member_id, generation)
 }
 
-/// The link of a pending invite, derived again from its row: `None` when the row's token
-/// is not the derived one (an invite made before tokens were derived).
-pub fn link_path_of(state: &AppState, row: &MemberRow) -> Option<String> {
-    let token = invite_token(state, row.id, row.token_generation);
-    invite::token_matches(token.expose(), row.token_hash.as_deref()).then(|| format!("/accept/{}/{}/", row.id, token.expose()))
-}
-
 /// The link of an invite email.
 pub fn invite_link(state: &AppState, member_id: i64, token: &str) -> String {
     format!("{}/accept/{member_id}/{token}/", state.config.public_url())
@@ -305,9 +298,12 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     let expires_at = if regenerate { now + i64::from(state.config.invite_days_valid) * DAY_SECS } else { row.token_expires_at.unwrap_or(now) };
     // A resend mails the link the invite already has; a regenerate (or an invite whose
     // token was not derived) moves to the next generation, which kills the old link.
-    let same = !regenerate && link_path_of(state, &row).is_some();
-    let generation = if same { row.token_generation } else { row.token_generation + 1 };
-    let token = invite_token(state, row.id, generation);
+    let current = invite_token(state, row.id, row.token_generation);
+    let (generation, token) = if !regenerate && invite::token_matches(current.expose(), row.token_hash.as_deref()) {
+        (row.token_generation, current)
+    } else {
+        (row.token_generation + 1, invite_token(state, row.id, row.token_generation + 1))
+    };
     members::set_token(&mut tx, row.id, &token.hash(), expires_at, generation).await?;
     let email = row.email.clone().unwrap_or_default();
     let link = invite_link(state, row.id, token.expose());

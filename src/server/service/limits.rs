@@ -152,9 +152,7 @@ pub async fn take(state: &AppState, hits: &[(&Limit, &str)]) -> Result<Taken, Li
         let hits = rate_limits::hit(&mut conn, &bucket, window_start).await?;
         if hits > limit.max {
             tracing::info!(limit = limit.name, "rate limit reached");
-            for (bucket, window_start) in taken.0 {
-                rate_limits::give_back(&mut conn, &bucket, window_start).await?;
-            }
+            return_hits(&mut conn, taken.0).await?;
             return Err(LimitError::Limited(limit.refusal(now)));
         }
         taken.0.push((bucket, window_start));
@@ -170,12 +168,16 @@ impl Taken {
         if self.0.is_empty() {
             return Ok(());
         }
-        let mut conn = state.db.conn().await?;
-        for (bucket, window_start) in self.0 {
-            rate_limits::give_back(&mut conn, &bucket, window_start).await?;
-        }
-        Ok(())
+        return_hits(&mut *state.db.conn().await?, self.0).await
     }
+}
+
+/// One atomic decrement per hit, in the window it was counted in.
+async fn return_hits(conn: &mut db::Conn, hits: Vec<(String, i64)>) -> Result<(), LimitError> {
+    for (bucket, window_start) in hits {
+        rate_limits::give_back(conn, &bucket, window_start).await?;
+    }
+    Ok(())
 }
 
 /// Deletes counters older than two days (run periodically).

@@ -562,10 +562,7 @@ async fn resolve_account(
             };
             if users::email_exists(&mut tx, email).await? {
                 // Never take over an account because an email claim matches it.
-                return Err(refused(
-                    "account_exists",
-                    format!("An account with {email} already exists. Sign in with your password first, then link {name} to it."),
-                ));
+                return Err(account_exists(email, name));
             }
             if !may_join(&mut tx, state, org, provider, email).await? {
                 return Err(refused(
@@ -573,7 +570,7 @@ async fn resolve_account(
                     format!("{} has no invitation for {email}, so no account was created. Ask an owner of {} to invite you.", org.name, org.name),
                 ));
             }
-            (create_account(&mut tx, claims, email, now).await?, true)
+            (create_account(&mut tx, claims, email, name, now).await?, true)
         }
     };
     match sso::insert_identity(&mut tx, org.id, user.id, &claims.subject, claims.email.as_deref(), now).await {
@@ -617,7 +614,15 @@ async fn may_join(tx: &mut db::Conn, state: &AppState, org: &OrgRow, provider: &
     Ok(invited || (provider.allow_jit_membership && registration_open))
 }
 
-async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str, now: i64) -> Result<UserRow, SsoError> {
+/// An existing account is never signed into because an email claim matches it.
+fn account_exists(email: &str, provider_name: &str) -> SsoError {
+    refused(
+        "account_exists",
+        format!("An account with {email} already exists. Sign in with your password first, then link {provider_name} to it."),
+    )
+}
+
+async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str, provider_name: &str, now: i64) -> Result<UserRow, SsoError> {
     let address = EmailAddress::parse(email).map_err(|_| refused("bad_email", format!("{email} is not an address this site accepts.")))?;
     let fallback = address.as_str().split('@').next().unwrap_or("member").to_owned();
     let name = claims
@@ -629,10 +634,8 @@ async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str,
     let new = users::NewUser { email: address.as_str(), name: name.as_str(), password_hash: None, email_verified: true, is_superuser: false, now };
     match users::insert(tx, new).await {
         Ok(user) => Ok(user),
-        Err(err) if db::is_unique_violation(&err) => Err(refused(
-            "account_exists",
-            format!("An account with {email} already exists. Sign in with your password first, then continue with single sign-on to link it."),
-        )),
+        // Registered meanwhile, by another request.
+        Err(err) if db::is_unique_violation(&err) => Err(account_exists(email, provider_name)),
         Err(err) => Err(err.into()),
     }
 }
@@ -659,13 +662,13 @@ async fn join(
     if let Some(pending) = accept::pending_link(state, session).await? {
         if pending.pending.org_id == org.id {
             if !accept::may_accept_implicitly(&pending.pending, user, proven) {
-                return Ok(Joined::InvitePage(pending.page));
+                return Ok(Joined::InvitePage(pending.link.page_path()));
             }
             return match accept::accept_as(state, session, &pending.link, Some(user.clone()), proven, ip).await {
                 Ok(_) => Ok(Joined::Member),
                 Err(AcceptError::Refused(Refusal::ExistingMember)) => Ok(Joined::Member),
                 Err(AcceptError::Internal(err)) => Err(SsoError::Internal(err)),
-                Err(_) => Ok(Joined::InvitePage(pending.page)),
+                Err(_) => Ok(Joined::InvitePage(pending.link.page_path())),
             };
         }
     }
