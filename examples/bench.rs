@@ -48,9 +48,7 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register"].contains(&value.as_str()) => {
-                args.only = Some(value)
-            }
+            "--only" if ["login", "invite", "accept", "register"].contains(&value.as_str()) => args.only = Some(value),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -65,10 +63,7 @@ async fn fresh_database(server: Option<&str>, dir: &std::path::Path) -> String {
             use sqlx::Connection;
             let name = format!("gh_test_bench_{}", std::process::id());
             let mut conn = sqlx::PgConnection::connect(server).await.expect("connect");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
             let mut url = url::Url::parse(server).unwrap();
             url.set_path(&format!("/{name}"));
             url.to_string()
@@ -77,10 +72,7 @@ async fn fresh_database(server: Option<&str>, dir: &std::path::Path) -> String {
 }
 
 fn wrk(args: &[&str]) -> String {
-    let out = Command::new("wrk")
-        .args(args)
-        .output()
-        .expect("wrk (apt-get install wrk)");
+    let out = Command::new("wrk").args(args).output().expect("wrk (apt-get install wrk)");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -96,11 +88,7 @@ fn load(duration: &str, target: &str, script: Option<&str>) -> String {
 }
 
 fn field<'a>(report: &'a str, label: &str) -> &'a str {
-    report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or("?")
+    report.lines().find_map(|l| l.trim().strip_prefix(label)).map(str::trim).unwrap_or("?")
 }
 
 fn summary(name: &str, report: &str) {
@@ -122,11 +110,7 @@ async fn main() {
     let args = args();
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(args.database.as_deref(), dir.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(&args.bin)
         .arg("serve")
@@ -142,12 +126,7 @@ async fn main() {
         .expect("start the server");
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -186,10 +165,7 @@ async fn main() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        lines.push_str(&format!(
-            "{session} /api/0/accept-invite/{member_id}/{}/\n",
-            token.expose()
-        ));
+        lines.push_str(&format!("{session} /api/0/accept-invite/{member_id}/{}/\n", token.expose()));
         if i == 0 {
             page = format!("/accept/{member_id}/{}/", token.expose());
         }
@@ -225,43 +201,23 @@ end
     .unwrap();
 
     let secs = format!("{}s", args.seconds);
-    println!(
-        "database: {}",
-        if args.database.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
-    );
-    println!(
-        "connections: {CONCURRENCY}, duration: {secs} per run, invites seeded: {}",
-        args.invites
-    );
+    println!("database: {}", if args.database.is_some() { "postgres" } else { "sqlite" });
+    println!("connections: {CONCURRENCY}, duration: {secs} per run, invites seeded: {}", args.invites);
     if args.runs("login") {
-        summary(
-            "GET /auth/login/",
-            &load(&secs, &format!("{base}/auth/login/"), None),
-        );
+        summary("GET /auth/login/", &load(&secs, &format!("{base}/auth/login/"), None));
     }
     if args.runs("invite") {
-        summary(
-            "GET /accept/{id}/{token}/ (invite page)",
-            &load(&secs, &format!("{base}{page}"), None),
-        );
+        summary("GET /accept/{id}/{token}/ (invite page)", &load(&secs, &format!("{base}{page}"), None));
     }
     if args.runs("accept") {
         let accept_secs = format!("{}s", (args.seconds / 2).max(1));
         let report = load(&accept_secs, &base, Some(script.to_str().unwrap()));
-        summary(
-            "POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)",
-            &report,
-        );
-        let accepted: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND user_id <> 1",
-        )
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+        summary("POST /api/0/accept-invite/{id}/{token}/ (distinct signed-in users)", &report);
+        let accepted: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND user_id <> 1")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
         println!(
             "  accepted       {accepted} in {accept_secs} = {:.0}/s",
             accepted as f64 / (args.seconds / 2).max(1) as f64
@@ -288,52 +244,30 @@ end
         };
         let register = register_script("alone");
         let login_url = format!("{base}/auth/login/");
-        let users = || async {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
-                .fetch_one(db.pool())
-                .await
-                .unwrap()
-        };
+        let users =
+            || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(db.pool()).await.unwrap() };
         // 1. Registrations alone.
         let before = users().await;
         let started = std::time::Instant::now();
         let report = load(&secs, &base, Some(register.to_str().unwrap()));
         let elapsed = started.elapsed().as_secs_f64();
         let registered = users().await - before;
-        summary(
-            "POST /api/0/auth/register/ (argon2id m=19456 t=2 p=1)",
-            &report,
-        );
-        println!(
-            "  registered     {registered} in {elapsed:.1}s = {:.1}/s",
-            registered as f64 / elapsed
-        );
+        summary("POST /api/0/auth/register/ (argon2id m=19456 t=2 p=1)", &report);
+        println!("  registered     {registered} in {elapsed:.1}s = {:.1}/s", registered as f64 / elapsed);
         // 2. The login page idle, then while registrations saturate the hashing pool.
         let idle = wrk(&["-t1", "-c2", "-d", &secs, "--latency", &login_url]);
-        let (reg_script, reg_base, reg_secs) = (
-            register_script("loaded").to_str().unwrap().to_owned(),
-            base.clone(),
-            secs.clone(),
-        );
+        let (reg_script, reg_base, reg_secs) =
+            (register_script("loaded").to_str().unwrap().to_owned(), base.clone(), secs.clone());
         let before_loaded = users().await;
         let registering = std::thread::spawn(move || load(&reg_secs, &reg_base, Some(&reg_script)));
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let loaded = wrk(&[
-            "-t1",
-            "-c2",
-            "-d",
-            &format!("{}s", args.seconds.saturating_sub(1).max(1)),
-            "--latency",
-            &login_url,
-        ]);
+        let loaded =
+            wrk(&["-t1", "-c2", "-d", &format!("{}s", args.seconds.saturating_sub(1).max(1)), "--latency", &login_url]);
         registering.join().unwrap();
         let registered_meanwhile = users().await - before_loaded;
         println!("GET /auth/login/ at 2 connections");
         println!("  p99 idle               {}", field(&idle, "99%"));
-        println!(
-            "  p99 under registration {} ({registered_meanwhile} registrations meanwhile)",
-            field(&loaded, "99%")
-        );
+        println!("  p99 under registration {} ({registered_meanwhile} registrations meanwhile)", field(&loaded, "99%"));
     }
     db.close().await;
     let _ = server.kill();

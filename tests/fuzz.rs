@@ -24,9 +24,30 @@ fn cases() -> u32 {
 
 /// Field names the API knows, and some it does not.
 const KEYS: &[&str] = &[
-    "email", "name", "password", "username", "otp", "secret", "token", "role", "teams", "sendInvite", "expiresInDays",
-    "reinvite", "regenerate", "approve", "slug", "require2FA", "requireEmailVerification", "allowJoinRequests",
-    "defaultRole", "allowEmailMismatch", "memberLimit", "next", "x", "",
+    "email",
+    "name",
+    "password",
+    "username",
+    "otp",
+    "secret",
+    "token",
+    "role",
+    "teams",
+    "sendInvite",
+    "expiresInDays",
+    "reinvite",
+    "regenerate",
+    "approve",
+    "slug",
+    "require2FA",
+    "requireEmailVerification",
+    "allowJoinRequests",
+    "defaultRole",
+    "allowEmailMismatch",
+    "memberLimit",
+    "next",
+    "x",
+    "",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -36,8 +57,18 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         ".{0,40}".prop_map(Value::String),
-        prop::sample::select(vec!["owner", "member", "manager", "a@b.co", "ADA@EXAMPLE.COM ", "acme", "123456", "\u{0}", "é"])
-            .prop_map(|s| Value::String(s.to_owned())),
+        prop::sample::select(vec![
+            "owner",
+            "member",
+            "manager",
+            "a@b.co",
+            "ADA@EXAMPLE.COM ",
+            "acme",
+            "123456",
+            "\u{0}",
+            "é"
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
@@ -69,8 +100,17 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
 
 /// Server functions posted as forms.
 const FORM_ENDPOINTS: &[&str] = &[
-    "/_fn/auth/register", "/_fn/auth/login", "/_fn/auth/2fa", "/_fn/orgs/create", "/_fn/orgs/invite", "/_fn/orgs/settings-save",
-    "/_fn/orgs/join-request", "/_fn/orgs/decide-request", "/_fn/invite/accept", "/_fn/account/totp-confirm", "/_fn/account/verify",
+    "/_fn/auth/register",
+    "/_fn/auth/login",
+    "/_fn/auth/2fa",
+    "/_fn/orgs/create",
+    "/_fn/orgs/invite",
+    "/_fn/orgs/settings-save",
+    "/_fn/orgs/join-request",
+    "/_fn/orgs/decide-request",
+    "/_fn/invite/accept",
+    "/_fn/account/totp-confirm",
+    "/_fn/account/verify",
 ];
 
 #[derive(Debug, Clone)]
@@ -91,14 +131,22 @@ fn segment() -> impl Strategy<Value = String> {
 }
 
 fn request() -> impl Strategy<Value = (String, String, Body_, bool)> {
-    let json_case = (prop::sample::select(JSON_ENDPOINTS), segment(), segment(), segment(), json_value(), any::<bool>()).prop_map(
-        |((method, path), s, id, t, body, signed_in)| {
-            let path = path.replace("{s}", &s).replace("{id}", &id).replace("{t}", &t);
-            (method.to_owned(), path, Body_::Json(body), signed_in)
-        },
-    );
+    let json_case =
+        (prop::sample::select(JSON_ENDPOINTS), segment(), segment(), segment(), json_value(), any::<bool>()).prop_map(
+            |((method, path), s, id, t, body, signed_in)| {
+                let path = path.replace("{s}", &s).replace("{id}", &id).replace("{t}", &t);
+                (method.to_owned(), path, Body_::Json(body), signed_in)
+            },
+        );
     let raw_case = (prop::sample::select(JSON_ENDPOINTS), prop::collection::vec(any::<u8>(), 0..64), any::<bool>())
-        .prop_map(|((method, path), bytes, signed_in)| (method.to_owned(), path.replace("{s}", "acme").replace("{id}", "1").replace("{t}", "x"), Body_::Raw(bytes), signed_in));
+        .prop_map(|((method, path), bytes, signed_in)| {
+            (
+                method.to_owned(),
+                path.replace("{s}", "acme").replace("{id}", "1").replace("{t}", "x"),
+                Body_::Raw(bytes),
+                signed_in,
+            )
+        });
     let form_case = (
         prop::sample::select(FORM_ENDPOINTS),
         prop::collection::vec((prop::sample::select(KEYS).prop_map(str::to_owned), ".{0,20}"), 0..6),
@@ -123,7 +171,9 @@ fn build(method: &str, path: &str, body: &Body_, cookie: Option<&str>) -> Option
             Body::from(bytes.clone())
         }
         Body_::Form(pairs) => {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::ACCEPT, "text/html");
+            req = req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html");
             Body::from(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
         }
     };
@@ -143,11 +193,23 @@ fn generated_requests_never_get_a_5xx_or_a_panic() {
         let state = startup::build_state(config).await.unwrap();
         let router = http::router(state);
         // A signed-in user with an organization, so that signed-in cases reach the use cases.
-        let req = build("POST", "/api/0/auth/register/", &Body_::Json(json!({"email": "fuzz@example.com", "name": "Fuzz", "password": "vivid-harbor-lantern-42"})), None).unwrap();
+        let req = build(
+            "POST",
+            "/api/0/auth/register/",
+            &Body_::Json(json!({"email": "fuzz@example.com", "name": "Fuzz", "password": "vivid-harbor-lantern-42"})),
+            None,
+        )
+        .unwrap();
         let res = router.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
         let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let req = build("POST", "/api/0/organizations/", &Body_::Json(json!({"name": "Acme", "slug": "acme"})), Some(&cookie)).unwrap();
+        let req = build(
+            "POST",
+            "/api/0/organizations/",
+            &Body_::Json(json!({"name": "Acme", "slug": "acme"})),
+            Some(&cookie),
+        )
+        .unwrap();
         assert_eq!(router.clone().oneshot(req).await.unwrap().status(), StatusCode::CREATED);
         (router, cookie)
     });
@@ -184,7 +246,9 @@ fn generated_strings_never_panic_the_validators() {
                 prop_assert!(next.starts_with('/') && !next.starts_with("//"));
             }
             let zeros = "0".repeat(64);
-            prop_assert!(!domain::invite::token_matches(&text, Some(&domain::invite::hash_token(&zeros))) || text == zeros);
+            prop_assert!(
+                !domain::invite::token_matches(&text, Some(&domain::invite::hash_token(&zeros))) || text == zeros
+            );
             let _ = domain::totp::TotpSecret::from_base32(&text);
             let _ = domain::totp::hash_recovery_code(&text);
             let _ = gatehouse::server::auth::breached::count_in_range(&text, &other);

@@ -20,10 +20,8 @@ pub fn use_current_user() -> Resource<Option<UserView>> {
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let location = use_location();
-    let user = Resource::new_blocking(
-        move || location.pathname.get(),
-        |_| async move { current_user().await.ok().flatten() },
-    );
+    let user =
+        Resource::new_blocking(move || location.pathname.get(), |_| async move { current_user().await.ok().flatten() });
     provide_context(CurrentUser(user));
     view! {
         <header class="topbar">

@@ -8,8 +8,8 @@ pub mod auth;
 pub mod components;
 pub mod home;
 pub mod invite;
-pub mod orgs;
 pub mod layout;
+pub mod orgs;
 pub mod wire;
 
 use leptos::prelude::*;
@@ -17,12 +17,15 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use self::account::{EmailsPage, SecurityPage, TwoFactorPage, VerifyEmailPage};
 use self::auth::{LoginPage, RegisterPage, SsoLoginPage};
 use self::home::StartPage;
 use self::invite::InvitePage;
-use self::account::{EmailsPage, SecurityPage, TwoFactorPage, VerifyEmailPage};
-use self::orgs::{AuthProviderPage, AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};
 use self::layout::{Layout, NotFound};
+use self::orgs::{
+    AuditLogPage, AuthProviderPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage,
+    OrganizationPage,
+};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

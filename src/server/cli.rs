@@ -118,13 +118,16 @@ async fn admin(state: AppState, command: Command) -> anyhow::Result<()> {
         }
         Command::CreateOrg { name, slug, owner } => {
             let owner = user_by_email(&state, &owner).await?;
-            let org = organizations::create(&state, &owner, &name, slug.as_deref()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let org = organizations::create(&state, &owner, &name, slug.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             println!("created organization {} owned by {}", org.slug, owner.email);
         }
         Command::Invite { org, email, role, inviter, no_email } => {
             let inviter = user_by_email(&state, &inviter).await?;
             let input = InviteInput { email, role: Some(role), send_invite: !no_email, ..InviteInput::default() };
-            let (row, link) = invites::create(&state, &inviter, &org, input).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let (row, link) =
+                invites::create(&state, &inviter, &org, input).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             if !no_email {
                 state.mailer.deliver_due(&state.db).await?;
             }

@@ -59,12 +59,23 @@ pub struct Config {
     pub breached_passwords_url: Option<Url>,
 
     /// Refuse a password seen in breaches at least this many times (with APP_BREACHED_PASSWORDS_URL).
-    #[arg(long = "breached-passwords-min-count", env = "APP_BREACHED_PASSWORDS_MIN_COUNT", default_value_t = 1, global = true)]
+    #[arg(
+        long = "breached-passwords-min-count",
+        env = "APP_BREACHED_PASSWORDS_MIN_COUNT",
+        default_value_t = 1,
+        global = true
+    )]
     pub breached_passwords_min_count: u64,
 
     /// Private hosts, addresses and CIDR ranges that requests an organization configured
     /// (its identity provider) may reach, comma-separated (SPEC §9.9); unset = none.
-    #[arg(long = "outbound-allowlist", env = "APP_OUTBOUND_ALLOWLIST", default_value = "", hide_default_value = true, global = true)]
+    #[arg(
+        long = "outbound-allowlist",
+        env = "APP_OUTBOUND_ALLOWLIST",
+        default_value = "",
+        hide_default_value = true,
+        global = true
+    )]
     pub outbound_allowlist: Allowlist,
 
     /// Registrations allowed per client address per hour; 0 turns the limit off.
@@ -73,7 +84,13 @@ pub struct Config {
 
     /// Peers whose `X-Forwarded-For` is believed: comma-separated IPs or CIDR blocks
     /// (SPEC §9.4). Unset: the client is always the TCP peer.
-    #[arg(long = "trusted-proxies", env = "APP_TRUSTED_PROXIES", default_value = "", hide_default_value = true, global = true)]
+    #[arg(
+        long = "trusted-proxies",
+        env = "APP_TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true,
+        global = true
+    )]
     pub trusted_proxies: TrustedProxies,
 
     /// Password hashes that may wait for a hashing thread; when that many wait, sign-in and

@@ -38,7 +38,8 @@ pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
                 delivered += 1;
             }
             Err(err) => {
-                let retry_at = (event.attempts < MAX_ATTEMPTS).then(|| db::now() + crate::server::mail::backoff_secs(event.attempts));
+                let retry_at = (event.attempts < MAX_ATTEMPTS)
+                    .then(|| db::now() + crate::server::mail::backoff_secs(event.attempts));
                 tracing::warn!(event_id = event.id, error = %err, "event delivery failed");
                 outbox::event_failed(&mut conn, event.id, &err.to_string(), retry_at).await?;
             }

@@ -157,7 +157,8 @@ mod tests {
     fn control_characters_inside_an_event_are_escaped_and_its_own_newline_is_kept() {
         let mut out = Vec::new();
         let mut writer = OneLineWriter(&mut out);
-        std::io::Write::write_all(&mut writer, "a\nb\r\tc\x0b\x1b[1md\u{85}e\u{2028}f\u{2029}g é\n".as_bytes()).unwrap();
+        std::io::Write::write_all(&mut writer, "a\nb\r\tc\x0b\x1b[1md\u{85}e\u{2028}f\u{2029}g é\n".as_bytes())
+            .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a\\nb\\r\tc\\u000b\x1b[1md\\u0085e\\u2028f\\u2029g é\n");
     }
 
@@ -165,8 +166,15 @@ mod tests {
     fn text_from_outside_cannot_start_a_log_line_of_its_own_in_text_logs() {
         let lines = lines_of_two_events(LogFormat::Text);
         assert_eq!(lines.len(), 2, "one line per event: {lines:#?}");
-        assert!(lines.iter().all(|l| l.ends_with('\n') && !l[..l.len() - 1].contains(['\n', '\r', '\u{2028}'])), "{lines:#?}");
-        assert!(lines[0].contains("SSO callback refused") && lines[0].contains("signed in through SSO"), "the text is kept, escaped: {}", lines[0]);
+        assert!(
+            lines.iter().all(|l| l.ends_with('\n') && !l[..l.len() - 1].contains(['\n', '\r', '\u{2028}'])),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[0].contains("SSO callback refused") && lines[0].contains("signed in through SSO"),
+            "the text is kept, escaped: {}",
+            lines[0]
+        );
         assert!(lines[1].contains("second event"));
     }
 

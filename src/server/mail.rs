@@ -40,7 +40,9 @@ impl Transport {
             std::fs::create_dir_all(&dir)?;
             Ok(Self::Files(dir))
         } else if url.starts_with("smtp://") || url.starts_with("smtps://") {
-            Ok(Self::Smtp(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(Duration::from_secs(20))).build()))
+            Ok(Self::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(Duration::from_secs(20))).build(),
+            ))
         } else {
             anyhow::bail!("APP_MAIL_URL must start with file://, smtp:// or smtps://")
         }
@@ -48,7 +50,11 @@ impl Transport {
 
     pub async fn send(&self, message: Message) -> Result<(), String> {
         match self {
-            Self::Files(dir) => AsyncFileTransport::<Tokio1Executor>::new(dir).send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Self::Files(dir) => AsyncFileTransport::<Tokio1Executor>::new(dir)
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Self::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
         }
     }

@@ -251,13 +251,23 @@ mod tests {
     #[test]
     fn ip_literal_hosts_are_checked_before_anything_is_sent() {
         let allow: Allowlist = "10.1.0.0/16".parse().unwrap();
-        for url in ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[::ffff:7f00:1]/", "http://0x7f.1/", "http://2130706433/"] {
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://0x7f.1/",
+            "http://2130706433/",
+        ] {
             let err = check_url(&allow, &url.parse().unwrap()).expect_err(url);
             assert_eq!(err.category(), Category::NotAllowed, "{url}: {err}");
         }
         assert!(check_url(&allow, &"http://10.1.2.3/".parse().unwrap()).is_ok(), "listed range");
         assert!(check_url(&allow, &"https://93.184.215.14/".parse().unwrap()).is_ok(), "public address");
-        assert!(check_url(&allow, &"https://idp.example.com/".parse().unwrap()).is_ok(), "names are checked by the resolver");
+        assert!(
+            check_url(&allow, &"https://idp.example.com/".parse().unwrap()).is_ok(),
+            "names are checked by the resolver"
+        );
         assert!(matches!(check_url(&allow, &"file:///etc/passwd".parse().unwrap()), Err(OutboundError::Url(_))));
     }
 
@@ -275,8 +285,14 @@ mod tests {
     #[tokio::test]
     async fn a_listed_name_or_address_is_reached_and_a_closed_port_is_unreachable() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        assert_eq!(category_of_get(&guard("localhost"), &format!("http://localhost:{closed}/")).await, Category::Unreachable);
-        assert_eq!(category_of_get(&guard("127.0.0.0/8"), &format!("http://127.0.0.1:{closed}/")).await, Category::Unreachable);
+        assert_eq!(
+            category_of_get(&guard("localhost"), &format!("http://localhost:{closed}/")).await,
+            Category::Unreachable
+        );
+        assert_eq!(
+            category_of_get(&guard("127.0.0.0/8"), &format!("http://127.0.0.1:{closed}/")).await,
+            Category::Unreachable
+        );
     }
 
     #[tokio::test]

@@ -82,7 +82,13 @@ async fn every_invalid_field_is_reported_and_nothing_is_created() {
         ("ada@example", "Ada", PASSWORD, "email", "Enter a valid email address."),
         ("ada@example.com", "", PASSWORD, "name", "This field is required."),
         ("ada@example.com", "Ada", "", "password", "This field is required."),
-        ("ada@example.com", "Ada", "Xq7#pL2", "password", "This password is too short. It must contain at least 8 characters."),
+        (
+            "ada@example.com",
+            "Ada",
+            "Xq7#pL2",
+            "password",
+            "This password is too short. It must contain at least 8 characters.",
+        ),
         ("ada@example.com", "Ada", "80923461825", "password", "This password is entirely numeric."),
         ("ada@example.com", "Ada", "Password1", "password", "This password is too common."),
         ("ada.lovelace@example.com", "Ada", "lovelace!", "password", "The password is too similar to the email."),
@@ -182,13 +188,15 @@ async fn login_with_the_right_password_signs_in() {
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
-    let wrong = app.other_client()
+    let wrong = app
+        .other_client()
         .post(app.url("/api/0/auth/login/"))
         .json(&json!({"username": "ada@example.com", "password": "not-the-password"}))
         .send()
         .await
         .unwrap();
-    let unknown = app.other_client()
+    let unknown = app
+        .other_client()
         .post(app.url("/api/0/auth/login/"))
         .json(&json!({"username": "nobody@example.com", "password": "not-the-password"}))
         .send()
@@ -269,11 +277,9 @@ async fn logout_destroys_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_post_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    for headers in [
-        vec![("origin", "https://evil.example")],
-        vec![("sec-fetch-site", "cross-site")],
-        vec![("origin", "null")],
-    ] {
+    for headers in
+        [vec![("origin", "https://evil.example")], vec![("sec-fetch-site", "cross-site")], vec![("origin", "null")]]
+    {
         let mut req = app
             .client
             .post(app.url("/api/0/auth/register/"))

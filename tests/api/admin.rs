@@ -14,15 +14,32 @@ fn gatehouse(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
 fn an_operator_creates_a_superuser_an_organization_and_an_invite_then_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (ok, out) = gatehouse(d, &["create-user", "--email", "Admin@Example.com", "--name", "Admin", "--password", "vivid-harbor-lantern-42", "--superuser"]);
+    let (ok, out) = gatehouse(
+        d,
+        &[
+            "create-user",
+            "--email",
+            "Admin@Example.com",
+            "--name",
+            "Admin",
+            "--password",
+            "vivid-harbor-lantern-42",
+            "--superuser",
+        ],
+    );
     assert!(ok && out.contains("created user 1 (admin@example.com), superuser"), "{out}");
-    let (ok, out) = gatehouse(d, &["create-user", "--email", "admin@example.com", "--name", "Again", "--password", "vivid-harbor-lantern-42"]);
+    let (ok, out) = gatehouse(
+        d,
+        &["create-user", "--email", "admin@example.com", "--name", "Again", "--password", "vivid-harbor-lantern-42"],
+    );
     assert!(!ok && out.contains("already registered"), "{out}");
-    let (ok, out) = gatehouse(d, &["create-user", "--email", "weak@example.com", "--name", "Weak", "--password", "123"]);
+    let (ok, out) =
+        gatehouse(d, &["create-user", "--email", "weak@example.com", "--name", "Weak", "--password", "123"]);
     assert!(!ok && out.contains("too short"), "{out}");
     let (ok, out) = gatehouse(d, &["create-org", "--name", "Acme Corp", "--owner", "admin@example.com"]);
     assert!(ok && out.contains("created organization acme-corp"), "{out}");
-    let (ok, out) = gatehouse(d, &["invite", "--org", "acme-corp", "--email", "new@example.com", "--inviter", "admin@example.com"]);
+    let (ok, out) =
+        gatehouse(d, &["invite", "--org", "acme-corp", "--email", "new@example.com", "--inviter", "admin@example.com"]);
     assert!(ok && out.contains("/accept/2/"), "{out}");
     assert_eq!(std::fs::read_dir(d.join("mail")).unwrap().count(), 1, "the invite email was written");
     let (ok, out) = gatehouse(d, &["cleanup-invites", "--days", "0"]);

@@ -95,10 +95,16 @@ async fn forty_parallel_wrong_passwords_for_one_account_get_five_401_and_thirty_
     let app = spawn_app().await;
     app.register("ada@example.com", "Ada", PASSWORD).await;
     within_one_window().await;
-    let answers = all_at_once((0..40).map(|_| login_request(&app.other_client(), &app, "ada@example.com", "wrong-password-1")).collect()).await;
+    let answers = all_at_once(
+        (0..40).map(|_| login_request(&app.other_client(), &app, "ada@example.com", "wrong-password-1")).collect(),
+    )
+    .await;
     assert_eq!(tally(&answers), [(401, 5), (429, 35)]);
     // The window still holds five failures: the right password is refused too.
-    assert_eq!(login_request(&app.other_client(), &app, "ada@example.com", PASSWORD).send().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        login_request(&app.other_client(), &app, "ada@example.com", PASSWORD).send().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 /// A user with TOTP enrolled, and a second client that passed the password step.
@@ -117,10 +123,13 @@ async fn forty_parallel_wrong_codes_at_the_second_step_get_five_400_and_thirty_f
     let (secret, browser) = pending_second_step(&app).await;
     let wrong = wrong_code(&secret);
     within_one_window().await;
-    let answers = all_at_once((0..40).map(|_| browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": wrong}))).collect()).await;
+    let answers =
+        all_at_once((0..40).map(|_| browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": wrong}))).collect())
+            .await;
     assert_eq!(tally(&answers), [(400, 5), (429, 35)]);
     // The right code is refused as well until the window ends.
-    let res = browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": totp_code(&secret, 0)})).send().await.unwrap();
+    let res =
+        browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": totp_code(&secret, 0)})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -135,7 +144,8 @@ async fn a_right_code_gives_its_hit_back_and_the_account_limit_spans_sign_ins() 
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     }
     // (The enrolment used the current step's code; a code is never accepted twice.)
-    let res = browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": totp_code(&secret, 1)})).send().await.unwrap();
+    let res =
+        browser.post(app.url("/api/0/auth/2fa/")).json(&json!({"otp": totp_code(&secret, 1)})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "the fifth attempt, right, passes");
     // Another sign-in of the same account: its pending sign-in is fresh, but the account
     // already has four failures this minute, so one more wrong code is allowed, then none.
@@ -155,13 +165,15 @@ async fn a_right_code_gives_its_hit_back_and_the_account_limit_spans_sign_ins() 
 async fn forty_parallel_wrong_codes_confirming_an_enrolment_get_five_400_and_thirty_five_429() {
     let app = spawn_app().await;
     let ada = app.user("ada@example.com", "Ada").await;
-    let (status, body) = json_of(ada.get(app.url("/api/0/users/me/authenticators/totp/enroll/")).send().await.unwrap()).await;
+    let (status, body) =
+        json_of(ada.get(app.url("/api/0/users/me/authenticators/totp/enroll/")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let secret = body["secret"].as_str().unwrap().to_owned();
     let wrong = wrong_code(&secret);
     let url = app.url("/api/0/users/me/authenticators/totp/enroll/");
     within_one_window().await;
-    let answers = all_at_once((0..40).map(|_| ada.post(&url).json(&json!({"secret": secret, "otp": wrong}))).collect()).await;
+    let answers =
+        all_at_once((0..40).map(|_| ada.post(&url).json(&json!({"secret": secret, "otp": wrong}))).collect()).await;
     assert_eq!(tally(&answers), [(400, 5), (429, 35)]);
 }
 
@@ -176,7 +188,14 @@ async fn failures_from_one_client_never_stop_the_owner_signing_in_from_another()
     let attacker = client_from("127.0.0.1");
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(login_request(&attacker, &app, "ada@example.com", "wrong-password-1").send().await.unwrap().status().as_u16());
+        statuses.push(
+            login_request(&attacker, &app, "ada@example.com", "wrong-password-1")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
     let owner = client_from("127.0.0.2");
@@ -190,17 +209,29 @@ async fn one_client_gets_twenty_failures_a_minute_across_accounts_even_in_parall
     app.register("ada@example.com", "Ada", PASSWORD).await;
     let from_a = client_from("127.0.0.1");
     within_one_window().await;
-    let answers = all_at_once((0..40).map(|i| login_request(&from_a, &app, &format!("nobody{i}@example.com"), "wrong-password-1")).collect()).await;
+    let answers = all_at_once(
+        (0..40).map(|i| login_request(&from_a, &app, &format!("nobody{i}@example.com"), "wrong-password-1")).collect(),
+    )
+    .await;
     assert_eq!(tally(&answers), [(401, 20), (429, 20)]);
     let (status, body) = json_of(login_request(&from_a, &app, "ada@example.com", PASSWORD).send().await.unwrap()).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     // Another client is not concerned.
-    assert_eq!(login_request(&client_from("127.0.0.2"), &app, "ada@example.com", PASSWORD).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        login_request(&client_from("127.0.0.2"), &app, "ada@example.com", PASSWORD).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 /// `n` failed sign-ins for distinct unknown accounts through `client`, each with the
 /// given `X-Forwarded-For`; their statuses.
-async fn failures_forwarded_for(app: &TestApp, client: &Client, forwarded: impl Fn(usize) -> String, n: usize, tag: &str) -> Vec<u16> {
+async fn failures_forwarded_for(
+    app: &TestApp,
+    client: &Client,
+    forwarded: impl Fn(usize) -> String,
+    n: usize,
+    tag: &str,
+) -> Vec<u16> {
     let mut statuses = Vec::new();
     for i in 0..n {
         let res = login_request(client, app, &format!("{tag}{i}@example.com"), "wrong-password-1")
@@ -221,7 +252,8 @@ async fn a_trusted_proxys_forwarded_address_is_the_client_and_each_is_limited_on
     let statuses = failures_forwarded_for(&app, &proxy, |_| "203.0.113.7".into(), 21, "a").await;
     assert_eq!(statuses, [vec![401; 20], vec![429]].concat());
     // The same client, whatever it put left of what the proxies wrote.
-    let statuses = failures_forwarded_for(&app, &proxy, |i| format!("198.51.100.{i}, 203.0.113.7, 10.1.2.3"), 1, "b").await;
+    let statuses =
+        failures_forwarded_for(&app, &proxy, |i| format!("198.51.100.{i}, 203.0.113.7, 10.1.2.3"), 1, "b").await;
     assert_eq!(statuses, [429]);
     // Another client behind the same proxy is not concerned.
     let statuses = failures_forwarded_for(&app, &proxy, |_| "203.0.113.8".into(), 1, "c").await;
@@ -243,7 +275,9 @@ async fn an_untrusted_peers_forwarded_for_is_ignored_so_spoofing_it_escapes_no_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registrations_behind_a_trusted_proxy_are_limited_per_forwarded_client() {
-    let app = spawn_app_with(Options { trusted_proxies: Some("127.0.0.1"), register_limit: Some(2), ..Options::default() }).await;
+    let app =
+        spawn_app_with(Options { trusted_proxies: Some("127.0.0.1"), register_limit: Some(2), ..Options::default() })
+            .await;
     let register = |email: &str, forwarded: &str| {
         client_from("127.0.0.1")
             .post(app.url("/api/0/auth/register/"))
@@ -267,11 +301,19 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_at_once_while_pages_s
     let app = spawn_app_with(Options { hash_queue: Some(1), ..Options::default() }).await;
     let mut flood = Vec::new();
     for i in 0..30 {
-        flood.push(app.other_client().post(app.url("/api/0/auth/register/")).json(&json!({"email": format!("u{i}@example.com"), "name": "U", "password": PASSWORD})));
+        flood.push(
+            app.other_client()
+                .post(app.url("/api/0/auth/register/"))
+                .json(&json!({"email": format!("u{i}@example.com"), "name": "U", "password": PASSWORD})),
+        );
     }
     for i in 0..10 {
         // Server functions as the hydrated app calls them.
-        flood.push(app.other_client().post(app.url("/_fn/auth/register")).form(&[("email", format!("f{i}@example.com")), ("name", "F".into()), ("password", PASSWORD.into())]));
+        flood.push(app.other_client().post(app.url("/_fn/auth/register")).form(&[
+            ("email", format!("f{i}@example.com")),
+            ("name", "F".into()),
+            ("password", PASSWORD.into()),
+        ]));
     }
     for i in 0..10 {
         flood.push(login_request(&app.other_client(), &app, &format!("nobody{i}@example.com"), "wrong-password-1"));
@@ -293,9 +335,17 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_at_once_while_pages_s
     let (json_api, rest) = answers.split_at(30);
     let (server_fns, logins) = rest.split_at(10);
     assert!(json_api.iter().all(|(s, _, _)| [201, 503].contains(&s.as_u16())), "{:?}", tally(json_api));
-    assert!(json_api.iter().any(|(s, _, _)| *s == StatusCode::CREATED), "some registrations pass: {:?}", tally(json_api));
+    assert!(
+        json_api.iter().any(|(s, _, _)| *s == StatusCode::CREATED),
+        "some registrations pass: {:?}",
+        tally(json_api)
+    );
     assert!(json_api.iter().any(|(s, _, b)| *s == StatusCode::SERVICE_UNAVAILABLE && b["reason"] == "busy"));
-    assert!(server_fns.iter().all(|(s, _, _)| s.as_u16() < 500 || *s == StatusCode::SERVICE_UNAVAILABLE), "{:?}", tally(server_fns));
+    assert!(
+        server_fns.iter().all(|(s, _, _)| s.as_u16() < 500 || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{:?}",
+        tally(server_fns)
+    );
     assert!(logins.iter().all(|(s, _, _)| [401, 503].contains(&s.as_u16())), "{:?}", tally(logins));
     // A refused registration left nothing behind; the accepted ones are there.
     let created = answers.iter().filter(|(s, _, _)| s.is_success() || s.is_redirection()).count() as i64;
@@ -315,11 +365,23 @@ async fn every_429_carries_retry_after_until_its_window_ends() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=60).contains(&retry_after(res.headers())));
     // Server function, sign-in.
-    let res = app.other_client().post(app.url("/_fn/auth/login")).form(&[("username", "ada@example.com"), ("password", "wrong-password-1")]).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/_fn/auth/login"))
+        .form(&[("username", "ada@example.com"), ("password", "wrong-password-1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=60).contains(&retry_after(res.headers())));
     // Registration (one-hour window).
-    let res = app.other_client().post(app.url("/api/0/auth/register/")).json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=3600).contains(&retry_after(res.headers())));
     // Daily invite limits (a rolling day).
@@ -328,9 +390,17 @@ async fn every_429_carries_retry_after_until_its_window_ends() {
     app.create_org(&owner, "Acme", ORG).await;
     for _ in 0..10 {
         let id = app.invite(&owner, ORG, "spam@example.com", "member").await;
-        assert_eq!(owner.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{id}/"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            owner.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{id}/"))).send().await.unwrap().status(),
+            StatusCode::NO_CONTENT
+        );
     }
-    let res = owner.post(app.url(&format!("/api/0/organizations/{ORG}/members/"))).json(&json!({"email": "spam@example.com"})).send().await.unwrap();
+    let res = owner
+        .post(app.url(&format!("/api/0/organizations/{ORG}/members/")))
+        .json(&json!({"email": "spam@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let secs = retry_after(res.headers());
     assert!((86_000..=86_400).contains(&secs), "{secs}");
@@ -347,7 +417,8 @@ async fn app_with_member(email: &str, role: &str) -> (TestApp, Client) {
     let id = app.invite(&app.client, ORG, email, role).await;
     let (link, _) = app.invite_link(id).await;
     let client = app.user(email, email).await;
-    let (status, _) = send(&client, &app, "POST", &format!("/api/0/accept-invite{}", link.trim_start_matches("/accept")), None).await;
+    let (status, _) =
+        send(&client, &app, "POST", &format!("/api/0/accept-invite{}", link.trim_start_matches("/accept")), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     (app, client)
 }
@@ -356,7 +427,10 @@ async fn app_with_member(email: &str, role: &str) -> (TestApp, Client) {
 async fn a_member_files_at_most_twenty_invite_requests_a_day_even_in_parallel() {
     let (app, mel) = app_with_member("mel@example.com", "member").await;
     let url = app.url(&format!("/api/0/organizations/{ORG}/invite-requests/"));
-    let answers = all_at_once((0..40).map(|i| mel.post(&url).json(&json!({"email": format!("friend{i}@example.com")}))).collect()).await;
+    let answers = all_at_once(
+        (0..40).map(|i| mel.post(&url).json(&json!({"email": format!("friend{i}@example.com")}))).collect(),
+    )
+    .await;
     assert_eq!(tally(&answers), [(201, 20), (429, 20)]);
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'requested_to_be_invited'").await, 20);
     let limited = answers.iter().find(|(s, _, _)| *s == StatusCode::TOO_MANY_REQUESTS).unwrap();
@@ -372,7 +446,13 @@ async fn resends_and_regenerates_count_against_the_daily_limit_per_address_even_
     let url = app.url(&format!("/api/0/organizations/{ORG}/members/{id}/"));
     let answers = all_at_once(
         (0..40)
-            .map(|i| app.client.put(&url).json(&if i % 2 == 0 { json!({"reinvite": true}) } else { json!({"regenerate": true}) }))
+            .map(|i| {
+                app.client.put(&url).json(&if i % 2 == 0 {
+                    json!({"reinvite": true})
+                } else {
+                    json!({"regenerate": true})
+                })
+            })
             .collect(),
     )
     .await;
@@ -389,17 +469,32 @@ async fn owners(app: &TestApp) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_owners_demoting_each_other_at_once_leave_an_owner() {
     let (app, max) = app_with_member("max@example.com", "owner").await;
-    let olive_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
-    let max_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'max@example.com'").await;
+    let olive_id = app
+        .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'")
+        .await;
+    let max_id = app
+        .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'max@example.com'")
+        .await;
     for round in 0..5 {
         app.sql_exec("UPDATE members SET role = 'owner' WHERE user_id IS NOT NULL").await;
         let mut attempts = Vec::new();
         for _ in 0..20 {
-            attempts.push(app.client.put(app.url(&format!("/api/0/organizations/{ORG}/members/{max_id}/"))).json(&json!({"role": "member"})));
-            attempts.push(max.put(app.url(&format!("/api/0/organizations/{ORG}/members/{olive_id}/"))).json(&json!({"role": "member"})));
+            attempts.push(
+                app.client
+                    .put(app.url(&format!("/api/0/organizations/{ORG}/members/{max_id}/")))
+                    .json(&json!({"role": "member"})),
+            );
+            attempts.push(
+                max.put(app.url(&format!("/api/0/organizations/{ORG}/members/{olive_id}/")))
+                    .json(&json!({"role": "member"})),
+            );
         }
         let answers = all_at_once(attempts).await;
-        assert!(answers.iter().all(|(s, _, _)| [200, 403, 409].contains(&s.as_u16())), "round {round}: {:?}", tally(&answers));
+        assert!(
+            answers.iter().all(|(s, _, _)| [200, 403, 409].contains(&s.as_u16())),
+            "round {round}: {:?}",
+            tally(&answers)
+        );
         assert!(owners(&app).await >= 1, "round {round}: no owner left after {:?}", tally(&answers));
     }
 }
@@ -408,8 +503,12 @@ async fn two_owners_demoting_each_other_at_once_leave_an_owner() {
 async fn two_owners_removing_each_other_at_once_leave_an_owner() {
     for round in 0..3 {
         let (app, max) = app_with_member("max@example.com", "owner").await;
-        let olive_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
-        let max_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'max@example.com'").await;
+        let olive_id = app
+            .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'")
+            .await;
+        let max_id = app
+            .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'max@example.com'")
+            .await;
         let mut attempts = Vec::new();
         for i in 0..20 {
             attempts.push(app.client.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{max_id}/"))));
@@ -417,7 +516,8 @@ async fn two_owners_removing_each_other_at_once_leave_an_owner() {
             attempts.push(if i % 2 == 0 {
                 max.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{olive_id}/")))
             } else {
-                max.put(app.url(&format!("/api/0/organizations/{ORG}/members/{olive_id}/"))).json(&json!({"role": "member"}))
+                max.put(app.url(&format!("/api/0/organizations/{ORG}/members/{olive_id}/")))
+                    .json(&json!({"role": "member"}))
             });
         }
         let answers = all_at_once(attempts).await;
@@ -438,7 +538,9 @@ async fn an_inviters_daily_limit_holds_across_organizations_in_parallel() {
     let requests = (0..120)
         .map(|i| {
             let org = if i % 2 == 0 { "acme" } else { "beta" };
-            app.client.post(app.url(&format!("/api/0/organizations/{org}/members/"))).json(&json!({"email": format!("p{i}@example.com")}))
+            app.client
+                .post(app.url(&format!("/api/0/organizations/{org}/members/")))
+                .json(&json!({"email": format!("p{i}@example.com")}))
         })
         .collect();
     let answers = all_at_once(requests).await;
@@ -454,12 +556,38 @@ async fn approving_a_request_counts_against_the_addresss_daily_limit() {
     app.create_org(&app.client, "Acme", ORG).await;
     for _ in 0..10 {
         let id = app.invite(&app.client, ORG, "spam@example.com", "member").await;
-        assert_eq!(app.client.delete(app.url(&format!("/api/0/organizations/{ORG}/members/{id}/"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.client
+                .delete(app.url(&format!("/api/0/organizations/{ORG}/members/{id}/")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NO_CONTENT
+        );
     }
-    let (status, body) = send(&app.client, &app, "POST", &format!("/api/0/organizations/{ORG}/invite-requests/"), Some(json!({"email": "spam@example.com"}))).await;
+    let (status, body) = send(
+        &app.client,
+        &app,
+        "POST",
+        &format!("/api/0/organizations/{ORG}/invite-requests/"),
+        Some(json!({"email": "spam@example.com"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_i64().unwrap();
-    let (status, body) = send(&app.client, &app, "PUT", &format!("/api/0/organizations/{ORG}/invite-requests/{id}/"), Some(json!({"approve": true}))).await;
+    let (status, body) = send(
+        &app.client,
+        &app,
+        "PUT",
+        &format!("/api/0/organizations/{ORG}/invite-requests/{id}/"),
+        Some(json!({"approve": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'approved' AND user_id IS NULL").await, 0, "nothing approved");
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'approved' AND user_id IS NULL").await,
+        0,
+        "nothing approved"
+    );
 }

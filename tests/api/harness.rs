@@ -217,7 +217,8 @@ impl TestApp {
             for mail in self.mails().await {
                 let needle = format!("/accept/{member_id}/");
                 if let Some(at) = mail.find(&needle) {
-                    let token: String = mail[at + needle.len()..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                    let token: String =
+                        mail[at + needle.len()..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
                     assert_eq!(token.len(), 64, "token in {mail}");
                     return (format!("/accept/{member_id}/{token}/"), token);
                 }
@@ -273,7 +274,13 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// Sends a request with an optional JSON body; the answer's status and JSON (`null` when
 /// the body is not JSON).
-pub async fn send(client: &Client, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn send(
+    client: &Client,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = match method {
         "GET" => client.get(app.url(path)),
         "POST" => client.post(app.url(path)),
@@ -307,7 +314,8 @@ pub fn totp_code(secret: &str, offset: i64) -> String {
 
 /// Enrols TOTP for the signed-in client; returns the secret and the recovery codes.
 pub async fn enrol_totp(app: &TestApp, client: &Client) -> (String, Vec<String>, Value) {
-    let (status, body) = json_of(client.get(app.url("/api/0/users/me/authenticators/totp/enroll/")).send().await.unwrap()).await;
+    let (status, body) =
+        json_of(client.get(app.url("/api/0/users/me/authenticators/totp/enroll/")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let secret = body["secret"].as_str().unwrap().to_owned();
     assert!(body["otpauthUrl"].as_str().unwrap().contains(&secret));

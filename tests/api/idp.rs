@@ -55,7 +55,11 @@ impl Idp {
         .await
         .unwrap()
         .expect("read the provider's READY line");
-        let issuer = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("unexpected provider output {line:?}")).to_owned();
+        let issuer = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected provider output {line:?}"))
+            .to_owned();
         Idp { issuer, child, http: Client::new() }
     }
 
@@ -66,8 +70,11 @@ impl Idp {
 
     /// Adds a person to the provider's directory.
     pub async fn add_user(&self, sub: &str, email: &str, verified: bool, name: &str, password: &str) {
-        self.control("/__test/users", json!({"sub": sub, "email": email, "email_verified": verified, "name": name, "password": password}))
-            .await;
+        self.control(
+            "/__test/users",
+            json!({"sub": sub, "email": email, "email_verified": verified, "name": name, "password": password}),
+        )
+        .await;
     }
 
     /// Alters the ID token of the following token responses (`none` stops).
@@ -136,11 +143,27 @@ pub async fn sign_in(app: &TestApp, idp: &Idp, client: &Client, slug: &str, logi
 
 /// Links the provider identity `login` to the account signed in in `client`, whose own
 /// password is `account_password`.
-pub async fn link(app: &TestApp, idp: &Idp, client: &Client, slug: &str, account_password: &str, login: &str, password: &str) -> Callback {
+pub async fn link(
+    app: &TestApp,
+    idp: &Idp,
+    client: &Client,
+    slug: &str,
+    account_password: &str,
+    login: &str,
+    password: &str,
+) -> Callback {
     begin(app, idp, client, slug, Intent::Link { password: account_password }, login, password).await
 }
 
-async fn begin(app: &TestApp, idp: &Idp, client: &Client, slug: &str, intent: Intent<'_>, login: &str, password: &str) -> Callback {
+async fn begin(
+    app: &TestApp,
+    idp: &Idp,
+    client: &Client,
+    slug: &str,
+    intent: Intent<'_>,
+    login: &str,
+    password: &str,
+) -> Callback {
     let res = start(app, client, slug, intent).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "start: {}", res.text().await.unwrap_or_default());
     let url = location(&res);
@@ -151,24 +174,48 @@ async fn begin(app: &TestApp, idp: &Idp, client: &Client, slug: &str, intent: In
 /// From the provider's authorization URL: signs in there as `login`/`password` (unless
 /// the provider remembers the browser), follows the redirects back to the app's callback
 /// and requests it.
-pub async fn at_provider(app: &TestApp, idp: &Idp, client: &Client, authorize_url: &str, login: &str, password: &str) -> Callback {
+pub async fn at_provider(
+    app: &TestApp,
+    idp: &Idp,
+    client: &Client,
+    authorize_url: &str,
+    login: &str,
+    password: &str,
+) -> Callback {
     let callback = callback_url(app, idp, client, authorize_url, login, password).await;
     let res = client.get(&callback).header("accept", "text/html").send().await.unwrap();
     Callback { url: callback.clone(), status: res.status(), location: location(&res) }
 }
 
 /// From the provider's authorization URL to the app's callback URL, which is not requested.
-pub async fn callback_url(app: &TestApp, idp: &Idp, client: &Client, authorize_url: &str, login: &str, password: &str) -> String {
+pub async fn callback_url(
+    app: &TestApp,
+    idp: &Idp,
+    client: &Client,
+    authorize_url: &str,
+    login: &str,
+    password: &str,
+) -> String {
     let mut url = authorize_url.to_owned();
     let callback = loop {
         let res = client.get(&url).send().await.unwrap();
         if res.status() == StatusCode::OK && url.contains("/interaction/") {
-            let res = client.post(format!("{url}/login")).form(&[("login", login), ("password", password)]).send().await.unwrap();
+            let res = client
+                .post(format!("{url}/login"))
+                .form(&[("login", login), ("password", password)])
+                .send()
+                .await
+                .unwrap();
             assert_eq!(res.status(), StatusCode::SEE_OTHER, "provider login of {login}");
             url = absolute(idp, &location(&res));
             continue;
         }
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "provider step {url}: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "provider step {url}: {}",
+            res.text().await.unwrap_or_default()
+        );
         let next = absolute(idp, &location(&res));
         if next.starts_with(&app.base) {
             break next;

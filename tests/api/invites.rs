@@ -33,10 +33,8 @@ fn api(path: &str) -> String {
 }
 
 async fn is_member(app: &TestApp, email: &str) -> bool {
-    app.sql_i64(&format!(
-        "SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"
-    ))
-    .await
+    app.sql_i64(&format!("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"))
+        .await
         == 1
 }
 
@@ -146,11 +144,12 @@ async fn a_new_user_who_registers_through_the_link_lands_in_the_organization() {
     assert_eq!(call(&bob, &app, "GET", &api(&link)).await.0, StatusCode::OK);
     // The registration form, posted without JavaScript.
     let res = app
-        .post_form_nojs(&bob, "/_fn/auth/register", "/auth/register/", &[
-            ("email", "bob@example.com"),
-            ("name", "Bob"),
-            ("password", PASSWORD),
-        ])
+        .post_form_nojs(
+            &bob,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(res.headers()["location"], "/organizations/acme/");
@@ -175,11 +174,12 @@ async fn registering_with_another_address_is_sent_back_to_the_invite_page_with_t
     let carol = app.other_client();
     call(&carol, &app, "GET", &api(&link)).await;
     let res = app
-        .post_form_nojs(&carol, "/_fn/auth/register", "/auth/register/", &[
-            ("email", "carol@example.com"),
-            ("name", "Carol"),
-            ("password", PASSWORD),
-        ])
+        .post_form_nojs(
+            &carol,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "carol@example.com"), ("name", "Carol"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.headers()["location"], link.as_str());
     assert!(!is_member(&app, "carol@example.com").await);
@@ -202,11 +202,12 @@ async fn an_existing_user_signs_in_comes_back_to_the_invite_and_joins_with_one_c
     let (link, _) = app.invite_link(id).await;
     call(&bob, &app, "GET", &api(&link)).await;
     let res = app
-        .post_form_nojs(&bob, "/_fn/auth/login", "/auth/login/", &[
-            ("username", "bob@example.com"),
-            ("password", PASSWORD),
-            ("next", ""),
-        ])
+        .post_form_nojs(
+            &bob,
+            "/_fn/auth/login",
+            "/auth/login/",
+            &[("username", "bob@example.com"), ("password", PASSWORD), ("next", "")],
+        )
         .await;
     assert_eq!(res.headers()["location"], link.as_str(), "login leads back to the invite");
     let (status, body) = call(&bob, &app, "GET", &api(&link)).await;
@@ -225,9 +226,16 @@ async fn an_existing_member_is_told_so_and_only_an_invite_addressed_to_them_is_d
     let (bob_link, _) = app.invite_link(bob_invite).await;
     // The owner opens Bob's link: existing member, and Bob's invite stays.
     let (status, body) = call(&app.client, &app, "POST", &api(&bob_link)).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"details": "member already exists", "reason": "existing_member"})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"details": "member already exists", "reason": "existing_member"}))
+    );
     assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {bob_invite}")).await, 1);
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 1, "the owner's membership is untouched");
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await,
+        1,
+        "the owner's membership is untouched"
+    );
 
     // Bob joins some other way while his invite is still pending: the invite is now pointless.
     let bob = app.user("bob@example.com", "Bob").await;
@@ -270,10 +278,14 @@ async fn a_revoked_invite_link_is_no_longer_valid() {
 async fn duplicates_are_answered_clearly() {
     let app = app_with_org().await;
     app.invite(&app.client, ORG, "bob@example.com", "member").await;
-    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "BOB@example.com", "role": "member"})).await;
+    let (status, body) =
+        call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "BOB@example.com", "role": "member"}))
+            .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["details"].as_str().unwrap().contains("already has a pending invite"));
-    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "owner@example.com", "role": "member"})).await;
+    let (status, body) =
+        call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "owner@example.com", "role": "member"}))
+            .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["details"].as_str().unwrap().contains("already a member"));
 }
@@ -292,15 +304,32 @@ async fn permissions_members_cannot_invite_managers_cannot_grant_owner_outsiders
         assert_eq!(call(&client, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
     }
     let mel = login_client(&app, "mel@example.com").await;
-    let res = mel.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com"})).send().await.unwrap();
+    let res = mel
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let max = login_client(&app, "max@example.com").await;
-    let res = max.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "role": "owner"})).send().await.unwrap();
+    let res = max
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "x@example.com", "role": "owner"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = max.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "role": "manager"})).send().await.unwrap();
+    let res = max
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "x@example.com", "role": "manager"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let outsider = app.user("eve@example.com", "Eve").await;
-    for path in ["/api/0/organizations/acme/members/", "/api/0/organizations/acme/", "/api/0/organizations/acme/audit-logs/"] {
+    for path in
+        ["/api/0/organizations/acme/members/", "/api/0/organizations/acme/", "/api/0/organizations/acme/audit-logs/"]
+    {
         assert_eq!(call(&outsider, &app, "GET", path).await.0, StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE email = 'x@example.com'").await, 1);
@@ -308,7 +337,12 @@ async fn permissions_members_cannot_invite_managers_cannot_grant_owner_outsiders
 
 async fn login_client(app: &TestApp, email: &str) -> Client {
     let client = app.other_client();
-    let res = client.post(app.url("/api/0/auth/login/")).json(&json!({"username": email, "password": PASSWORD})).send().await.unwrap();
+    let res = client
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     client
 }
@@ -392,7 +426,8 @@ async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retr
     assert!(app.mails().await.is_empty());
 
     // A mail server that refuses connections: the attempt is recorded and retried later.
-    let down = Mailer { transport: Transport::from_url("smtp://127.0.0.1:9").unwrap(), from: app.state.mailer.from.clone() };
+    let down =
+        Mailer { transport: Transport::from_url("smtp://127.0.0.1:9").unwrap(), from: app.state.mailer.from.clone() };
     // The app's own worker polls the outbox too; retry until the failing mailer is the one
     // that claims the row.
     let mut claimed = None;
@@ -402,7 +437,11 @@ async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retr
         drop(conn);
         down.deliver_due(&app.state.db).await.unwrap();
         let (status, attempts, error): (String, i64, Option<String>) =
-            sqlx::query_as("SELECT status, attempts, last_error FROM mail_outbox WHERE id = $1").bind(id).fetch_one(app.state.db.pool()).await.unwrap();
+            sqlx::query_as("SELECT status, attempts, last_error FROM mail_outbox WHERE id = $1")
+                .bind(id)
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
         if status == "queued" {
             assert_eq!(attempts, 1);
             assert!(error.is_some(), "the failure is recorded");
@@ -427,23 +466,51 @@ async fn the_invite_page_and_the_join_button_work_without_javascript() {
     assert!(html.contains("Join <!>Acme Corp") || html.contains("Join Acme Corp"), "{html}");
     assert!(html.contains("Create a new account") && html.contains("Sign in with an existing account"));
     // The registration form is pre-filled with the invited address.
-    let html = bob.get(app.url("/auth/register/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html =
+        bob.get(app.url("/auth/register/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"value="bob@example.com""#), "{html}");
 
     // Register elsewhere first, then come back and press Join.
     let carol = app.other_client();
-    carol.post(app.url("/api/0/auth/register/")).json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD})).send().await.unwrap();
+    carol
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let html = carol.get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"action="/_fn/invite/accept""#), "{html}");
     let res = app
-        .post_form_nojs(&carol, "/_fn/invite/accept", &link, &[("org_slug", ""), ("member_id", &id.to_string()), ("token", &token)])
+        .post_form_nojs(
+            &carol,
+            "/_fn/invite/accept",
+            &link,
+            &[("org_slug", ""), ("member_id", &id.to_string()), ("token", &token)],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(res.headers()["location"], "/organizations/acme/");
-    let html = carol.get(app.url("/organizations/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = carol
+        .get(app.url("/organizations/acme/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("bob@example.com") && html.contains("owner@example.com"), "{html}");
     // The link now says it was used.
-    let html = app.other_client().get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = app
+        .other_client()
+        .get(app.url(&link))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("This invite has already been accepted."));
 }
 
@@ -452,11 +519,28 @@ async fn the_members_page_shows_pending_invites_with_their_delivery_state() {
     let app = app_with_org().await;
     let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
     app.invite_link(id).await;
-    let html = app.client.get(app.url("/organizations/acme/members/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/organizations/acme/members/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("bob@example.com"), "{html}");
     assert!(html.contains("email <!>sent") || html.contains("email sent"), "{html}");
     let outsider = app.user("eve@example.com", "Eve").await;
-    let html = outsider.get(app.url("/organizations/acme/members/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = outsider
+        .get(app.url("/organizations/acme/members/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("bob@example.com"));
     assert!(html.contains("not a member"));
 }
@@ -467,7 +551,16 @@ async fn the_invite_page_explains_an_expired_link_and_names_the_inviter() {
     let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
     let (link, _) = app.invite_link(id).await;
     app.sql_exec(&format!("UPDATE members SET token_expires_at = 1 WHERE id = {id}")).await;
-    let html = app.other_client().get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = app
+        .other_client()
+        .get(app.url(&link))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("This invite has expired — ask Olive Owner to send a new one."), "{html}");
 }
 
@@ -475,12 +568,22 @@ async fn the_invite_page_explains_an_expired_link_and_names_the_inviter() {
 async fn single_organization_mode_adds_a_new_user_without_an_invite_with_audit_and_event() {
     let app = spawn_app_with(Options { single_org: Some("solo"), ..Options::default() }).await;
     let res = app
-        .post_form_nojs(&app.client, "/_fn/auth/register", "/auth/register/", &[("email", "first@example.com"), ("name", "First"), ("password", PASSWORD)])
+        .post_form_nojs(
+            &app.client,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "first@example.com"), ("name", "First"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.headers()["location"], "/organizations/solo/");
     let second = app.other_client();
     let res = app
-        .post_form_nojs(&second, "/_fn/auth/register", "/auth/register/", &[("email", "second@example.com"), ("name", "Second"), ("password", PASSWORD)])
+        .post_form_nojs(
+            &second,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "second@example.com"), ("name", "Second"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.headers()["location"], "/organizations/solo/");
     let (_, org) = call(&second, &app, "GET", "/api/0/organizations/solo/").await;
@@ -494,20 +597,32 @@ async fn single_organization_mode_with_an_invite_goes_through_the_invite() {
     let app = spawn_app_with(Options { single_org: Some("solo"), ..Options::default() }).await;
     // The operator's superuser owns the single organization (self-registrants never do).
     let password = gatehouse::server::domain::Password::new(PASSWORD.to_owned());
-    gatehouse::server::service::accounts::create_user(&app.state, "owner@example.com", "Olive Owner", &password, true).await.unwrap();
-    let res = app.post_json("/api/0/auth/login/", &json!({"username": "owner@example.com", "password": PASSWORD})).await;
+    gatehouse::server::service::accounts::create_user(&app.state, "owner@example.com", "Olive Owner", &password, true)
+        .await
+        .unwrap();
+    let res =
+        app.post_json("/api/0/auth/login/", &json!({"username": "owner@example.com", "password": PASSWORD})).await;
     assert_eq!(res.status(), StatusCode::OK);
     let id = app.invite(&app.client, "solo", "bob@example.com", "manager").await;
     let (link, _) = app.invite_link(id).await;
     let bob = app.other_client();
     call(&bob, &app, "GET", &api(&link)).await;
     let res = app
-        .post_form_nojs(&bob, "/_fn/auth/register", "/auth/register/", &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)])
+        .post_form_nojs(
+            &bob,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.headers()["location"], "/organizations/solo/");
     let (_, org) = call(&bob, &app, "GET", "/api/0/organizations/solo/").await;
     assert_eq!(org["role"], "manager", "the invite's role, not the default");
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.add'").await, 1, "only the owner was auto-added");
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.add'").await,
+        1,
+        "only the owner was auto-added"
+    );
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.accept-invite'").await, 1);
 }
 
@@ -516,7 +631,13 @@ async fn regenerate_kills_the_old_link_and_reinvite_sends_a_working_one() {
     let app = app_with_org().await;
     let id = app.invite(&app.client, ORG, "bob@example.com", "member").await;
     let (old_link, old_token) = app.invite_link(id).await;
-    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"regenerate": true})).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/0/organizations/acme/members/{id}/")))
+        .json(&json!({"regenerate": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (status, body) = call(&app.other_client(), &app, "GET", &api(&old_link)).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
@@ -524,12 +645,27 @@ async fn regenerate_kills_the_old_link_and_reinvite_sends_a_working_one() {
     let token = newest_token(&app, id, &old_token).await;
     let (status, _) = call(&app.other_client(), &app, "GET", &format!("/api/0/accept-invite/{id}/{token}/")).await;
     assert_eq!(status, StatusCode::OK);
-    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"reinvite": true})).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/0/organizations/acme/members/{id}/")))
+        .json(&json!({"reinvite": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event IN ('invite.regenerate', 'member.reinvite')").await, 2);
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event IN ('invite.regenerate', 'member.reinvite')").await,
+        2
+    );
     // An expired invite cannot be merely resent.
     app.sql_exec(&format!("UPDATE members SET token_expires_at = 1 WHERE id = {id}")).await;
-    let res = app.client.put(app.url(&format!("/api/0/organizations/acme/members/{id}/"))).json(&json!({"reinvite": true})).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/0/organizations/acme/members/{id}/")))
+        .json(&json!({"reinvite": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
 }
 
@@ -549,7 +685,13 @@ async fn newest_token(app: &TestApp, id: i64, not: &str) -> String {
 #[tokio::test]
 async fn invites_carry_teams_into_the_membership_and_members_can_be_removed() {
     let app = app_with_org().await;
-    let res = app.client.post(app.url("/api/0/organizations/acme/teams/")).json(&json!({"name": "Backend"})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/0/organizations/acme/teams/"))
+        .json(&json!({"name": "Backend"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let res = app
         .client
@@ -568,17 +710,37 @@ async fn invites_carry_teams_into_the_membership_and_members_can_be_removed() {
     let (_, audit) = call(&app.client, &app, "GET", "/api/0/organizations/acme/audit-logs/").await;
     let accept = audit.as_array().unwrap().iter().find(|e| e["event"] == "member.accept-invite").unwrap();
     assert_eq!(accept["data"]["teams"], json!(["backend"]));
-    let res = app.client.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "teams": ["nope"]})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "x@example.com", "teams": ["nope"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = app.client.post(app.url("/api/0/organizations/acme/members/")).json(&json!({"email": "x@example.com", "expiresInDays": 31})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/0/organizations/acme/members/"))
+        .json(&json!({"email": "x@example.com", "expiresInDays": 31}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     // Removing the member is audited; the last owner cannot be removed.
-    assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert!(!is_member(&app, "bob@example.com").await);
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'member.remove'").await, 1);
-    let owner_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
-    assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{owner_id}/")).await.0, StatusCode::CONFLICT);
+    let owner_id = app
+        .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'")
+        .await;
+    assert_eq!(
+        call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{owner_id}/")).await.0,
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test]
@@ -595,7 +757,11 @@ async fn cleanup_deletes_only_invites_expired_longer_than_the_grace_period() {
     for (id, kept) in [(old, 0), (recent, 1), (fresh, 1)] {
         assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM members WHERE id = {id}")).await, kept);
     }
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 1, "memberships are never touched");
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await,
+        1,
+        "memberships are never touched"
+    );
 }
 
 #[tokio::test]
@@ -605,7 +771,9 @@ async fn roles_change_within_the_actor_s_own_powers() {
     let (link, _) = app.invite_link(id).await;
     let max = app.user("max@example.com", "Max").await;
     assert_eq!(call(&max, &app, "POST", &api(&link)).await.0, StatusCode::NO_CONTENT);
-    let owner_id = app.sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'").await;
+    let owner_id = app
+        .sql_i64("SELECT m.id FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'owner@example.com'")
+        .await;
     let put = |client: &Client, member: i64, body: Value| {
         client.put(app.url(&format!("/api/0/organizations/acme/members/{member}/"))).json(&body).send()
     };
@@ -625,9 +793,13 @@ async fn the_daily_invite_limit_per_address_answers_429() {
     let app = app_with_org().await;
     for _ in 0..10 {
         let id = app.invite(&app.client, ORG, "spam@example.com", "member").await;
-        assert_eq!(call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(
+            call(&app.client, &app, "DELETE", &format!("/api/0/organizations/acme/members/{id}/")).await.0,
+            StatusCode::NO_CONTENT
+        );
     }
-    let (status, body) = call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "spam@example.com"})).await;
+    let (status, body) =
+        call_json(&app, "/api/0/organizations/acme/members/", json!({"email": "spam@example.com"})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["reason"], "rate_limited");
     // Another address is still fine.
@@ -638,7 +810,21 @@ async fn the_daily_invite_limit_per_address_answers_429() {
 #[tokio::test]
 async fn the_organization_home_lists_its_teams() {
     let app = app_with_org().await;
-    app.client.post(app.url("/api/0/organizations/acme/teams/")).json(&json!({"name": "Platform Team"})).send().await.unwrap();
-    let html = app.client.get(app.url("/organizations/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    app.client
+        .post(app.url("/api/0/organizations/acme/teams/"))
+        .json(&json!({"name": "Platform Team"}))
+        .send()
+        .await
+        .unwrap();
+    let html = app
+        .client
+        .get(app.url("/organizations/acme/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Platform Team") && html.contains("platform-team"), "{html}");
 }

@@ -8,7 +8,13 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value) {
-    let res = app.other_client().post(app.url("/api/0/auth/login/")).json(&json!({"username": email, "password": password})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -39,7 +45,10 @@ async fn failed_logins_are_also_limited_per_client_address() {
     app.register("ada@example.com", "Ada", PASSWORD).await;
     crate::hardening::within_one_window().await;
     for i in 0..20 {
-        assert_eq!(login(&app, &format!("nobody{i}@example.com"), "wrong-password-1").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login(&app, &format!("nobody{i}@example.com"), "wrong-password-1").await.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(login(&app, "ada@example.com", PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
     let_time_pass(&app).await;
@@ -50,15 +59,33 @@ async fn failed_logins_are_also_limited_per_client_address() {
 async fn registrations_per_address_are_limited_and_the_limit_lifts() {
     let app = spawn_app_with(Options { register_limit: Some(2), ..Options::default() }).await;
     for i in 0..2 {
-        let res = app.other_client().post(app.url("/api/0/auth/register/")).json(&json!({"email": format!("u{i}@example.com"), "name": "U", "password": PASSWORD})).send().await.unwrap();
+        let res = app
+            .other_client()
+            .post(app.url("/api/0/auth/register/"))
+            .json(&json!({"email": format!("u{i}@example.com"), "name": "U", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    let res = app.other_client().post(app.url("/api/0/auth/register/")).json(&json!({"email": "u9@example.com", "name": "U", "password": PASSWORD})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "u9@example.com", "name": "U", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(res).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert_eq!(app.user_count().await, 2);
     let_time_pass(&app).await;
-    let res = app.other_client().post(app.url("/api/0/auth/register/")).json(&json!({"email": "u9@example.com", "name": "U", "password": PASSWORD})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "u9@example.com", "name": "U", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 

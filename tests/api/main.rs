@@ -7,13 +7,13 @@ mod harness;
 mod idp;
 
 mod accounts;
-mod malformed;
-mod invites;
-mod pages;
 mod admin;
-mod limits;
 mod hardening;
+mod invites;
+mod limits;
+mod malformed;
 mod outbound;
+mod pages;
 mod policies;
 mod requests;
 mod security;

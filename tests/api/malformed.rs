@@ -6,14 +6,7 @@ use reqwest::StatusCode;
 use crate::harness::*;
 
 async fn post_raw(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, String) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.post(app.url(path)).header("content-type", content_type).body(body).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
@@ -28,8 +21,16 @@ async fn malformed_json_bodies_get_4xx_json_errors() {
         ("application/json", b"not json at all".to_vec(), StatusCode::BAD_REQUEST),
         ("application/json", b"[]".to_vec(), StatusCode::BAD_REQUEST),
         ("application/json", br#"{"email": 12, "name": [], "password": null}"#.to_vec(), StatusCode::BAD_REQUEST),
-        ("application/json", br#"{"email":"a@b.co","name":"A","password":"x","admin":true}"#.to_vec(), StatusCode::BAD_REQUEST),
-        ("application/json", b"{\"email\":\"\xff\xfe@example.com\",\"name\":\"A\",\"password\":\"p\"}".to_vec(), StatusCode::BAD_REQUEST),
+        (
+            "application/json",
+            br#"{"email":"a@b.co","name":"A","password":"x","admin":true}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            b"{\"email\":\"\xff\xfe@example.com\",\"name\":\"A\",\"password\":\"p\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
         ("application/json", vec![], StatusCode::BAD_REQUEST),
     ];
     for (content_type, body, expected) in cases {
@@ -76,13 +77,15 @@ async fn malformed_server_function_bodies_get_4xx() {
 #[tokio::test]
 async fn a_login_with_wrong_types_is_a_400_not_a_500() {
     let app = spawn_app().await;
-    let (status, _) = post_raw(&app, "/api/0/auth/login/", "application/json", br#"{"username": 1, "password": {}}"#.to_vec()).await;
+    let (status, _) =
+        post_raw(&app, "/api/0/auth/login/", "application/json", br#"{"username": 1, "password": {}}"#.to_vec()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn an_unknown_server_function_is_a_4xx() {
     let app = spawn_app().await;
-    let (status, _) = post_raw(&app, "/_fn/no/such/function", "application/x-www-form-urlencoded", b"a=b".to_vec()).await;
+    let (status, _) =
+        post_raw(&app, "/_fn/no/such/function", "application/x-www-form-urlencoded", b"a=b".to_vec()).await;
     assert!(status.is_client_error(), "{status}");
 }

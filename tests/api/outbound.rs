@@ -96,7 +96,16 @@ async fn org_with_owner(app: &TestApp) -> reqwest::Client {
 
 /// The owner is told a category, not how the request failed inside.
 fn assert_short(message: &str) {
-    for inside in ["error sending request", "dns error", "tcp connect", "Connection refused", "client error", "os error", "hyper", "reqwest"] {
+    for inside in [
+        "error sending request",
+        "dns error",
+        "tcp connect",
+        "Connection refused",
+        "client error",
+        "os error",
+        "hyper",
+        "reqwest",
+    ] {
         assert!(!message.contains(inside), "no internal error chain in {message:?}");
     }
 }
@@ -146,7 +155,10 @@ async fn a_listed_address_is_reached_and_an_unreachable_one_is_named_so() {
     let message = body["issuer"][0].as_str().unwrap();
     assert_eq!(
         message,
-        format!("Could not read {}/.well-known/openid-configuration: bad answer (not an OpenID Connect configuration).", spy.base)
+        format!(
+            "Could not read {}/.well-known/openid-configuration: bad answer (not an OpenID Connect configuration).",
+            spy.base
+        )
     );
     assert!(!message.contains("internal admin page"), "no raw body: {message}");
 
@@ -188,7 +200,8 @@ async fn a_token_endpoint_at_an_address_that_is_not_listed_is_never_called() {
     idp.add_user("ada-7", "ada7@idp.test", true, "Ada Seven", "ada-pass").await;
     // The real provider's configuration, published by a listed front whose token and
     // userinfo endpoints are on an address that is not listed.
-    let real: Value = reqwest::get(format!("{}/.well-known/openid-configuration", idp.issuer)).await.unwrap().json().await.unwrap();
+    let real: Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", idp.issuer)).await.unwrap().json().await.unwrap();
     let inside = Spy::start("127.0.0.2");
     inside.serve("/token", json!({"access_token": "x", "token_type": "Bearer", "id_token": "x.y.z"}));
     let front = Spy::start("127.0.0.1");
@@ -207,7 +220,15 @@ async fn a_token_endpoint_at_an_address_that_is_not_listed_is_never_called() {
     let browser = app.other_client();
     let done = idp::sign_in(&app, &idp, &browser, "acme", "ada7@idp.test", "ada-pass").await;
     assert_eq!((done.status, done.location.as_str()), (StatusCode::SEE_OTHER, "/auth/login/acme/"));
-    let page = browser.get(app.url("/auth/login/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(app.url("/auth/login/acme/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Acme SSO did not confirm the sign-in"), "{page}");
     assert!(!page.contains("127.0.0.2"), "no address or error chain for the user");
     assert_short(&page);

@@ -71,11 +71,12 @@ async fn the_landing_page_shows_who_you_are() {
 async fn registering_without_javascript_redirects_to_the_landing_page_signed_in() {
     let app = spawn_app().await;
     let res = app
-        .post_form_nojs(&app.client, "/_fn/auth/register", "/auth/register/", &[
-            ("email", " Ada@Example.com "),
-            ("name", "Ada"),
-            ("password", PASSWORD),
-        ])
+        .post_form_nojs(
+            &app.client,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", " Ada@Example.com "), ("name", "Ada"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/organizations/new/");
@@ -88,11 +89,12 @@ async fn registering_without_javascript_redirects_to_the_landing_page_signed_in(
 async fn an_invalid_form_without_javascript_comes_back_with_errors_and_values_but_no_password() {
     let app = spawn_app().await;
     let res = app
-        .post_form_nojs(&app.client, "/_fn/auth/register", "/auth/register/", &[
-            ("email", "ada@example"),
-            ("name", "Ada Typed"),
-            ("password", "short1"),
-        ])
+        .post_form_nojs(
+            &app.client,
+            "/_fn/auth/register",
+            "/auth/register/",
+            &[("email", "ada@example"), ("name", "Ada Typed"), ("password", "short1")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let back = location(&res);
@@ -122,11 +124,12 @@ async fn login_without_javascript_honours_next_on_this_site_only() {
     ] {
         let client = app.other_client();
         let res = app
-            .post_form_nojs(&client, "/_fn/auth/login", "/auth/login/", &[
-                ("username", "ada@example.com"),
-                ("password", PASSWORD),
-                ("next", next),
-            ])
+            .post_form_nojs(
+                &client,
+                "/_fn/auth/login",
+                "/auth/login/",
+                &[("username", "ada@example.com"), ("password", PASSWORD), ("next", next)],
+            )
             .await;
         assert_eq!(res.status(), StatusCode::FOUND, "next={next:?}");
         assert_eq!(location(&res), expected, "next={next:?}");
@@ -138,11 +141,12 @@ async fn a_failed_login_without_javascript_shows_the_generic_error_and_keeps_the
     let app = spawn_app().await;
     let client = app.other_client();
     let res = app
-        .post_form_nojs(&client, "/_fn/auth/login", "/auth/login/", &[
-            ("username", "nobody@example.com"),
-            ("password", "whatever-it-is"),
-            ("next", ""),
-        ])
+        .post_form_nojs(
+            &client,
+            "/_fn/auth/login",
+            "/auth/login/",
+            &[("username", "nobody@example.com"), ("password", "whatever-it-is"), ("next", "")],
+        )
         .await;
     let back = location(&res);
     let html = client.get(&back).send().await.unwrap().text().await.unwrap();

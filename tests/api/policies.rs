@@ -15,7 +15,6 @@ async fn app_with_org() -> TestApp {
     app
 }
 
-
 fn api(link: &str) -> String {
     format!("/api/0/accept-invite{}", link.trim_start_matches("/accept"))
 }
@@ -25,15 +24,22 @@ async fn settings(app: &TestApp, client: &Client, body: Value) -> (StatusCode, V
 }
 
 async fn is_member(app: &TestApp, email: &str) -> bool {
-    app.sql_i64(&format!("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'")).await == 1
+    app.sql_i64(&format!("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"))
+        .await
+        == 1
 }
 
 #[tokio::test]
 async fn owners_change_settings_members_cannot_and_managers_cannot_default_to_owner() {
     let app = app_with_org().await;
-    let (status, body) = settings(&app, &app.client, json!({"allowJoinRequests": true, "defaultRole": "manager", "memberLimit": 10})).await;
+    let (status, body) =
+        settings(&app, &app.client, json!({"allowJoinRequests": true, "defaultRole": "manager", "memberLimit": 10}))
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["allowJoinRequests"].as_bool(), body["defaultRole"].as_str(), body["memberLimit"].as_i64()), (Some(true), Some("manager"), Some(10)));
+    assert_eq!(
+        (body["allowJoinRequests"].as_bool(), body["defaultRole"].as_str(), body["memberLimit"].as_i64()),
+        (Some(true), Some("manager"), Some(10))
+    );
     // Absent keys stay; null removes the limit.
     let (_, body) = settings(&app, &app.client, json!({"memberLimit": null})).await;
     assert_eq!((body["memberLimit"].clone(), body["allowJoinRequests"].as_bool()), (Value::Null, Some(true)));
@@ -57,11 +63,21 @@ async fn owners_change_settings_members_cannot_and_managers_cannot_default_to_ow
     let outsider = app.user("out@example.com", "Out").await;
     assert_eq!(settings(&app, &outsider, json!({"allowJoinRequests": false})).await.0, StatusCode::NOT_FOUND);
     // Bad input changes nothing.
-    for bad in [json!({"memberLimit": 0}), json!({"memberLimit": "ten"}), json!({"defaultRole": "king"}), json!({"require2FA": "yes"}), json!({"color": "red"})] {
+    for bad in [
+        json!({"memberLimit": 0}),
+        json!({"memberLimit": "ten"}),
+        json!({"defaultRole": "king"}),
+        json!({"require2FA": "yes"}),
+        json!({"color": "red"}),
+    ] {
         let (status, body) = settings(&app, &app.client, bad.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
     }
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM organizations WHERE default_role = 'manager' AND allow_email_mismatch = 1").await, 1);
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM organizations WHERE default_role = 'manager' AND allow_email_mismatch = 1")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -88,7 +104,12 @@ async fn a_2fa_organization_s_invitee_registers_enrols_and_is_then_a_member_with
     assert_eq!((details["needsAuthentication"].as_bool(), details["needs2fa"].as_bool()), (Some(true), Some(true)));
     // Registering through the link without JavaScript: sent back to the invite page.
     let res = app
-        .post_form_nojs(&bob, "/_fn/auth/register", &link, &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)])
+        .post_form_nojs(
+            &bob,
+            "/_fn/auth/register",
+            &link,
+            &[("email", "bob@example.com"), ("name", "Bob"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.headers()["location"].to_str().unwrap(), link);
     assert!(!is_member(&app, "bob@example.com").await);
@@ -112,22 +133,44 @@ async fn enrolment_refuses_a_wrong_code_a_foreign_secret_and_a_second_enrolment(
     assert_eq!(status, StatusCode::OK);
     let secret = body["secret"].as_str().unwrap().to_owned();
     let wrong = if totp_code(&secret, 0) == "000000" { "111111" } else { "000000" };
-    let (status, body) = send(&app.client, &app, "POST", "/api/0/users/me/authenticators/totp/enroll/", Some(json!({"secret": secret, "otp": wrong}))).await;
+    let (status, body) = send(
+        &app.client,
+        &app,
+        "POST",
+        "/api/0/users/me/authenticators/totp/enroll/",
+        Some(json!({"secret": secret, "otp": wrong})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["otp"].is_array());
     let foreign = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-    let (status, body) = send(&app.client, &app, "POST", "/api/0/users/me/authenticators/totp/enroll/", Some(json!({"secret": foreign, "otp": totp_code(foreign, 0)}))).await;
+    let (status, body) = send(
+        &app.client,
+        &app,
+        "POST",
+        "/api/0/users/me/authenticators/totp/enroll/",
+        Some(json!({"secret": foreign, "otp": totp_code(foreign, 0)})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["secret"].is_array());
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM totp_authenticators").await, 0);
-    let (status, _) = send(&app.client, &app, "POST", "/api/0/users/me/authenticators/totp/enroll/", Some(json!({"secret": secret, "otp": totp_code(&secret, 0)}))).await;
+    let (status, _) = send(
+        &app.client,
+        &app,
+        "POST",
+        "/api/0/users/me/authenticators/totp/enroll/",
+        Some(json!({"secret": secret, "otp": totp_code(&secret, 0)})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = send(&app.client, &app, "GET", "/api/0/users/me/authenticators/totp/enroll/", None).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::CONFLICT, Some("already_enrolled")));
 }
 
 async fn password_login(app: &TestApp, client: &Client, email: &str) -> Value {
-    let (status, body) = send(client, app, "POST", "/api/0/auth/login/", Some(json!({"username": email, "password": PASSWORD}))).await;
+    let (status, body) =
+        send(client, app, "POST", "/api/0/auth/login/", Some(json!({"username": email, "password": PASSWORD}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -139,7 +182,11 @@ async fn login_with_totp_needs_the_second_step_codes_are_not_replayed_and_recove
 
     let browser = app.other_client();
     assert_eq!(password_login(&app, &browser, "owner@example.com").await, json!({"2faRequired": true}));
-    assert_eq!(send(&browser, &app, "GET", "/api/0/users/me/", None).await.0, StatusCode::UNAUTHORIZED, "not signed in before the second step");
+    assert_eq!(
+        send(&browser, &app, "GET", "/api/0/users/me/", None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "not signed in before the second step"
+    );
     let (status, body) = send(&browser, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": "12345x"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // The code used at enrolment is spent; the next step's code (clock skew) works.
@@ -155,14 +202,16 @@ async fn login_with_totp_needs_the_second_step_codes_are_not_replayed_and_recove
     let (status, _) = send(&replay, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": next}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // A recovery code works once.
-    let (status, _) = send(&replay, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": codes[3].to_uppercase()}))).await;
+    let (status, _) =
+        send(&replay, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": codes[3].to_uppercase()}))).await;
     assert_eq!(status, StatusCode::OK);
     let again = app.other_client();
     password_login(&app, &again, "owner@example.com").await;
     let (status, _) = send(&again, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": codes[3]}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Without a password step there is nothing to complete.
-    let (status, body) = send(&app.other_client(), &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": codes[4]}))).await;
+    let (status, body) =
+        send(&app.other_client(), &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": codes[4]}))).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("no_pending_login")));
 }
 
@@ -172,10 +221,16 @@ async fn the_login_page_sends_a_totp_user_to_the_second_step_without_javascript(
     let (secret, _, _) = enrol_totp(&app, &app.client).await;
     let browser = app.other_client();
     let res = app
-        .post_form_nojs(&browser, "/_fn/auth/login", "/auth/login/", &[("username", "owner@example.com"), ("password", PASSWORD), ("next", "/organizations/acme/members/")])
+        .post_form_nojs(
+            &browser,
+            "/_fn/auth/login",
+            "/auth/login/",
+            &[("username", "owner@example.com"), ("password", PASSWORD), ("next", "/organizations/acme/members/")],
+        )
         .await;
     assert_eq!(res.headers()["location"].to_str().unwrap(), "/auth/2fa/");
-    let page = browser.get(app.url("/auth/2fa/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let page =
+        browser.get(app.url("/auth/2fa/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Authentication code"), "{page}");
     let res = app.post_form_nojs(&browser, "/_fn/auth/2fa", "/auth/2fa/", &[("otp", &totp_code(&secret, 1))]).await;
     assert_eq!(res.headers()["location"].to_str().unwrap(), "/organizations/acme/members/");
@@ -194,7 +249,8 @@ async fn registration_sends_a_verification_link_that_works_once() {
     assert_eq!(app.sql_i64("SELECT email_verified FROM users").await, 0);
     // A forged signature is refused.
     let forged = format!("{}{}", &token[..32], "0".repeat(64));
-    let (status, body) = send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": forged}))).await;
+    let (status, body) =
+        send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": forged}))).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
     // From another browser, not signed in: the link alone verifies.
     let other = app.other_client();
@@ -232,7 +288,8 @@ async fn an_expired_verification_link_is_refused_and_a_new_one_can_be_sent() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let token = old.trim_start_matches("/auth/verify-email/").trim_end_matches('/');
-    let (status, body) = send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": token}))).await;
+    let (status, body) =
+        send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": token}))).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("expired")), "{body}");
     let (status, _) = send(&app.client, &app, "POST", "/api/0/users/me/emails/verify/", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -244,7 +301,10 @@ async fn an_expired_verification_link_is_refused_and_a_new_one_can_be_sent() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let token = fresh.trim_start_matches("/auth/verify-email/").trim_end_matches('/');
-    assert_eq!(send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": token}))).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&app.client, &app, "POST", "/api/0/auth/verify-email/", Some(json!({"token": token}))).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -283,7 +343,14 @@ async fn seats_count_members_and_pending_invites() {
     let app = app_with_org().await;
     settings(&app, &app.client, json!({"memberLimit": 2})).await;
     app.invite(&app.client, ORG, "a@example.com", "member").await;
-    let (status, body) = send(&app.client, &app, "POST", &format!("/api/0/organizations/{ORG}/members/"), Some(json!({"email": "b@example.com"}))).await;
+    let (status, body) = send(
+        &app.client,
+        &app,
+        "POST",
+        &format!("/api/0/organizations/{ORG}/members/"),
+        Some(json!({"email": "b@example.com"})),
+    )
+    .await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::CONFLICT, Some("seat_limit")), "{body}");
     let (status, body) = settings(&app, &app.client, json!({"memberLimit": 1})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -297,7 +364,9 @@ async fn concurrent_invites_and_accepts_never_exceed_the_seat_limit() {
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let (client, url) = (app.client.clone(), app.url(&format!("/api/0/organizations/{ORG}/members/")));
-            tokio::spawn(async move { client.post(url).json(&json!({"email": format!("p{i}@example.com")})).send().await.unwrap().status() })
+            tokio::spawn(async move {
+                client.post(url).json(&json!({"email": format!("p{i}@example.com")})).send().await.unwrap().status()
+            })
         })
         .collect();
     let mut created = 0;
@@ -309,11 +378,17 @@ async fn concurrent_invites_and_accepts_never_exceed_the_seat_limit() {
     assert_eq!(created, 3, "owner + 3 invites fill 4 seats");
     // An operator lowers the limit behind the application's back; racing accepts still
     // stop at it.
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM members WHERE user_id IS NULL ORDER BY id").fetch_all(app.state.db.pool()).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM members WHERE user_id IS NULL ORDER BY id")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
     let mut invitees = Vec::new();
     for id in &ids {
         let (link, _) = app.invite_link(*id).await;
-        let email: String = sqlx::query_scalar(&format!("SELECT email FROM members WHERE id = {id}")).fetch_one(app.state.db.pool()).await.unwrap();
+        let email: String = sqlx::query_scalar(&format!("SELECT email FROM members WHERE id = {id}"))
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
         invitees.push((app.user(&email, "P").await, link));
     }
     app.sql_exec("UPDATE organizations SET member_limit = 2").await;
@@ -329,7 +404,10 @@ async fn concurrent_invites_and_accepts_never_exceed_the_seat_limit() {
         .collect();
     for task in tasks {
         let (status, body) = task.await.unwrap();
-        assert!(status == StatusCode::NO_CONTENT || (status == StatusCode::BAD_REQUEST && body.contains("seat_limit")), "{status} {body}");
+        assert!(
+            status == StatusCode::NO_CONTENT || (status == StatusCode::BAD_REQUEST && body.contains("seat_limit")),
+            "{status} {body}"
+        );
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 2);
 }

@@ -15,7 +15,8 @@ async fn acme_with_provider(app: &TestApp, jit: bool) -> (Idp, Client) {
     app.create_org(&owner, "Acme", "acme").await;
     let idp = Idp::start(app).await;
     idp.add_user("owner-0001", "owner@idp.test", true, "Olive Owner", "owner-idp-password").await;
-    let (status, body) = send(&owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, jit))).await;
+    let (status, body) =
+        send(&owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, jit))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     (idp, owner)
 }
@@ -25,7 +26,8 @@ async fn member(app: &TestApp, owner: &Client, slug: &str, email: &str) -> Clien
     let id = app.invite(owner, slug, email, "member").await;
     let (page, _) = app.invite_link(id).await;
     let client = app.user(email, "Member").await;
-    let (status, body) = send(&client, app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    let (status, body) =
+        send(&client, app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     client
 }
@@ -36,7 +38,10 @@ async fn me(app: &TestApp, client: &Client) -> Option<String> {
 }
 
 async fn identities_of(app: &TestApp, email: &str) -> i64 {
-    app.sql_i64(&format!("SELECT COUNT(*) FROM auth_identities i JOIN users u ON u.id = i.user_id WHERE u.email = '{email}'")).await
+    app.sql_i64(&format!(
+        "SELECT COUNT(*) FROM auth_identities i JOIN users u ON u.id = i.user_id WHERE u.email = '{email}'"
+    ))
+    .await
 }
 
 async fn sso_page(app: &TestApp, client: &Client, slug: &str) -> String {
@@ -55,7 +60,8 @@ async fn another_sites_navigation_to_start_neither_links_nor_signs_in() {
     app.create_org(&mallory, "Evil", "evil").await;
     let idp = Idp::start(&app).await;
     idp.add_user("mallory-1", "mallory@idp.test", true, "Mallory", "mallory-pass").await;
-    let (status, body) = send(&mallory, &app, "PUT", "/api/0/organizations/evil/auth-provider/", Some(idp.settings(false, false))).await;
+    let (status, body) =
+        send(&mallory, &app, "PUT", "/api/0/organizations/evil/auth-provider/", Some(idp.settings(false, false))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let victim = app.user("victim@example.com", "Victor Victim").await;
 
@@ -73,7 +79,11 @@ async fn another_sites_navigation_to_start_neither_links_nor_signs_in() {
         idp::at_provider(&app, &idp, &victim, &to, "mallory@idp.test", "mallory-pass").await;
     }
     assert_eq!(identities_of(&app, "victim@example.com").await, 0, "nothing linked to the victim by a navigation");
-    assert_eq!((res.status(), to.as_str()), (StatusCode::SEE_OTHER, "/auth/login/evil/"), "a GET starts nothing: it shows the page");
+    assert_eq!(
+        (res.status(), to.as_str()),
+        (StatusCode::SEE_OTHER, "/auth/login/evil/"),
+        "a GET starts nothing: it shows the page"
+    );
 
     // A form on the attacker's site posting to "start", with either intent.
     for form in [vec![("intent", "login")], vec![("intent", "link"), ("password", PASSWORD)]] {
@@ -155,7 +165,12 @@ async fn a_link_flow_links_only_the_account_that_started_it() {
     let to = idp::location(&res);
     assert!(to.starts_with(&idp.issuer), "{to}");
     // Another account signs in in the same browser before the provider answers.
-    let res = hal.post(app.url("/api/0/auth/login/")).json(&json!({"username": "ivy@example.com", "password": PASSWORD})).send().await.unwrap();
+    let res = hal
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": "ivy@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     idp::at_provider(&app, &idp, &hal, &to, "hal@corp.test", "hal-pass").await;
     assert_eq!(identities_of(&app, "ivy@example.com").await, 0, "not linked to the account that did not ask");
@@ -169,7 +184,14 @@ async fn sso_never_turns_an_unapproved_request_into_a_membership() {
     let app = spawn_app().await;
     let (idp, owner) = acme_with_provider(&app, false).await;
     let mia = member(&app, &owner, "acme", "mia@example.com").await;
-    let (status, body) = send(&mia, &app, "POST", "/api/0/organizations/acme/invite-requests/", Some(json!({"email": "mia2@idp.test", "role": "owner"}))).await;
+    let (status, body) = send(
+        &mia,
+        &app,
+        "POST",
+        "/api/0/organizations/acme/invite-requests/",
+        Some(json!({"email": "mia2@idp.test", "role": "owner"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     idp.add_user("mia-2", "mia2@idp.test", true, "Mia Two", "mia2-pass").await;
 
@@ -177,10 +199,21 @@ async fn sso_never_turns_an_unapproved_request_into_a_membership() {
     idp::sign_in(&app, &idp, &other, "acme", "mia2@idp.test", "mia2-pass").await;
     let (status, _) = send(&other, &app, "GET", "/api/0/organizations/acme/", None).await;
     assert_ne!(status, StatusCode::OK, "the request did not make a membership");
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'requested_to_be_invited' AND user_id IS NULL").await, 1);
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM members WHERE invite_status = 'requested_to_be_invited' AND user_id IS NULL")
+            .await,
+        1
+    );
 
     // With just-in-time membership: the default role, never the requested one.
-    let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"allowJitMembership": true}))).await;
+    let (status, _) = send(
+        &owner,
+        &app,
+        "PUT",
+        "/api/0/organizations/acme/auth-provider/",
+        Some(json!({"allowJitMembership": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let other = app.other_client();
     idp::sign_in(&app, &idp, &other, "acme", "mia2@idp.test", "mia2-pass").await;
@@ -196,17 +229,27 @@ async fn required_sso_needs_a_provider_sign_in_in_this_session() {
     let (idp, owner) = acme_with_provider(&app, false).await;
     let done = idp::link(&app, &idp, &owner, "acme", PASSWORD, "owner@idp.test", "owner-idp-password").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
-    let (status, body) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = send(&owner, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!(status, StatusCode::OK, "this session signed in through the provider");
 
     // The same account, another browser, a password sign-in only.
     let laptop = app.other_client();
-    let res = laptop.post(app.url("/api/0/auth/login/")).json(&json!({"username": "owner@example.com", "password": PASSWORD})).send().await.unwrap();
+    let res = laptop
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": "owner@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (status, body) = send(&laptop, &app, "GET", "/api/0/organizations/acme/members/", None).await;
-    assert_eq!((status, body["reason"].clone()), (StatusCode::UNAUTHORIZED, json!("sso_required")), "a link is not a sign-in");
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("sso_required")),
+        "a link is not a sign-in"
+    );
     let done = idp::sign_in(&app, &idp, &laptop, "acme", "owner@idp.test", "owner-idp-password").await;
     assert_eq!(done.location, "/organizations/acme/");
     let (status, _) = send(&laptop, &app, "GET", "/api/0/organizations/acme/members/", None).await;
@@ -225,13 +268,21 @@ async fn required_sso_needs_a_provider_sign_in_in_this_session() {
 async fn accounts_created_through_a_provider_respect_closed_registration() {
     let app = spawn_app_with(Options { registration: Some(RegistrationMode::Closed), ..Options::default() }).await;
     let password = gatehouse::server::domain::Password::new(PASSWORD.to_owned());
-    gatehouse::server::service::accounts::create_user(&app.state, "owner@example.com", "Olive Owner", &password, false).await.unwrap();
+    gatehouse::server::service::accounts::create_user(&app.state, "owner@example.com", "Olive Owner", &password, false)
+        .await
+        .unwrap();
     let owner = app.other_client();
-    let res = owner.post(app.url("/api/0/auth/login/")).json(&json!({"username": "owner@example.com", "password": PASSWORD})).send().await.unwrap();
+    let res = owner
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": "owner@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     app.create_org(&owner, "Acme", "acme").await;
     let idp = Idp::start(&app).await;
-    let (status, body) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, true))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, true))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     idp.add_user("gina-1", "gina@idp.test", true, "Gina", "gina-pass").await;
     idp.add_user("dave-1", "dave@idp.test", true, "Dave", "dave-pass").await;
@@ -268,7 +319,9 @@ async fn changing_the_issuer_needs_the_client_secret_again() {
     let app = spawn_app().await;
     let (_idp, owner) = acme_with_provider(&app, false).await;
     let other = Idp::start(&app).await;
-    let (status, body) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"issuer": other.issuer}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"issuer": other.issuer})))
+            .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["clientSecret"].is_array(), "{body}");
     let (_, now) = send(&owner, &app, "GET", "/api/0/organizations/acme/auth-provider/", None).await;
@@ -293,12 +346,25 @@ async fn the_anonymous_page_cache_cannot_be_poisoned_by_an_odd_cookie_header() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let id = session_cookie(res.headers()).unwrap();
-    for cookie in [format!("gatehouse_session ={id}"), format!(" gatehouse_session= {id}"), format!("x=1;gatehouse_session =\t{id}")] {
+    for cookie in [
+        format!("gatehouse_session ={id}"),
+        format!(" gatehouse_session= {id}"),
+        format!("x=1;gatehouse_session =\t{id}"),
+    ] {
         // The first request for the page after a start fills the cache.
-        let _ = plain.get(app.url("/auth/login/")).header("cookie", cookie).header("accept", "text/html").send().await.unwrap();
+        let _ = plain
+            .get(app.url("/auth/login/"))
+            .header("cookie", cookie)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         let anonymous = plain.get(app.url("/auth/login/")).header("accept", "text/html").send().await.unwrap();
         let html = anonymous.text().await.unwrap();
-        assert!(!html.contains("victim@example.com") && !html.contains("Victor Victim"), "an anonymous visitor got a signed-in render");
+        assert!(
+            !html.contains("victim@example.com") && !html.contains("Victor Victim"),
+            "an anonymous visitor got a signed-in render"
+        );
     }
 }
 
@@ -325,7 +391,12 @@ async fn no_usable_raw_token_or_secret_at_rest() {
     }
     assert_eq!(app.sql_i64(&like("mail_outbox", "body")).await, 0, "a sent mail's body is not kept");
     // The pending invite still works from the session: registering lands in the organization.
-    let res = bob.post(app.url("/api/0/auth/register/")).json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD})).send().await.unwrap();
+    let res = bob
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "bob@example.com", "name": "Bob", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let (status, org) = send(&bob, &app, "GET", "/api/0/organizations/acme/", None).await;
     assert_eq!((status, org["role"].clone()), (StatusCode::OK, json!("member")));
@@ -335,13 +406,26 @@ async fn no_usable_raw_token_or_secret_at_rest() {
     let offered = offer["secret"].as_str().unwrap().to_owned();
     assert_eq!(app.sql_i64(&format!("SELECT COUNT(*) FROM sessions WHERE data LIKE '%{offered}%'")).await, 0);
     let (secret, _, _) = enrol_totp(&app, &owner).await;
-    let stored: String = sqlx::query_scalar("SELECT secret FROM totp_authenticators").fetch_one(app.state.db.pool()).await.unwrap();
-    assert!(!stored.contains(&secret) && !stored.to_uppercase().contains(&secret.to_uppercase()), "TOTP secrets are sealed");
+    let stored: String =
+        sqlx::query_scalar("SELECT secret FROM totp_authenticators").fetch_one(app.state.db.pool()).await.unwrap();
+    assert!(
+        !stored.contains(&secret) && !stored.to_uppercase().contains(&secret.to_uppercase()),
+        "TOTP secrets are sealed"
+    );
     // And the sealed secret still verifies codes.
     let login = app.other_client();
-    let (status, body) = send(&login, &app, "POST", "/api/0/auth/login/", Some(json!({"username": "owner@example.com", "password": PASSWORD}))).await;
+    let (status, body) = send(
+        &login,
+        &app,
+        "POST",
+        "/api/0/auth/login/",
+        Some(json!({"username": "owner@example.com", "password": PASSWORD})),
+    )
+    .await;
     assert_eq!((status, body["2faRequired"].clone()), (StatusCode::OK, json!(true)));
-    let (status, body) = send(&login, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)}))).await;
+    let (status, body) =
+        send(&login, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)})))
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -352,15 +436,27 @@ async fn a_planted_invite_for_another_address_is_never_accepted_implicitly() {
     let app = spawn_app().await;
     let owner = app.user("owner@example.com", "Olive Owner").await;
     app.create_org(&owner, "Acme", "acme").await;
-    let (status, body) = send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"allowEmailMismatch": true}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"allowEmailMismatch": true}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let id = app.invite(&owner, "acme", "someone@example.com", "member").await;
     let (page, _) = app.invite_link(id).await;
 
     // Registration.
     let victim = app.other_client();
-    victim.get(app.url(&page)).header("accept", "text/html").header("sec-fetch-site", "cross-site").send().await.unwrap();
-    let res = victim.post(app.url("/api/0/auth/register/")).json(&json!({"email": "victim@example.com", "name": "Victor", "password": PASSWORD})).send().await.unwrap();
+    victim
+        .get(app.url(&page))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    let res = victim
+        .post(app.url("/api/0/auth/register/"))
+        .json(&json!({"email": "victim@example.com", "name": "Victor", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let (status, _) = send(&victim, &app, "GET", "/api/0/organizations/acme/", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not joined to an organization by registering");
@@ -369,16 +465,24 @@ async fn a_planted_invite_for_another_address_is_never_accepted_implicitly() {
     let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"require2FA": true}))).await;
     assert_ne!(status, StatusCode::OK, "needs the owner's own 2FA first");
     enrol_totp(&app, &owner).await;
-    let (status, body) = send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"require2FA": true}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"require2FA": true}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = app.user("second@example.com", "Second").await;
-    second.get(app.url(&page)).header("accept", "text/html").header("sec-fetch-site", "cross-site").send().await.unwrap();
+    second
+        .get(app.url(&page))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     let (_, _, enrolled) = enrol_totp(&app, &second).await;
     let (status, _) = send(&second, &app, "GET", "/api/0/organizations/acme/", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not joined by enrolling: {enrolled}");
 
     // The user's own click on Join still works where the organization allows a mismatch.
-    let (status, body) = send(&second, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    let (status, body) =
+        send(&second, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
 
@@ -398,12 +502,26 @@ async fn plain_members_do_not_see_requests_or_requesters() {
     let app = spawn_app().await;
     let owner = app.user("owner@example.com", "Olive Owner").await;
     app.create_org(&owner, "Acme", "acme").await;
-    let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"allowJoinRequests": true}))).await;
+    let (status, _) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/", Some(json!({"allowJoinRequests": true}))).await;
     assert_eq!(status, StatusCode::OK);
-    let res = app.other_client().post(app.url("/api/0/organizations/acme/join-request/")).json(&json!({"email": "stranger@example.com"})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/organizations/acme/join-request/"))
+        .json(&json!({"email": "stranger@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let mia = member(&app, &owner, "acme", "mia@example.com").await;
-    let (status, body) = send(&mia, &app, "POST", "/api/0/organizations/acme/invite-requests/", Some(json!({"email": "friend@example.com"}))).await;
+    let (status, body) = send(
+        &mia,
+        &app,
+        "POST",
+        "/api/0/organizations/acme/invite-requests/",
+        Some(json!({"email": "friend@example.com"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let (status, list) = send(&mia, &app, "GET", "/api/0/organizations/acme/members/", None).await;
@@ -412,7 +530,15 @@ async fn plain_members_do_not_see_requests_or_requesters() {
     assert!(!text.contains("stranger@example.com") && !text.contains("friend@example.com"), "{text}");
     let (status, _) = send(&mia, &app, "GET", "/api/0/organizations/acme/invite-requests/", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let html = mia.get(app.url("/organizations/acme/members/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = mia
+        .get(app.url("/organizations/acme/members/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("stranger@example.com"), "the members page does not show requesters either");
     // The owner sees both.
     let (_, list) = send(&owner, &app, "GET", "/api/0/organizations/acme/invite-requests/", None).await;
@@ -452,5 +578,9 @@ async fn forty_parallel_replays_of_one_callback_sign_in_and_create_once() {
     assert_eq!(joined, 1, "exactly one answer signs in");
     assert_eq!(app.user_count().await, users + 1, "one account");
     assert_eq!(identities_of(&app, "nina@idp.test").await, 1);
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'nina@idp.test'").await, 1);
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = 'nina@idp.test'")
+            .await,
+        1
+    );
 }

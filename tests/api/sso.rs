@@ -22,11 +22,14 @@ async fn setup() -> (TestApp, Idp, Client) {
 }
 
 async fn configure(app: &TestApp, idp: &Idp, owner: &Client, require: bool, jit: bool) {
-    let (status, body) = send(owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, jit))).await;
+    let (status, body) =
+        send(owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(idp.settings(false, jit))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     if require {
         link_owner(app, idp, owner).await;
-        let (status, body) = send(owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+        let (status, body) =
+            send(owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true})))
+                .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
@@ -55,7 +58,8 @@ async fn an_owner_connects_a_provider_whose_secret_is_write_only_sealed_and_audi
     assert_eq!(status, StatusCode::NOT_FOUND, "no provider yet");
 
     // Bad input: every field named, nothing saved.
-    let (status, body) = send(&owner, &app, "PUT", path, Some(json!({"issuer": "http://idp.example.com", "clientId": " "}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", path, Some(json!({"issuer": "http://idp.example.com", "clientId": " "}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["issuer"][0].as_str().unwrap().contains("https://"), "{body}");
     for field in ["clientId", "clientSecret", "displayName"] {
@@ -85,7 +89,10 @@ async fn an_owner_connects_a_provider_whose_secret_is_write_only_sealed_and_audi
     assert!(body.get("clientSecret").is_none(), "the secret is write-only: {body}");
     let (_, read) = send(&owner, &app, "GET", path, None).await;
     assert!(!read.to_string().contains(idp::CLIENT_SECRET));
-    let stored: String = sqlx::query_scalar("SELECT client_secret_sealed FROM auth_providers").fetch_one(app.state.db.pool()).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT client_secret_sealed FROM auth_providers")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
     assert!(stored.starts_with("v1:") && !stored.contains(idp::CLIENT_SECRET), "sealed at rest");
 
     // Others cannot see or change it.
@@ -95,19 +102,30 @@ async fn an_owner_connects_a_provider_whose_secret_is_write_only_sealed_and_audi
     let id = app.invite(&owner, "acme", "manager@example.com", "manager").await;
     let manager = app.user("manager@example.com", "Max Manager").await;
     let (invite_path, _) = app.invite_link(id).await;
-    let (status, _) = send(&manager, &app, "POST", &format!("/api/0{}", invite_path.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    let (status, _) = send(
+        &manager,
+        &app,
+        "POST",
+        &format!("/api/0{}", invite_path.replacen("/accept/", "/accept-invite/", 1)),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = send(&manager, &app, "PUT", path, Some(json!({"displayName": "Mine"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // Link, require, change the secret only, remove: each audited, the secret never.
     link_owner(&app, &idp, &owner).await;
-    let (status, body) = send(&owner, &app, "PUT", path, Some(json!({"requireSso": true, "clientSecret": "rotated-secret"}))).await;
+    let (status, body) =
+        send(&owner, &app, "PUT", path, Some(json!({"requireSso": true, "clientSecret": "rotated-secret"}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["youAreLinked"], json!(true));
     let (_, log) = send(&owner, &app, "GET", "/api/0/organizations/acme/audit-logs/", None).await;
     let events: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert!(events.contains(&"sso.enable") && events.contains(&"sso.edit") && events.contains(&"sso.identity-link"), "{events:?}");
+    assert!(
+        events.contains(&"sso.enable") && events.contains(&"sso.edit") && events.contains(&"sso.identity-link"),
+        "{events:?}"
+    );
     let edit = log.as_array().unwrap().iter().find(|e| e["event"] == "sso.edit").unwrap();
     assert_eq!(edit["data"]["requireSso"], json!({"from": false, "to": true}));
     assert_eq!(edit["data"]["clientSecret"], json!("changed"));
@@ -196,7 +214,8 @@ async fn a_replayed_missing_or_foreign_state_is_refused() {
     let stranger = app.other_client();
     let res = stranger.get(&done.url).header("accept", "text/html").send().await.unwrap();
     assert_eq!(res.headers()["location"], "/auth/login/");
-    let login = stranger.get(app.url("/auth/login/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let login =
+        stranger.get(app.url("/auth/login/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
     assert!(login.contains("already been used or has expired"), "{login}");
 
     // A flow started here but answered with another state.
@@ -236,7 +255,12 @@ async fn details_report_optional_and_required_sso_and_accept_refuses_without_a_l
     let (status, details) = send(&anon, &app, "GET", &api, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        (details["hasAuthProvider"].clone(), details["requireSso"].clone(), details["needsSso"].clone(), details["ssoProvider"].clone()),
+        (
+            details["hasAuthProvider"].clone(),
+            details["requireSso"].clone(),
+            details["needsSso"].clone(),
+            details["ssoProvider"].clone()
+        ),
         (json!(true), json!(false), json!(false), json!("Acme SSO"))
     );
     let html = anon.get(app.url(&page)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
@@ -244,7 +268,8 @@ async fn details_report_optional_and_required_sso_and_accept_refuses_without_a_l
 
     // Required: the invite page offers only the provider; accepting without a link is refused.
     link_owner(&app, &idp, &owner).await;
-    let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+    let (status, _) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
     assert_eq!(status, StatusCode::OK);
     let (_, details) = send(&anon, &app, "GET", &api, None).await;
     assert_eq!((details["requireSso"].clone(), details["needsSso"].clone()), (json!(true), json!(true)));
@@ -255,8 +280,16 @@ async fn details_report_optional_and_required_sso_and_accept_refuses_without_a_l
     let (_, details) = send(&carol, &app, "GET", &api, None).await;
     assert_eq!(details["needsSso"], json!(true));
     let (status, body) = send(&carol, &app, "POST", &api, None).await;
-    assert_eq!((status, body["reason"].clone()), (StatusCode::BAD_REQUEST, json!("needs_sso")), "never a silent success");
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM members WHERE id = {id} AND user_id IS NULL")).await, 1, "still pending");
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (StatusCode::BAD_REQUEST, json!("needs_sso")),
+        "never a silent success"
+    );
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM members WHERE id = {id} AND user_id IS NULL")).await,
+        1,
+        "still pending"
+    );
 
     // Carol links through the provider: the invite waiting in her session is accepted.
     idp.add_user("carol-1", "carol@idp.test", true, "Carol", "carol-pass").await;
@@ -292,7 +325,13 @@ async fn a_new_invitee_of_a_required_sso_organization_joins_through_the_provider
     let accepted = log.as_array().unwrap().iter().find(|e| e["event"] == "member.accept-invite").unwrap();
     assert_eq!(accepted["data"]["via"], json!("sso"));
     // An account made by the provider has no password to sign in with.
-    let res = app.other_client().post(app.url("/api/0/auth/login/")).json(&json!({"username": "dave@idp.test", "password": ""})).send().await.unwrap();
+    let res = app
+        .other_client()
+        .post(app.url("/api/0/auth/login/"))
+        .json(&json!({"username": "dave@idp.test", "password": ""}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -308,7 +347,14 @@ async fn a_pending_invite_for_the_verified_email_becomes_a_membership_and_a_requ
     assert_eq!(done.location, "/organizations/acme/");
 
     // An invite request stays a request until an owner or manager approves it (§5.7).
-    let (status, body) = send(&owner, &app, "POST", "/api/0/organizations/acme/invite-requests/", Some(json!({"email": "frank@idp.test", "role": "manager"}))).await;
+    let (status, body) = send(
+        &owner,
+        &app,
+        "POST",
+        "/api/0/organizations/acme/invite-requests/",
+        Some(json!({"email": "frank@idp.test", "role": "manager"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     idp.add_user("frank-1", "frank@idp.test", true, "Frank", "frank-pass").await;
     let users = app.user_count().await;
@@ -329,7 +375,14 @@ async fn a_pending_invite_for_the_verified_email_becomes_a_membership_and_a_requ
     assert_eq!(app.user_count().await, users);
 
     // With just-in-time membership on, the default role.
-    let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"allowJitMembership": true}))).await;
+    let (status, _) = send(
+        &owner,
+        &app,
+        "PUT",
+        "/api/0/organizations/acme/auth-provider/",
+        Some(json!({"allowJitMembership": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let gina = app.other_client();
     let done = idp::sign_in(&app, &idp, &gina, "acme", "gina@idp.test", "gina-pass").await;
@@ -370,15 +423,25 @@ async fn members_of_a_required_sso_organization_must_link_before_using_it() {
     let id = app.invite(&owner, "acme", "hal@example.com", "member").await;
     let (page, _) = app.invite_link(id).await;
     let hal = app.user("hal@example.com", "Hal").await;
-    let (status, _) = send(&hal, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    let (status, _) =
+        send(&hal, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     link_owner(&app, &idp, &owner).await;
-    let (status, _) = send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+    let (status, _) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, body) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!((status, body["reason"].clone()), (StatusCode::UNAUTHORIZED, json!("sso_required")));
-    let html = hal.get(app.url("/organizations/acme/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    let html = hal
+        .get(app.url("/organizations/acme/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("requires signing in with Acme SSO") && html.contains("/auth/login/acme/"), "{html}");
     let (status, _) = send(&owner, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!(status, StatusCode::OK, "the linked owner goes on");
@@ -402,7 +465,9 @@ async fn an_account_with_two_factor_still_gives_its_code_after_the_provider() {
     assert_eq!(done.location, "/auth/2fa/");
     let (status, _) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "not signed in before the second factor");
-    let (status, body) = send(&browser, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)}))).await;
+    let (status, body) =
+        send(&browser, &app, "POST", "/api/0/auth/2fa/", Some(json!({"otp": crate::harness::totp_code(&secret, 1)})))
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["email"], json!("owner@example.com"));
 }
@@ -432,5 +497,8 @@ async fn a_userinfo_answer_about_another_subject_is_refused() {
     let done = idp::sign_in(&app, &idp, &browser, "acme", "ada8@idp.test", "ada-pass").await;
     assert_eq!(done.location, "/organizations/acme/");
     let (_, me) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
-    assert_eq!((me["email"].clone(), me["name"].clone(), me["emailVerified"].clone()), (json!("ada8@idp.test"), json!("Ada Eight"), json!(true)));
+    assert_eq!(
+        (me["email"].clone(), me["name"].clone(), me["emailVerified"].clone()),
+        (json!("ada8@idp.test"), json!("Ada Eight"), json!(true))
+    );
 }

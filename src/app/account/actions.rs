@@ -19,7 +19,12 @@ pub async fn security_page() -> Result<SecurityView, AppError> {
         .await
         .map_err(sfn::sso_error)?
         .into_iter()
-        .map(|i| crate::app::wire::IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email })
+        .map(|i| crate::app::wire::IdentityView {
+            org_slug: i.org_slug,
+            org_name: i.org_name,
+            provider_name: i.provider_name,
+            email: i.email,
+        })
         .collect();
     let linkable = crate::server::service::sso::linkable(&state, &user)
         .await
@@ -75,7 +80,8 @@ pub async fn confirm_totp(otp: String) -> Result<(), AppError> {
     let enrolled = two_factor::confirm_enrolment(&state, &session, &user, "", &otp, ip.as_deref())
         .await
         .map_err(sfn::two_factor_error)?;
-    let result = EnrolmentResult { recovery_codes: enrolled.recovery_codes, joined: enrolled.joined.map(|o| (o.slug, o.name)) };
+    let result =
+        EnrolmentResult { recovery_codes: enrolled.recovery_codes, joined: enrolled.joined.map(|o| (o.slug, o.name)) };
     session::set_enrolment_result(&session, &result).await.map_err(|e| sfn::internal(e.into()))?;
     leptos_axum::redirect("/settings/account/security/");
     Ok(())

@@ -3,7 +3,10 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::actions::{emails_page, inspect_verification, second_factor_pending, security_page, ConfirmEmail, ConfirmTotp, ResendVerification, SecondFactor, UnlinkIdentity};
+use super::actions::{
+    emails_page, inspect_verification, second_factor_pending, security_page, ConfirmEmail, ConfirmTotp,
+    ResendVerification, SecondFactor, UnlinkIdentity,
+};
 use crate::app::components::{ErrorSummary, Field, FormError};
 use crate::app::wire::{AppError, SecurityView};
 
@@ -81,7 +84,12 @@ fn identities_view(page: &SecurityView, unlink: ServerAction<UnlinkIdentity>) ->
     })
 }
 
-fn security_view(page: SecurityView, confirm: ServerAction<ConfirmTotp>, unlink: ServerAction<UnlinkIdentity>, form: FormError) -> impl IntoView {
+fn security_view(
+    page: SecurityView,
+    confirm: ServerAction<ConfirmTotp>,
+    unlink: ServerAction<UnlinkIdentity>,
+    form: FormError,
+) -> impl IntoView {
     let identities = identities_view(&page, unlink);
     let fresh = (!page.fresh_recovery_codes.is_empty()).then(|| {
         let joined = page.joined.clone().map(|(slug, name)| view! {

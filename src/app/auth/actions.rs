@@ -69,8 +69,7 @@ pub async fn login_page_data() -> Result<LoginPageInfo, AppError> {
     use crate::server::http::sfn;
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
-    let registration_possible =
-        accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
+    let registration_possible = accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
     let notice = crate::server::auth::session::take_sso_notice(&session).await.map_err(|e| sfn::internal(e.into()))?;
     Ok(LoginPageInfo { registration_possible, notice })
 }

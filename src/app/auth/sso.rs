@@ -39,7 +39,12 @@ pub async fn sso_login_page(slug: String) -> Result<SsoLoginView, AppError> {
 /// A link to the organization's sign-in page, where the flow starts; afterwards the
 /// browser goes to `next` (a path on this site) when nothing else is pending.
 #[component]
-pub fn SsoButton(slug: String, label: String, #[prop(optional)] next: Option<String>, #[prop(optional)] primary: bool) -> impl IntoView {
+pub fn SsoButton(
+    slug: String,
+    label: String,
+    #[prop(optional)] next: Option<String>,
+    #[prop(optional)] primary: bool,
+) -> impl IntoView {
     let mut href = format!("/auth/login/{slug}/");
     if let Some(next) = next.filter(|n| n.starts_with('/')) {
         href.push_str("?next=");
@@ -109,7 +114,8 @@ pub fn SsoLoginPage() -> impl IntoView {
 }
 
 fn render(p: SsoLoginView, next: Option<String>) -> impl IntoView {
-    let notice = p.notice.clone().map(|n| view! { <p class="alert info" role="alert" data-testid="sso-notice">{n}</p> });
+    let notice =
+        p.notice.clone().map(|n| view! { <p class="alert info" role="alert" data-testid="sso-notice">{n}</p> });
     let label = format!("Continue with {}", p.provider_name);
     let body = match (&p.signed_in_email, p.linked) {
         (Some(email), true) => view! {

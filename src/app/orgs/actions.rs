@@ -91,9 +91,12 @@ pub async fn org_settings(slug: String) -> Result<OrgSettingsView, AppError> {
     let (state, session) = sfn::context().await?;
     let user = sfn::require_user(&state, &session).await?;
     let membership = orgs::membership(&state, &user, &slug).await.map_err(sfn::org_error)?;
-    let seats_used = crate::server::db::members::seats_used(&mut *state.db.conn().await.map_err(|e| sfn::internal(e.into()))?, membership.org.id)
-        .await
-        .map_err(|e| sfn::internal(e.into()))?;
+    let seats_used = crate::server::db::members::seats_used(
+        &mut *state.db.conn().await.map_err(|e| sfn::internal(e.into()))?,
+        membership.org.id,
+    )
+    .await
+    .map_err(|e| sfn::internal(e.into()))?;
     let org = &membership.org;
     Ok(OrgSettingsView {
         slug: org.slug.clone(),
@@ -136,7 +139,10 @@ pub async fn update_org_settings(
         text => match text.parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                let err = OrgError::Invalid(FieldErrors::single("memberLimit", "Enter a whole number, or leave empty for no limit."));
+                let err = OrgError::Invalid(FieldErrors::single(
+                    "memberLimit",
+                    "Enter a whole number, or leave empty for no limit.",
+                ));
                 return Err(sfn::with_values(sfn::org_error(err), values));
             }
         },

@@ -6,5 +6,5 @@ mod pages;
 mod sso;
 
 pub use actions::*;
-pub use sso::{auth_provider, AuthProviderPage, RemoveAuthProvider, SaveAuthProvider};
 pub use pages::{AuditLogPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage, OrganizationPage};
+pub use sso::{auth_provider, AuthProviderPage, RemoveAuthProvider, SaveAuthProvider};

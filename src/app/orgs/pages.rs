@@ -3,8 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::actions::{
-    audit_log, join_page, my_organizations, org_settings, organization, CreateOrganization, DecideRequest, InviteMember,
-    RequestInvite, RevokeInvite, SendJoinRequest, UpdateOrgSettings,
+    audit_log, join_page, my_organizations, org_settings, organization, CreateOrganization, DecideRequest,
+    InviteMember, RequestInvite, RevokeInvite, SendJoinRequest, UpdateOrgSettings,
 };
 use crate::app::components::{ErrorSummary, Field, FormError};
 use crate::app::layout::use_current_user;
@@ -33,7 +33,8 @@ pub(super) fn refusal_view(err: AppError) -> AnyView {
             }
             .into_any()
         }
-        err => view! { <section class="card narrow"><p class="alert error" role="alert">{err.summary()}</p></section> }.into_any(),
+        err => view! { <section class="card narrow"><p class="alert error" role="alert">{err.summary()}</p></section> }
+            .into_any(),
     }
 }
 
@@ -171,7 +172,15 @@ pub fn MembersPage() -> impl IntoView {
     let decide = ServerAction::<DecideRequest>::new();
     let request = ServerAction::<RequestInvite>::new();
     let org = Resource::new_blocking(
-        move || (slug.get(), invite.version().get(), revoke.version().get(), decide.version().get(), request.version().get()),
+        move || {
+            (
+                slug.get(),
+                invite.version().get(),
+                revoke.version().get(),
+                decide.version().get(),
+                request.version().get(),
+            )
+        },
         |(slug, ..)| organization(slug),
     );
     let form = FormError::new(Signal::derive(move || invite.value().get().and_then(Result::err)));

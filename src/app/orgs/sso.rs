@@ -127,13 +127,19 @@ fn page(
     };
     let keep = |typed: Option<String>, stored: &str| Some(typed.unwrap_or_else(|| stored.to_owned()));
     let (issuer, client_id, display_name) = (p.issuer.clone(), p.client_id.clone(), p.display_name.clone());
-    let check = move |name: &'static str, label: &'static str, hint: &'static str, on: bool, errors: Signal<Vec<String>>| view! {
-        <div class="field check">
-            <input type="checkbox" id=name name=name value="on" checked=on/>
-            <label for=name>{label}</label>
-            <p class="hint">{hint}</p>
-            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-        </div>
+    let check = move |name: &'static str,
+                      label: &'static str,
+                      hint: &'static str,
+                      on: bool,
+                      errors: Signal<Vec<String>>| {
+        view! {
+            <div class="field check">
+                <input type="checkbox" id=name name=name value="on" checked=on/>
+                <label for=name>{label}</label>
+                <p class="hint">{hint}</p>
+                <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+            </div>
+        }
     };
     let secret_hint = if p.configured {
         "Stored encrypted and never shown again. Leave empty to keep the stored secret."

@@ -40,7 +40,10 @@ impl BreachedPasswords {
         let response = match self.client.get(url).header("Add-Padding", "true").send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                tracing::warn!(status = response.status().as_u16(), "breached-password check failed; allowing the password");
+                tracing::warn!(
+                    status = response.status().as_u16(),
+                    "breached-password check failed; allowing the password"
+                );
                 return None;
             }
             Err(err) => {
@@ -62,7 +65,10 @@ impl BreachedPasswords {
     pub async fn check(&self, password: &Password) -> Option<String> {
         let seen = self.times_seen(password).await?;
         (seen >= self.min_count).then(|| {
-            format!("This password has appeared in a data breach {seen} time{}; choose a different one.", if seen == 1 { "" } else { "s" })
+            format!(
+                "This password has appeared in a data breach {seen} time{}; choose a different one.",
+                if seen == 1 { "" } else { "s" }
+            )
         })
     }
 }

@@ -54,7 +54,10 @@ pub struct ProviderConfig {
 
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderConfig").field("issuer", &self.issuer).field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("ProviderConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,7 +199,10 @@ impl Oidc {
             Ok(metadata) => metadata,
             Err(err) => {
                 let failure = discovery_failure(&err);
-                self.failures.lock().expect("failures lock").insert(issuer.to_owned(), (Instant::now(), failure.clone()));
+                self.failures
+                    .lock()
+                    .expect("failures lock")
+                    .insert(issuer.to_owned(), (Instant::now(), failure.clone()));
                 return Err(OidcError::Discovery(failure));
             }
         };
@@ -254,7 +260,10 @@ impl Oidc {
             .await
             .map_err(|e| OidcError::Exchange(exchange_failure(&e)))?;
         let Some(id_token) = response.id_token() else {
-            return Err(OidcError::IdToken { problem: TokenProblem::Missing, detail: "no id_token in the token response".into() });
+            return Err(OidcError::IdToken {
+                problem: TokenProblem::Missing,
+                detail: "no id_token in the token response".into(),
+            });
         };
         let nonce = Nonce::new(nonce.to_owned());
         let first = id_token.claims(&client.id_token_verifier(), &nonce).map(|c| c.clone());
@@ -322,14 +331,21 @@ impl Oidc {
             UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
                 OidcError::IdToken { problem: TokenProblem::UserInfoSubject, detail: error_chain(&err) }
             }
-            UserInfoError::Request(request) => {
-                OidcError::Exchange(Failure { category: request.category(), detail: format!("userinfo: {}", error_chain(&err)) })
-            }
-            _ => OidcError::Exchange(Failure { category: Category::BadAnswer, detail: format!("userinfo: {}", error_chain(&err)) }),
+            UserInfoError::Request(request) => OidcError::Exchange(Failure {
+                category: request.category(),
+                detail: format!("userinfo: {}", error_chain(&err)),
+            }),
+            _ => OidcError::Exchange(Failure {
+                category: Category::BadAnswer,
+                detail: format!("userinfo: {}", error_chain(&err)),
+            }),
         })?;
         // The crate checks this already; the rule is too important to rest on that alone.
         if info.subject() != subject {
-            return Err(OidcError::IdToken { problem: TokenProblem::UserInfoSubject, detail: "userinfo: another subject".into() });
+            return Err(OidcError::IdToken {
+                problem: TokenProblem::UserInfoSubject,
+                detail: "userinfo: another subject".into(),
+            });
         }
         Ok(Some(info.standard_claims().clone()))
     }
@@ -397,7 +413,11 @@ type Client = openidconnect::core::CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-fn build_client(metadata: CoreProviderMetadata, config: &ProviderConfig, redirect_uri: &str) -> Result<Client, OidcError> {
+fn build_client(
+    metadata: CoreProviderMetadata,
+    config: &ProviderConfig,
+    redirect_uri: &str,
+) -> Result<Client, OidcError> {
     let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| OidcError::Discovery(bad_answer(&e)))?;
     Ok(CoreClient::from_provider_metadata(
         metadata,

@@ -11,7 +11,14 @@ pub struct VerificationRow {
     pub used_at: Option<i64>,
 }
 
-pub async fn insert(conn: &mut Conn, nonce_hash: &str, user_id: i64, email: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut Conn,
+    nonce_hash: &str,
+    user_id: i64,
+    email: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO email_verifications (nonce_hash, user_id, email, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(nonce_hash)
         .bind(user_id)

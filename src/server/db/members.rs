@@ -136,15 +136,13 @@ pub async fn pending_for_email(conn: &mut Conn, org_id: i64, email: &str) -> Res
 
 /// Every row of an organization: memberships first, then pending invites.
 pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM members WHERE organization_id = $1 ORDER BY (user_id IS NULL), id"
-    ))
-    .bind(org_id)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    sqlx::query(&format!("SELECT {COLUMNS} FROM members WHERE organization_id = $1 ORDER BY (user_id IS NULL), id"))
+        .bind(org_id)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// The person of a membership, as the member list shows them.
@@ -185,13 +183,24 @@ pub async fn list_with_people(conn: &mut Conn, org_id: i64) -> Result<Vec<Listed
                 Some(id) => Some(MemberPerson { id, email: row.try_get("u_email")?, name: row.try_get("u_name")? }),
                 None => None,
             };
-            Ok(Listed { row: from_row_prefixed(row, "m_")?, person, inviter_name: row.try_get("inviter_name")?, mail_state: row.try_get("mail_state")? })
+            Ok(Listed {
+                row: from_row_prefixed(row, "m_")?,
+                person,
+                inviter_name: row.try_get("inviter_name")?,
+                mail_state: row.try_get("mail_state")?,
+            })
         })
         .collect()
 }
 
 /// Adds a user as a member (organization creation, single-organization mode).
-pub async fn insert_membership(conn: &mut Conn, org_id: i64, user_id: i64, role: &str, now: i64) -> Result<MemberRow, sqlx::Error> {
+pub async fn insert_membership(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    role: &str,
+    now: i64,
+) -> Result<MemberRow, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) \
          VALUES ($1, $2, $3, 'approved', $4, $4) RETURNING {COLUMNS}"
@@ -236,7 +245,13 @@ pub async fn insert_invite(conn: &mut Conn, invite: NewInvite<'_>) -> Result<Mem
 
 /// Turns a pending invite into a membership, only if it is still the pending invite with
 /// this token. Returns false when another request got there first (the race of two accepts).
-pub async fn accept(conn: &mut Conn, member_id: i64, token_hash: &str, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn accept(
+    conn: &mut Conn,
+    member_id: i64,
+    token_hash: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE members SET user_id = $1, email = NULL, token_hash = NULL, token_expires_at = NULL, \
          accepted_at = $2, accepted_token_hash = $3 \
@@ -253,7 +268,8 @@ pub async fn accept(conn: &mut Conn, member_id: i64, token_hash: &str, user_id: 
 
 /// Deletes a pending row (revoke, or an invite made pointless); never a membership.
 pub async fn delete_pending(conn: &mut Conn, member_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM members WHERE id = $1 AND user_id IS NULL").bind(member_id).execute(conn).await?;
+    let done =
+        sqlx::query("DELETE FROM members WHERE id = $1 AND user_id IS NULL").bind(member_id).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -268,17 +284,23 @@ pub async fn delete(conn: &mut Conn, org_id: i64, member_id: i64) -> Result<bool
 }
 
 /// New token and expiry for a pending invite (regenerate).
-pub async fn set_token(conn: &mut Conn, member_id: i64, token_hash: &str, expires_at: i64, generation: i64) -> Result<(), sqlx::Error> {
+pub async fn set_token(
+    conn: &mut Conn,
+    member_id: i64,
+    token_hash: &str,
+    expires_at: i64,
+    generation: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE members SET token_hash = $1, token_expires_at = $2, token_generation = $3, invite_status = 'approved' \
          WHERE id = $4 AND user_id IS NULL",
     )
-        .bind(token_hash)
-        .bind(expires_at)
-        .bind(generation)
-        .bind(member_id)
-        .execute(conn)
-        .await?;
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(generation)
+    .bind(member_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -313,7 +335,13 @@ fn sent_since(row: &AnyRow) -> Result<SentSince, sqlx::Error> {
 
 /// Invites created since `since` by an inviter, in an organization, or for an address
 /// (their `member.invite` audit entries).
-pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>, org_id: Option<i64>, email: Option<&str>) -> Result<SentSince, sqlx::Error> {
+pub async fn invites_since(
+    conn: &mut Conn,
+    since: i64,
+    inviter_id: Option<i64>,
+    org_id: Option<i64>,
+    email: Option<&str>,
+) -> Result<SentSince, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*), MIN(created_at) FROM audit_log WHERE event = 'member.invite' AND created_at >= $1 \
          AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR organization_id = $3) \
@@ -331,7 +359,12 @@ pub async fn invites_since(conn: &mut Conn, since: i64, inviter_id: Option<i64>,
 /// Invite emails sent to an address of an organization since `since`: invites, resends,
 /// regenerates and approved requests (SPEC §5.1: each mails an invite, and all count
 /// against the per-address daily limit).
-pub async fn sends_to_address_since(conn: &mut Conn, since: i64, org_id: i64, email: &str) -> Result<SentSince, sqlx::Error> {
+pub async fn sends_to_address_since(
+    conn: &mut Conn,
+    since: i64,
+    org_id: i64,
+    email: &str,
+) -> Result<SentSince, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*), MIN(created_at) FROM audit_log \
          WHERE event IN ('member.invite', 'member.reinvite', 'invite.regenerate', 'invite-request.approve', 'join-request.approve') \
@@ -348,10 +381,12 @@ pub async fn sends_to_address_since(conn: &mut Conn, since: i64, org_id: i64, em
 /// The owners of an organization (members with the role, not invites). Call under the
 /// organization's lock (`organizations::lock`) when the answer decides a write.
 pub async fn count_owners(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL")
-        .bind(org_id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner' AND user_id IS NOT NULL",
+    )
+    .bind(org_id)
+    .fetch_one(conn)
+    .await
 }
 
 /// Sets the role of a member or pending invite.
@@ -362,10 +397,12 @@ pub async fn set_role(conn: &mut Conn, member_id: i64, role: &str) -> Result<(),
 
 /// Deletes pending invites that expired before `before` (SPEC §5.8).
 pub async fn delete_expired_invites(conn: &mut Conn, before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM members WHERE user_id IS NULL AND token_expires_at IS NOT NULL AND token_expires_at < $1")
-        .bind(before)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM members WHERE user_id IS NULL AND token_expires_at IS NOT NULL AND token_expires_at < $1",
+    )
+    .bind(before)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 

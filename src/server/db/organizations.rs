@@ -102,11 +102,13 @@ pub async fn for_user(conn: &mut Conn, user_id: i64) -> Result<Vec<OrgRow>, sqlx
 /// Records the first time an invitee joined (the getting-started checklist); later joins
 /// leave the first time in place.
 pub async fn mark_first_invitee_joined(conn: &mut Conn, org_id: i64, at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE organizations SET first_invitee_joined_at = $1 WHERE id = $2 AND first_invitee_joined_at IS NULL")
-        .bind(at)
-        .bind(org_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE organizations SET first_invitee_joined_at = $1 WHERE id = $2 AND first_invitee_joined_at IS NULL",
+    )
+    .bind(at)
+    .bind(org_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

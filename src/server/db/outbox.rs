@@ -6,7 +6,14 @@ use sqlx::Row;
 use super::Conn;
 
 /// Queues one email.
-pub async fn queue_mail(conn: &mut Conn, to: &str, subject: &str, body: &str, member_id: Option<i64>, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn queue_mail(
+    conn: &mut Conn,
+    to: &str,
+    subject: &str,
+    body: &str,
+    member_id: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO mail_outbox (to_addr, subject, body, member_id, status, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id",
@@ -58,7 +65,14 @@ impl Outbox {
 /// Claims up to `limit` due rows: marks them in flight with a lease, so that another
 /// instance does not deliver them too; a lease that runs out (a crashed worker) makes them
 /// due again. Returns the claimed rows.
-async fn claim(conn: &mut Conn, outbox: Outbox, columns: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+async fn claim(
+    conn: &mut Conn,
+    outbox: Outbox,
+    columns: &str,
+    now: i64,
+    lease_secs: i64,
+    limit: i64,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let (table, in_flight) = (outbox.table(), outbox.in_flight());
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
         "SELECT id FROM {table} WHERE status IN ('queued', '{in_flight}') AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
@@ -84,7 +98,13 @@ async fn claim(conn: &mut Conn, outbox: Outbox, columns: &str, now: i64, lease_s
 }
 
 /// Records a failed attempt: due again at `retry_at`, or `failed` for good.
-async fn failed(conn: &mut Conn, outbox: Outbox, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
+async fn failed(
+    conn: &mut Conn,
+    outbox: Outbox,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "UPDATE {} SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3 WHERE id = $4",
         outbox.table()
@@ -140,7 +160,13 @@ pub async fn mail_state_for_member(conn: &mut Conn, member_id: i64) -> Result<Op
 }
 
 /// Queues one event.
-pub async fn queue_event(conn: &mut Conn, event: &str, org_id: i64, payload: &serde_json::Value, now: i64) -> Result<(), sqlx::Error> {
+pub async fn queue_event(
+    conn: &mut Conn,
+    event: &str,
+    org_id: i64,
+    payload: &serde_json::Value,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO event_outbox (event, organization_id, payload, status, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, 'queued', $4, $4)",
@@ -165,7 +191,12 @@ pub struct EventRow {
 }
 
 /// Claims due events (see [`claim`]).
-pub async fn claim_events(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+pub async fn claim_events(
+    conn: &mut Conn,
+    now: i64,
+    lease_secs: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     claim(conn, Outbox::Events, "id, event, organization_id, payload, attempts", now, lease_secs, limit)
         .await?
         .iter()

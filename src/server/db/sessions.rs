@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
@@ -55,7 +55,8 @@ impl DbSessionStore {
     async fn write(&self, record: &Record, create: bool) -> session_store::Result<bool> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         let (done, committed) = oneshot::channel();
-        let write = Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done };
+        let write =
+            Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done };
         let writer = self.writer.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(write_groups(self.db.clone(), rx));
@@ -129,7 +130,8 @@ async fn write_statements(
         for &i in creates {
             query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
         }
-        let inserted: HashSet<String> = query.fetch_all(&mut *conn).await.map_err(|e| e.to_string())?.into_iter().collect();
+        let inserted: HashSet<String> =
+            query.fetch_all(&mut *conn).await.map_err(|e| e.to_string())?.into_iter().collect();
         for &i in creates {
             went_in[i] = inserted.contains(&group[i].id);
         }

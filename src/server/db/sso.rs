@@ -112,7 +112,12 @@ fn identity_from_row(row: &AnyRow) -> Result<IdentityRow, sqlx::Error> {
     })
 }
 
-async fn one_identity(conn: &mut Conn, sql: &str, org_id: i64, key: IdentityKey<'_>) -> Result<Option<IdentityRow>, sqlx::Error> {
+async fn one_identity(
+    conn: &mut Conn,
+    sql: &str,
+    org_id: i64,
+    key: IdentityKey<'_>,
+) -> Result<Option<IdentityRow>, sqlx::Error> {
     let query = sqlx::query(sql).bind(org_id);
     let query = match key {
         IdentityKey::Subject(subject) => query.bind(subject.to_owned()),
@@ -127,7 +132,11 @@ enum IdentityKey<'a> {
 }
 
 /// The identity with this subject at the organization's provider.
-pub async fn identity_by_subject(conn: &mut Conn, org_id: i64, subject: &str) -> Result<Option<IdentityRow>, sqlx::Error> {
+pub async fn identity_by_subject(
+    conn: &mut Conn,
+    org_id: i64,
+    subject: &str,
+) -> Result<Option<IdentityRow>, sqlx::Error> {
     let sql = format!("SELECT {IDENTITY_COLUMNS} FROM auth_identities WHERE organization_id = $1 AND subject = $2");
     one_identity(conn, &sql, org_id, IdentityKey::Subject(subject)).await
 }
@@ -139,7 +148,14 @@ pub async fn identity_of_user(conn: &mut Conn, org_id: i64, user_id: i64) -> Res
 }
 
 /// Links an identity. A unique violation means the subject or the user is linked already.
-pub async fn insert_identity(conn: &mut Conn, org_id: i64, user_id: i64, subject: &str, email: Option<&str>, now: i64) -> Result<IdentityRow, sqlx::Error> {
+pub async fn insert_identity(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    subject: &str,
+    email: Option<&str>,
+    now: i64,
+) -> Result<IdentityRow, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO auth_identities (organization_id, user_id, subject, email, created_at, last_verified_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {IDENTITY_COLUMNS}"
@@ -167,11 +183,18 @@ pub async fn touch_identity(conn: &mut Conn, id: i64, email: Option<&str>, now: 
 
 /// Unlinks every identity of an organization (its provider was removed or replaced).
 pub async fn delete_identities(conn: &mut Conn, org_id: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM auth_identities WHERE organization_id = $1").bind(org_id).execute(conn).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM auth_identities WHERE organization_id = $1")
+        .bind(org_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// A user's linked identities with their organization's slug, name and provider name.
-pub async fn identities_of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<(IdentityRow, String, String, String)>, sqlx::Error> {
+pub async fn identities_of_user(
+    conn: &mut Conn,
+    user_id: i64,
+) -> Result<Vec<(IdentityRow, String, String, String)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT i.id, i.organization_id, i.user_id, i.subject, i.email, i.created_at, i.last_verified_at, \
          o.slug, o.name, p.display_name FROM auth_identities i \
@@ -183,7 +206,9 @@ pub async fn identities_of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<(Id
     .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|row| Ok((identity_from_row(row)?, row.try_get("slug")?, row.try_get("name")?, row.try_get("display_name")?)))
+        .map(|row| {
+            Ok((identity_from_row(row)?, row.try_get("slug")?, row.try_get("name")?, row.try_get("display_name")?))
+        })
         .collect()
 }
 

@@ -13,7 +13,10 @@ pub async fn find_id(conn: &mut Conn, org_id: i64, slug: &str) -> Result<Option<
 
 /// An organization's teams: `(slug, name)`, by slug.
 pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT slug, name FROM teams WHERE organization_id = $1 ORDER BY slug").bind(org_id).fetch_all(conn).await
+    sqlx::query_as("SELECT slug, name FROM teams WHERE organization_id = $1 ORDER BY slug")
+        .bind(org_id)
+        .fetch_all(conn)
+        .await
 }
 
 /// Creates a team. A unique violation means the slug is taken in that organization.

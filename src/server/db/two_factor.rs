@@ -11,7 +11,11 @@ pub async fn find(conn: &mut Conn, user_id: i64) -> Result<Option<(String, i64)>
 }
 
 pub async fn is_enrolled(conn: &mut Conn, user_id: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("SELECT 1 FROM totp_authenticators WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?.is_some())
+    Ok(sqlx::query("SELECT 1 FROM totp_authenticators WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
 }
 
 /// Stores an authenticator. A unique violation means the user already has one.
@@ -52,12 +56,13 @@ pub async fn replace_recovery_codes(conn: &mut Conn, user_id: i64, hashes: &[Str
 
 /// Uses a recovery code once: false when it is unknown or already used.
 pub async fn use_recovery_code(conn: &mut Conn, user_id: i64, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .bind(hash)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .bind(hash)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -74,6 +79,10 @@ pub async fn plain_secrets(conn: &mut Conn) -> Result<Vec<(i64, String)>, sqlx::
 }
 
 pub async fn set_secret(conn: &mut Conn, user_id: i64, secret: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE totp_authenticators SET secret = $1 WHERE user_id = $2").bind(secret).bind(user_id).execute(conn).await?;
+    sqlx::query("UPDATE totp_authenticators SET secret = $1 WHERE user_id = $2")
+        .bind(secret)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

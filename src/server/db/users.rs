@@ -24,8 +24,7 @@ pub struct UserRow {
     pub sso_signed_in: Vec<i64>,
 }
 
-const COLUMNS: &str =
-    "id, email, name, password_hash, email_verified, is_active, is_superuser, created_at";
+const COLUMNS: &str = "id, email, name, password_hash, email_verified, is_active, is_superuser, created_at";
 
 fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
     Ok(UserRow {
@@ -99,11 +98,7 @@ pub async fn set_email_verified(conn: &mut Conn, id: i64) -> Result<(), sqlx::Er
 }
 
 pub async fn set_password_hash(conn: &mut Conn, id: i64, hash: &PasswordHash) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash.as_phc())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash.as_phc()).bind(id).execute(conn).await?;
     Ok(())
 }
 

@@ -17,9 +17,7 @@ impl EmailAddress {
             return Err(vec![REQUIRED.to_owned()]);
         }
         if email.chars().count() > MAX_EMAIL_LEN {
-            return Err(vec![format!(
-                "Ensure this field has no more than {MAX_EMAIL_LEN} characters."
-            )]);
+            return Err(vec![format!("Ensure this field has no more than {MAX_EMAIL_LEN} characters.")]);
         }
         if !is_deliverable_shape(&email) {
             return Err(vec!["Enter a valid email address.".to_owned()]);
@@ -92,10 +90,7 @@ mod tests {
         assert_eq!(fits.len(), 254);
         assert!(EmailAddress::parse(&fits).is_ok());
         let long = format!("adam@{domain}");
-        assert_eq!(
-            EmailAddress::parse(&long).unwrap_err(),
-            vec!["Ensure this field has no more than 254 characters."]
-        );
+        assert_eq!(EmailAddress::parse(&long).unwrap_err(), vec!["Ensure this field has no more than 254 characters."]);
     }
 
     #[test]

@@ -261,7 +261,8 @@ mod check_order {
 
     #[test]
     fn policies_come_in_order_two_factor_email_sso_then_seats() {
-        let all = Visitor { needs_2fa: true, needs_email_verification: true, needs_sso: true, at_seat_limit: true, ..ok() };
+        let all =
+            Visitor { needs_2fa: true, needs_email_verification: true, needs_sso: true, at_seat_limit: true, ..ok() };
         assert_eq!(first_refusal(&all), Some(Refusal::Needs2fa));
         assert_eq!(first_refusal(&Visitor { needs_2fa: false, ..all }), Some(Refusal::NeedsEmailVerification));
         assert_eq!(

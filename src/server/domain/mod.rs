@@ -47,7 +47,10 @@ mod tests {
     fn required_text_is_trimmed_required_and_bounded() {
         assert_eq!(required_text("  Acme SSO ", 64).unwrap(), "Acme SSO");
         assert_eq!(required_text("   ", 64), Err(vec![REQUIRED.to_owned()]));
-        assert_eq!(required_text(&"x".repeat(65), 64), Err(vec!["Ensure this field has no more than 64 characters.".to_owned()]));
+        assert_eq!(
+            required_text(&"x".repeat(65), 64),
+            Err(vec!["Ensure this field has no more than 64 characters.".to_owned()])
+        );
         assert!(required_text(&"é".repeat(64), 64).is_ok(), "characters, not bytes");
     }
 }

@@ -16,9 +16,7 @@ impl DisplayName {
             return Err(vec![REQUIRED.to_owned()]);
         }
         if name.chars().count() > MAX_NAME_LEN {
-            return Err(vec![format!(
-                "Ensure this field has no more than {MAX_NAME_LEN} characters."
-            )]);
+            return Err(vec![format!("Ensure this field has no more than {MAX_NAME_LEN} characters.")]);
         }
         if name.chars().any(char::is_control) {
             return Err(vec!["Enter a name without control characters.".to_owned()]);

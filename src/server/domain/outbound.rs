@@ -259,7 +259,19 @@ mod tests {
 
     #[test]
     fn public_ipv4_addresses_next_to_the_blocked_ranges_are_reachable() {
-        for addr in ["1.1.1.1", "8.8.8.8", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1", "169.253.0.1", "11.0.0.1", "192.169.0.1", "223.255.255.255", "198.20.0.1"] {
+        for addr in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.15.255.255",
+            "172.32.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "169.253.0.1",
+            "11.0.0.1",
+            "192.169.0.1",
+            "223.255.255.255",
+            "198.20.0.1",
+        ] {
             assert_eq!(reason(addr), None, "{addr}");
         }
     }
@@ -298,7 +310,8 @@ mod tests {
 
     #[test]
     fn an_allowlist_is_hosts_addresses_and_ranges_separated_by_commas() {
-        let list: Allowlist = " idp.corp.example, 127.0.0.1 ,10.20.0.0/16,[::1], fd00::/8,Login.Internal.,".parse().unwrap();
+        let list: Allowlist =
+            " idp.corp.example, 127.0.0.1 ,10.20.0.0/16,[::1], fd00::/8,Login.Internal.,".parse().unwrap();
         assert!(list.allows_host("idp.corp.example"));
         assert!(list.allows_host("IDP.corp.example."), "case and trailing dot do not matter");
         assert!(list.allows_host("login.internal"));
@@ -319,7 +332,19 @@ mod tests {
         let empty: Allowlist = " , ".parse().unwrap();
         assert!(empty.is_empty());
         assert_eq!(empty.check(None, ip("127.0.0.1")), Err(Blocked::Loopback));
-        for bad in ["http://idp.example", "idp.example:8443", "*.corp.example", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/x", "::1/129", "300.1.1.1", "10.1", "a..b", "-bad.example"] {
+        for bad in [
+            "http://idp.example",
+            "idp.example:8443",
+            "*.corp.example",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0.0/x",
+            "::1/129",
+            "300.1.1.1",
+            "10.1",
+            "a..b",
+            "-bad.example",
+        ] {
             assert_eq!(bad.parse::<Allowlist>(), Err(BadAllowlistEntry(bad.to_owned())), "{bad}");
         }
     }

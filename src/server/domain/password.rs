@@ -17,9 +17,8 @@ pub const TOO_COMMON: &str = "This password is too common.";
 pub const TOO_SIMILAR: &str = "The password is too similar to the email.";
 
 /// The 20,000 most common passwords (see `common-passwords.LICENSE`), lower-cased.
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("common-passwords.txt").lines().filter(|l| !l.is_empty()).collect()
-});
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common-passwords.txt").lines().filter(|l| !l.is_empty()).collect());
 
 /// A password as typed. It never appears in `Debug` output and cannot be serialized.
 #[derive(Clone)]
@@ -176,10 +175,7 @@ mod tests {
     #[test]
     fn a_password_like_the_email_or_a_part_of_it_is_too_similar() {
         assert_eq!(check("Lovelace!", "ada.lovelace@example.com").unwrap_err(), vec![TOO_SIMILAR]);
-        assert_eq!(
-            check("ada.lovelace@example", "ada.lovelace@example.com").unwrap_err(),
-            vec![TOO_SIMILAR]
-        );
+        assert_eq!(check("ada.lovelace@example", "ada.lovelace@example.com").unwrap_err(), vec![TOO_SIMILAR]);
     }
 
     #[test]

@@ -57,10 +57,17 @@ pub enum AccountRefusal {
 ///
 /// `flow_user` started the flow (link intents only), `current` is signed in now,
 /// `linked_to` holds the identity today.
-pub fn choose_account(intent: Intent, flow_user: Option<i64>, current: Option<i64>, linked_to: Option<i64>) -> Result<AccountChoice, AccountRefusal> {
+pub fn choose_account(
+    intent: Intent,
+    flow_user: Option<i64>,
+    current: Option<i64>,
+    linked_to: Option<i64>,
+) -> Result<AccountChoice, AccountRefusal> {
     match intent {
         Intent::Link => {
-            let Some(current) = current.filter(|c| flow_user == Some(*c)) else { return Err(AccountRefusal::LinkNotYours) };
+            let Some(current) = current.filter(|c| flow_user == Some(*c)) else {
+                return Err(AccountRefusal::LinkNotYours);
+            };
             match linked_to {
                 None => Ok(AccountChoice::LinkCurrent),
                 Some(owner) if owner == current => Ok(AccountChoice::Linked(owner)),

@@ -104,12 +104,7 @@ pub fn looks_like_code(text: &str) -> bool {
 /// A QR code of `data` as an SVG document (dark modules on white).
 pub fn qr_svg(data: &str) -> Option<String> {
     let code = qrcode::QrCode::new(data.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-    )
+    Some(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build())
 }
 
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -118,9 +113,8 @@ const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 pub fn generate_recovery_codes() -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {
-            let chars: Vec<char> = (0..20)
-                .map(|_| RECOVERY_ALPHABET[rand::random::<usize>() % RECOVERY_ALPHABET.len()] as char)
-                .collect();
+            let chars: Vec<char> =
+                (0..20).map(|_| RECOVERY_ALPHABET[rand::random::<usize>() % RECOVERY_ALPHABET.len()] as char).collect();
             chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
         })
         .collect()
@@ -129,7 +123,8 @@ pub fn generate_recovery_codes() -> Vec<String> {
 /// The stored form of a recovery code: SHA-256 of its normalised text (dashes, spaces and
 /// case ignored). The codes are long random strings, so a fast hash is enough.
 pub fn hash_recovery_code(code: &str) -> Option<String> {
-    let normalised: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let normalised: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
     if normalised.len() != 20 {
         return None;
     }

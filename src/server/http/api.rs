@@ -126,11 +126,9 @@ async fn login(
     match accounts::login(&state, &session, &body.username, &Password::new(body.password), None, Some(&ip)).await {
         Ok(signed) if signed.second_factor_required => Ok(Json(json!({"2faRequired": true}))),
         Ok(signed) => Ok(Json(json!({"user": user_json(&signed.user)}))),
-        Err(LoginError::BadCredentials) => Err(ApiError::flow(
-            StatusCode::UNAUTHORIZED,
-            accounts::BAD_CREDENTIALS,
-            "invalid_credentials",
-        )),
+        Err(LoginError::BadCredentials) => {
+            Err(ApiError::flow(StatusCode::UNAUTHORIZED, accounts::BAD_CREDENTIALS, "invalid_credentials"))
+        }
         Err(LoginError::RateLimited(why)) => Err(ApiError::rate_limited(why)),
         Err(LoginError::Busy) => Err(ApiError::busy()),
         Err(LoginError::Internal(err)) => Err(ApiError::Internal(err)),
@@ -164,7 +162,11 @@ struct OtpBody {
     otp: String,
 }
 
-async fn second_factor(State(state): State<AppState>, session: Session, ApiJson(body): ApiJson<OtpBody>) -> Result<Json<Value>, ApiError> {
+async fn second_factor(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<OtpBody>,
+) -> Result<Json<Value>, ApiError> {
     let signed = two_factor::second_step(&state, &session, &body.otp).await?;
     Ok(Json(json!({"user": user_json(&signed.user)})))
 }
@@ -239,7 +241,12 @@ async fn verify_email(
 
 /// After a verification in a browser session signed in as that user with an invite
 /// pending, the invite is accepted when §5.3 now allows it (as after 2FA enrolment).
-async fn accept_pending_after_verification(state: &AppState, session: &Session, user: &UserRow, ip: &str) -> Result<Option<String>, ApiError> {
+async fn accept_pending_after_verification(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+    ip: &str,
+) -> Result<Option<String>, ApiError> {
     let joined = emails::accept_pending(state, session, user, Some(ip)).await?;
     Ok(joined.map(|org| org.slug))
 }

@@ -28,8 +28,12 @@ pub fn link(org_slug: Option<String>, member_id: &str, token: String) -> Result<
 impl From<AcceptError> for ApiError {
     fn from(err: AcceptError) -> Self {
         match err {
-            AcceptError::Refused(refusal) => ApiError::flow(StatusCode::BAD_REQUEST, refusal.details(), refusal.reason()),
-            AcceptError::Expired { .. } => ApiError::flow(StatusCode::BAD_REQUEST, Refusal::Expired.details(), Refusal::Expired.reason()),
+            AcceptError::Refused(refusal) => {
+                ApiError::flow(StatusCode::BAD_REQUEST, refusal.details(), refusal.reason())
+            }
+            AcceptError::Expired { .. } => {
+                ApiError::flow(StatusCode::BAD_REQUEST, Refusal::Expired.details(), Refusal::Expired.reason())
+            }
             AcceptError::Internal(err) => ApiError::Internal(err),
         }
     }
@@ -54,12 +58,20 @@ pub fn details_json(d: &Details) -> Value {
     })
 }
 
-async fn details(state: AppState, session: Session, link: Result<InviteLink, AcceptError>) -> Result<Json<Value>, ApiError> {
+async fn details(
+    state: AppState,
+    session: Session,
+    link: Result<InviteLink, AcceptError>,
+) -> Result<Json<Value>, ApiError> {
     let details = accept::details(&state, &session, &link?).await?;
     Ok(Json(details_json(&details)))
 }
 
-async fn details_short(State(state): State<AppState>, session: Session, Path((id, token)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+async fn details_short(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, token)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     details(state, session, link(None, &id, token)).await
 }
 
@@ -71,7 +83,12 @@ async fn details_long(
     details(state, session, link(Some(slug), &id, token)).await
 }
 
-async fn do_accept(state: AppState, session: Session, ip: String, link: Result<InviteLink, AcceptError>) -> Result<StatusCode, ApiError> {
+async fn do_accept(
+    state: AppState,
+    session: Session,
+    ip: String,
+    link: Result<InviteLink, AcceptError>,
+) -> Result<StatusCode, ApiError> {
     accept::accept(&state, &session, &link?, Some(&ip)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -72,7 +72,9 @@ impl From<OrgError> for ApiError {
     fn from(err: OrgError) -> Self {
         match err {
             OrgError::Invalid(fields) => ApiError::fields(fields),
-            OrgError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            OrgError::NotFound => {
+                ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found")
+            }
             OrgError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
             OrgError::SsoRequired { .. } => ApiError::flow(StatusCode::UNAUTHORIZED, err.to_string(), "sso_required"),
             OrgError::Internal(err) => ApiError::Internal(err),
@@ -84,7 +86,9 @@ impl From<InviteError> for ApiError {
     fn from(err: InviteError) -> Self {
         match err {
             InviteError::Invalid(fields) => ApiError::fields(fields),
-            InviteError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            InviteError::NotFound => {
+                ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found")
+            }
             InviteError::Forbidden(why) => ApiError::flow(StatusCode::FORBIDDEN, why, "forbidden"),
             InviteError::Conflict(why) => ApiError::flow(StatusCode::CONFLICT, why, "conflict"),
             InviteError::RateLimited(why) => ApiError::rate_limited(why),
@@ -104,13 +108,21 @@ struct CreateOrgBody {
     slug: Option<String>,
 }
 
-async fn create_org(State(state): State<AppState>, session: Session, ApiJson(body): ApiJson<CreateOrgBody>) -> Result<Response, ApiError> {
+async fn create_org(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<CreateOrgBody>,
+) -> Result<Response, ApiError> {
     let user = require_user(&state, &session).await?;
     let org = orgs::create(&state, &user, &body.name, body.slug.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(org_json(&org))).into_response())
 }
 
-async fn org_details(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn org_details(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let membership = orgs::membership(&state, &user, &slug).await?;
     let mut body = org_json(&membership.org);
@@ -123,7 +135,11 @@ async fn team_slugs(state: &AppState, member_id: i64) -> Result<Vec<String>, Api
     members::team_slugs(&mut conn, member_id).await.map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn list_members(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list_members(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let (_, entries) = orgs::members(&state, &user, &slug).await?;
     let mut out = Vec::new();
@@ -167,7 +183,13 @@ async fn invite(
         expires_in_days: body.expires_in_days,
     };
     let (row, _link) = invites::create(&state, &user, &slug, input).await?;
-    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    let entry = MemberEntry {
+        row,
+        user: None,
+        inviter_name: Some(user.name.clone()),
+        expired: false,
+        mail_state: Some("queued".into()),
+    };
     let teams = team_slugs(&state, entry.row.id).await?;
     Ok((StatusCode::CREATED, Json(member_json(&entry, teams))).into_response())
 }
@@ -214,7 +236,13 @@ async fn update_member(
             ))
         }
     };
-    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    let entry = MemberEntry {
+        row,
+        user: None,
+        inviter_name: Some(user.name.clone()),
+        expired: false,
+        mail_state: Some("queued".into()),
+    };
     let teams = team_slugs(&state, entry.row.id).await?;
     Ok(Json(member_json(&entry, teams)))
 }
@@ -228,7 +256,11 @@ struct TeamBody {
     slug: Option<String>,
 }
 
-async fn list_teams(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list_teams(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let teams = orgs::teams(&state, &user, &slug).await?;
     Ok(Json(Value::Array(teams.into_iter().map(|(slug, name)| json!({"slug": slug, "name": name})).collect())))
@@ -245,7 +277,11 @@ async fn create_team(
     Ok((StatusCode::CREATED, Json(json!({"slug": team_slug, "name": name}))).into_response())
 }
 
-async fn audit_logs(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn audit_logs(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let membership = orgs::membership(&state, &user, &slug).await?;
     if !membership.role.can_invite() {
@@ -316,7 +352,11 @@ async fn update_org(
     Ok(Json(org_json(&org)))
 }
 
-async fn list_requests(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list_requests(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     let (_, entries) = requests::list(&state, &user, &slug).await?;
     Ok(Json(Value::Array(entries.iter().map(|e| member_json(e, Vec::new())).collect())))
@@ -351,7 +391,8 @@ async fn create_invite_request(
 ) -> Result<Response, ApiError> {
     let user = require_user(&state, &session).await?;
     let row = requests::request_invite(&state, &user, &slug, &body.email, body.role.as_deref()).await?;
-    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: None };
+    let entry =
+        MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: None };
     Ok((StatusCode::CREATED, Json(member_json(&entry, Vec::new()))).into_response())
 }
 
@@ -373,10 +414,20 @@ async fn approve_request(
     let user = require_user(&state, &session).await?;
     let member_id: i64 = member_id.parse().map_err(|_| InviteError::NotFound)?;
     if !body.approve {
-        return Err(ApiError::flow(StatusCode::BAD_REQUEST, "Send {\"approve\": true} to approve; DELETE rejects.", "bad_request"));
+        return Err(ApiError::flow(
+            StatusCode::BAD_REQUEST,
+            "Send {\"approve\": true} to approve; DELETE rejects.",
+            "bad_request",
+        ));
     }
     let row = requests::approve(&state, &user, &slug, member_id, body.role.as_deref()).await?;
-    let entry = MemberEntry { row, user: None, inviter_name: Some(user.name.clone()), expired: false, mail_state: Some("queued".into()) };
+    let entry = MemberEntry {
+        row,
+        user: None,
+        inviter_name: Some(user.name.clone()),
+        expired: false,
+        mail_state: Some("queued".into()),
+    };
     Ok(Json(member_json(&entry, Vec::new())))
 }
 
@@ -394,7 +445,9 @@ async fn reject_request(
 impl From<JoinError> for ApiError {
     fn from(err: JoinError) -> Self {
         match err {
-            JoinError::NotFound => ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found"),
+            JoinError::NotFound => {
+                ApiError::flow(StatusCode::NOT_FOUND, "The requested resource does not exist.", "not_found")
+            }
             JoinError::NotAllowed => ApiError::flow(StatusCode::FORBIDDEN, err.to_string(), "join_requests_disabled"),
             JoinError::Invalid(fields) => ApiError::fields(fields),
             JoinError::RateLimited(why) => ApiError::rate_limited(why),

@@ -56,7 +56,9 @@ impl FromStr for TrustedProxies {
                 Ok(net) => net.trunc(),
                 Err(_) => match item.parse::<IpAddr>() {
                     Ok(ip) => IpNet::from(ip.to_canonical()),
-                    Err(_) => return Err(format!("{item:?} is neither an IP address nor a CIDR block (like 10.0.0.0/8)")),
+                    Err(_) => {
+                        return Err(format!("{item:?} is neither an IP address nor a CIDR block (like 10.0.0.0/8)"))
+                    }
                 },
             };
             nets.push(net);
@@ -131,7 +133,8 @@ impl ClientIp {
     pub fn of(parts: &Parts, trusted: &TrustedProxies) -> Option<Self> {
         let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
         // A line that is not visible ASCII reads as "" (malformed) and stops the walk.
-        let lines: Vec<&str> = parts.headers.get_all(X_FORWARDED_FOR).iter().map(|v| v.to_str().unwrap_or("")).collect();
+        let lines: Vec<&str> =
+            parts.headers.get_all(X_FORWARDED_FOR).iter().map(|v| v.to_str().unwrap_or("")).collect();
         Some(Self(client_ip(peer.ip(), lines, trusted)))
     }
 }
@@ -145,8 +148,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        Self::of(parts, &state.config.trusted_proxies)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no peer address: the server must run with connect info")))
+        Self::of(parts, &state.config.trusted_proxies).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("no peer address: the server must run with connect info"))
+        })
     }
 }
 
@@ -166,7 +170,10 @@ mod tests {
     fn a_peer_that_is_not_trusted_is_the_client_whatever_it_forwards() {
         let proxies = trusted("10.0.0.1");
         assert_eq!(client_ip(ip("198.51.100.9"), ["203.0.113.5"], &proxies), ip("198.51.100.9"));
-        assert_eq!(client_ip(ip("198.51.100.9"), ["garbage", "1.2.3.4"], &TrustedProxies::default()), ip("198.51.100.9"));
+        assert_eq!(
+            client_ip(ip("198.51.100.9"), ["garbage", "1.2.3.4"], &TrustedProxies::default()),
+            ip("198.51.100.9")
+        );
     }
 
     #[test]
@@ -184,7 +191,10 @@ mod tests {
     #[test]
     fn trusted_proxies_are_skipped_from_the_right() {
         let proxies = trusted("10.0.0.0/8, 192.0.2.1");
-        assert_eq!(client_ip(ip("10.0.0.1"), ["6.6.6.6, 203.0.113.5, 192.0.2.1, 10.1.2.3"], &proxies), ip("203.0.113.5"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), ["6.6.6.6, 203.0.113.5, 192.0.2.1, 10.1.2.3"], &proxies),
+            ip("203.0.113.5")
+        );
     }
 
     #[test]
@@ -230,7 +240,9 @@ mod tests {
     fn the_setting_takes_addresses_and_cidr_blocks_and_refuses_anything_else() {
         let proxies = trusted(" 127.0.0.1 , 10.0.0.0/8,::1,, fd00::/8 ");
         assert!(proxies.contains(ip("127.0.0.1")) && proxies.contains(ip("10.200.0.1")) && proxies.contains(ip("::1")));
-        assert!(proxies.contains(ip("fd12::3")) && !proxies.contains(ip("127.0.0.2")) && !proxies.contains(ip("11.0.0.1")));
+        assert!(
+            proxies.contains(ip("fd12::3")) && !proxies.contains(ip("127.0.0.2")) && !proxies.contains(ip("11.0.0.1"))
+        );
         assert!(trusted("").is_empty());
         assert_eq!(trusted("10.1.2.3/8").to_string(), "10.0.0.0/8");
         let err = "10.0.0.0/8, proxy.local".parse::<TrustedProxies>().unwrap_err();

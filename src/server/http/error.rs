@@ -52,7 +52,12 @@ impl ApiError {
 
     /// 503 with `Retry-After`: the password-hashing queue is full.
     pub fn busy() -> Self {
-        Self::Later { status: StatusCode::SERVICE_UNAVAILABLE, details: BUSY.to_owned(), reason: "busy", retry_after_secs: BUSY_RETRY_AFTER_SECS }
+        Self::Later {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            details: BUSY.to_owned(),
+            reason: "busy",
+            retry_after_secs: BUSY_RETRY_AFTER_SECS,
+        }
     }
 
     pub fn unauthenticated() -> Self {

@@ -143,7 +143,8 @@ mod tests {
     #[test]
     fn the_nonce_is_read_from_the_policy() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&security::page_policy("n0nce")).unwrap());
+        headers
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&security::page_policy("n0nce")).unwrap());
         assert_eq!(nonce_of(&headers).as_deref(), Some("n0nce"));
         assert_eq!(nonce_of(&HeaderMap::new()), None);
     }

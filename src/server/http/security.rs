@@ -24,9 +24,12 @@ fn policy(nonce: &str, form_target: Option<&str>) -> String {
 /// answers the sign-in form; browsers check `form-action` on every redirect of a form
 /// submission). Only a plain `scheme://host[:port]` origin is taken.
 pub fn allow_form_action(origin: &str) {
-    let plain = url::Url::parse(origin).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
+    let plain =
+        url::Url::parse(origin).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
     let Some(origin) = plain.map(|u| u.origin().ascii_serialization()) else { return };
-    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>()) else {
+    let (Some(nonce), Some(res)) =
+        (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>())
+    else {
         return;
     };
     if let Ok(value) = HeaderValue::from_str(&policy(&nonce, Some(&origin))) {
@@ -40,7 +43,9 @@ pub const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; ba
 /// Called while a page renders on the server: puts the page policy, with this render's
 /// nonce, on the response.
 pub fn set_page_policy() {
-    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>()) else {
+    let (Some(nonce), Some(res)) =
+        (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>())
+    else {
         return;
     };
     if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
@@ -59,7 +64,9 @@ mod tests {
         assert!(policy.contains("frame-ancestors 'none'"));
         assert!(!policy.contains("unsafe-inline"));
         assert!(policy.contains("form-action 'self';"));
-        assert!(super::policy("n", Some("https://id.example.com")).contains("form-action 'self' https://id.example.com;"));
+        assert!(
+            super::policy("n", Some("https://id.example.com")).contains("form-action 'self' https://id.example.com;")
+        );
         assert!(DEFAULT_POLICY.starts_with("default-src 'none'"));
     }
 }

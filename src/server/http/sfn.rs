@@ -13,23 +13,22 @@ use super::client_ip::ClientIp;
 use crate::app::wire::{AppError, AuditView, InviteView, MemberView, OrgView, UserView};
 use crate::server::auth::password::BUSY_RETRY_AFTER_SECS;
 use crate::server::db::audit;
-use crate::server::service::limits::Limited;
+use crate::server::db::users::UserRow;
 use crate::server::service::accept::{AcceptError, Details};
+use crate::server::service::accounts::{self, LoginError, RegisterError};
 use crate::server::service::emails::VerifyError;
 use crate::server::service::invites::InviteError;
+use crate::server::service::limits::Limited;
+use crate::server::service::organizations::{self, MemberEntry, Membership, OrgError};
 use crate::server::service::requests::JoinError;
 use crate::server::service::two_factor::TwoFactorError;
-use crate::server::service::organizations::{self, MemberEntry, Membership, OrgError};
-use crate::server::db::users::UserRow;
-use crate::server::service::accounts::{self, LoginError, RegisterError};
 use crate::server::state::AppState;
 
 /// The application state and the request's session.
 pub async fn context() -> Result<(AppState, Session), AppError> {
     let state = use_context::<AppState>().ok_or_else(|| internal(anyhow::anyhow!("AppState not in context")))?;
-    let session: Session = leptos_axum::extract()
-        .await
-        .map_err(|e| internal(anyhow::anyhow!("session missing from request: {e}")))?;
+    let session: Session =
+        leptos_axum::extract().await.map_err(|e| internal(anyhow::anyhow!("session missing from request: {e}")))?;
     Ok((state, session))
 }
 
@@ -46,11 +45,8 @@ pub fn set_error_status(status: StatusCode) {
 /// JavaScript (it answers with a redirect whatever happens).
 fn hydrated_call() -> Option<ResponseOptions> {
     let parts = use_context::<Parts>()?;
-    let accepts_html = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let accepts_html =
+        parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     if accepts_html {
         return None;
     }
@@ -105,7 +101,10 @@ pub fn two_factor_error(err: TwoFactorError) -> AppError {
         ),
         TwoFactorError::NoPendingLogin => fail(
             StatusCode::BAD_REQUEST,
-            AppError::refused("No sign-in is waiting for a second factor; sign in with your password first.", "no_pending_login"),
+            AppError::refused(
+                "No sign-in is waiting for a second factor; sign in with your password first.",
+                "no_pending_login",
+            ),
         ),
         TwoFactorError::Invalid(fields) => invalid(fields.into_map()),
         TwoFactorError::RateLimited(why) => rate_limited(why),
@@ -128,7 +127,9 @@ pub fn verify_error(err: VerifyError) -> AppError {
 pub fn join_error(err: JoinError) -> AppError {
     let details = err.to_string();
     match err {
-        JoinError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization.", "not_found")),
+        JoinError::NotFound => {
+            fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization.", "not_found"))
+        }
         JoinError::NotAllowed => fail(StatusCode::FORBIDDEN, AppError::refused(details, "join_requests_disabled")),
         JoinError::Invalid(fields) => invalid(fields.into_map()),
         JoinError::RateLimited(why) => rate_limited(why),
@@ -202,11 +203,17 @@ pub async fn require_user(state: &AppState, session: &Session) -> Result<UserRow
 pub fn org_error(err: OrgError) -> AppError {
     match err {
         OrgError::Invalid(fields) => invalid(fields.into_map()),
-        OrgError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such organization, or you are not a member.", "not_found")),
+        OrgError::NotFound => fail(
+            StatusCode::NOT_FOUND,
+            AppError::refused("There is no such organization, or you are not a member.", "not_found"),
+        ),
         OrgError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
         OrgError::SsoRequired { ref org_name, ref provider, .. } => fail(
             StatusCode::UNAUTHORIZED,
-            AppError::refused(format!("{org_name} requires signing in with {provider}. Link your account to continue."), "sso_required"),
+            AppError::refused(
+                format!("{org_name} requires signing in with {provider}. Link your account to continue."),
+                "sso_required",
+            ),
         ),
         OrgError::Internal(err) => internal(err),
     }
@@ -215,11 +222,15 @@ pub fn org_error(err: OrgError) -> AppError {
 pub fn invite_error(err: InviteError) -> AppError {
     match err {
         InviteError::Invalid(fields) => invalid(fields.into_map()),
-        InviteError::NotFound => fail(StatusCode::NOT_FOUND, AppError::refused("There is no such invite.", "not_found")),
+        InviteError::NotFound => {
+            fail(StatusCode::NOT_FOUND, AppError::refused("There is no such invite.", "not_found"))
+        }
         InviteError::Forbidden(why) => fail(StatusCode::FORBIDDEN, AppError::refused(why, "forbidden")),
         InviteError::Conflict(why) => invalid(BTreeMap::from([("email".to_owned(), vec![why.to_owned()])])),
         InviteError::RateLimited(why) => rate_limited(why),
-        InviteError::SeatLimit => fail(StatusCode::CONFLICT, AppError::refused(crate::server::service::invites::SEAT_LIMIT, "seat_limit")),
+        InviteError::SeatLimit => {
+            fail(StatusCode::CONFLICT, AppError::refused(crate::server::service::invites::SEAT_LIMIT, "seat_limit"))
+        }
         InviteError::SsoRequired(why) => fail(StatusCode::UNAUTHORIZED, AppError::refused(why, "sso_required")),
         InviteError::Internal(err) => internal(err),
     }
@@ -227,8 +238,12 @@ pub fn invite_error(err: InviteError) -> AppError {
 
 pub fn accept_error(err: AcceptError) -> AppError {
     match err {
-        AcceptError::Refused(refusal) => fail(StatusCode::BAD_REQUEST, AppError::refused(refusal.details(), refusal.reason())),
-        AcceptError::Expired { .. } => fail(StatusCode::BAD_REQUEST, AppError::refused("This invite has expired.", "expired")),
+        AcceptError::Refused(refusal) => {
+            fail(StatusCode::BAD_REQUEST, AppError::refused(refusal.details(), refusal.reason()))
+        }
+        AcceptError::Expired { .. } => {
+            fail(StatusCode::BAD_REQUEST, AppError::refused("This invite has expired.", "expired"))
+        }
         AcceptError::Internal(err) => internal(err),
     }
 }

@@ -20,11 +20,11 @@ use tower_sessions::Session;
 
 use super::api::{require_user, rfc3339};
 use super::client_ip::ClientIp;
+use super::error::{ApiError, ApiJson};
+use crate::server::auth::session;
 use crate::server::domain::next::safe_next;
 use crate::server::domain::sso::Intent;
 use crate::server::domain::Password;
-use super::error::{ApiError, ApiJson};
-use crate::server::auth::session;
 use crate::server::service::sso::{self, CallbackParams, ProviderInput, ProviderSettings, SsoError};
 use crate::server::state::AppState;
 
@@ -73,7 +73,11 @@ fn provider_json(settings: &ProviderSettings) -> Result<Value, ApiError> {
     }))
 }
 
-async fn get_provider(State(state): State<AppState>, session: Session, Path(slug): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_provider(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &session).await?;
     Ok(Json(provider_json(&sso::settings(&state, &user, &slug).await?)?))
 }
@@ -161,7 +165,10 @@ pub struct StartForm {
 
 /// `GET /auth/login/{slug}/start/`: starts nothing (a navigation from another site must not
 /// start a sign-in or a link); shows the organization's sign-in page instead.
-async fn start_page(Path(slug): Path<String>, query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn start_page(
+    Path(slug): Path<String>,
+    query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let mut page = format!("/auth/login/{}/", path_segment(&slug));
     if let Some(next) = query.ok().and_then(|Query(q)| q.next).as_deref().and_then(safe_next) {
         page.push_str("?next=");
@@ -187,10 +194,12 @@ async fn start(
 ) -> Response {
     let back = format!("/auth/login/{}/", path_segment(&slug));
     let Ok(axum::Form(form)) = form else {
-        return ApiError::flow(StatusCode::BAD_REQUEST, "The sign-in form was not understood.", "invalid").into_response();
+        return ApiError::flow(StatusCode::BAD_REQUEST, "The sign-in form was not understood.", "invalid")
+            .into_response();
     };
     let Some(intent) = Intent::parse(form.intent.as_deref()) else {
-        return ApiError::flow(StatusCode::BAD_REQUEST, "Unknown intent: use login or link.", "invalid").into_response();
+        return ApiError::flow(StatusCode::BAD_REQUEST, "Unknown intent: use login or link.", "invalid")
+            .into_response();
     };
     let password = form.password.map(Password::new);
     let ip = ip.to_string();
@@ -203,7 +212,12 @@ async fn start(
 
 /// `DELETE /api/0/users/me/identities/{slug}/`: unlinks the signed-in user's identity at
 /// that organization's provider.
-async fn unlink(State(state): State<AppState>, ClientIp(ip): ClientIp, session: Session, Path(slug): Path<String>) -> Result<StatusCode, ApiError> {
+async fn unlink(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let user = require_user(&state, &session).await?;
     sso::unlink(&state, &user, &slug, Some(&ip.to_string())).await?;
     Ok(StatusCode::NO_CONTENT)

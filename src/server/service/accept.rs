@@ -6,9 +6,9 @@ use tower_sessions::Session;
 
 use super::internal_errors;
 use crate::server::auth::session::{self, PendingInvite};
+use crate::server::db::members::InviteContext;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::members::InviteContext;
 use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::state::AppState;
@@ -64,7 +64,9 @@ pub struct SsoFacts {
 /// wrong gives the same `invalid`, except a correct token of an expired or an accepted
 /// invite.
 async fn valid_invite(conn: &mut db::Conn, link: &InviteLink) -> Result<InviteContext, AcceptError> {
-    let Some(ctx) = members::invite_context(conn, link.member_id).await? else { return Err(AcceptError::Refused(Refusal::Invalid)) };
+    let Some(ctx) = members::invite_context(conn, link.member_id).await? else {
+        return Err(AcceptError::Refused(Refusal::Invalid));
+    };
     check_valid(ctx, link)
 }
 
@@ -93,12 +95,22 @@ fn check_valid(ctx: InviteContext, link: &InviteLink) -> Result<InviteContext, A
 
 /// What the accept checks need to know about this visitor and this invite. `proof` is an
 /// address the user has just proven through the identity provider (its verified email).
-async fn visitor(conn: &mut db::Conn, ctx: &InviteContext, user: Option<&UserRow>, proof: Option<&str>) -> Result<Visitor, sqlx::Error> {
+async fn visitor(
+    conn: &mut db::Conn,
+    ctx: &InviteContext,
+    user: Option<&UserRow>,
+    proof: Option<&str>,
+) -> Result<Visitor, sqlx::Error> {
     let (org, row) = (&ctx.org, &ctx.row);
     let invited = row.email.as_deref().unwrap_or_default();
     let require_sso = ctx.sso.as_ref().is_some_and(|(_, required)| *required);
     let Some(user) = user else {
-        return Ok(Visitor { signed_in: false, needs_2fa: org.require_2fa, needs_sso: require_sso, ..Visitor::default() });
+        return Ok(Visitor {
+            signed_in: false,
+            needs_2fa: org.require_2fa,
+            needs_sso: require_sso,
+            ..Visitor::default()
+        });
     };
     let email_matches = user.email == invited || proof == Some(invited);
     let at_seat_limit = match org.member_limit {
@@ -161,7 +173,12 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
 /// Accepts the invite for the signed-in user: every check of §5.3 in order, then one
 /// transaction. Returns the organization joined.
 #[tracing::instrument(skip_all, fields(member_id = link.member_id))]
-pub async fn accept(state: &AppState, session: &Session, link: &InviteLink, ip: Option<&str>) -> Result<OrgRow, AcceptError> {
+pub async fn accept(
+    state: &AppState,
+    session: &Session,
+    link: &InviteLink,
+    ip: Option<&str>,
+) -> Result<OrgRow, AcceptError> {
     let user = signed_in_user(state, session).await?;
     accept_as(state, session, link, user, None, ip).await
 }
@@ -220,7 +237,8 @@ async fn finish_accept(
     if ctx.org.member_limit.is_some() {
         let mut tx = state.db.begin().await?;
         organizations::lock_seats(&mut tx, state.db.kind(), ctx.org.id).await?;
-        ctx.org = organizations::find_by_id(&mut tx, ctx.org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
+        ctx.org =
+            organizations::find_by_id(&mut tx, ctx.org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
         locked = Some(tx);
     }
     let facts = match locked.as_mut() {
@@ -288,7 +306,14 @@ async fn finish_accept(
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.joined", ctx.org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}), now).await?;
+    outbox::queue_event(
+        &mut tx,
+        "member.joined",
+        ctx.org.id,
+        &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     forget_pending_invite(session, row.id).await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = ctx.org.id, "invite accepted");

@@ -51,7 +51,6 @@ impl From<HashError> for RegisterError {
     }
 }
 
-
 /// Where a successful registration or login goes next.
 #[derive(Debug)]
 pub struct Signed {
@@ -69,7 +68,12 @@ pub async fn registration_possible(state: &AppState, session: &Session) -> Resul
 
 /// Registers a new user and signs them in (SPEC §4.2, §4.3).
 #[tracing::instrument(skip_all)]
-pub async fn register(state: &AppState, session: &Session, input: RegisterInput, ip: Option<&str>) -> Result<Signed, RegisterError> {
+pub async fn register(
+    state: &AppState,
+    session: &Session,
+    input: RegisterInput,
+    ip: Option<&str>,
+) -> Result<Signed, RegisterError> {
     if session::user_id(session).await?.is_some() {
         return Err(RegisterError::AlreadySignedIn);
     }
@@ -153,7 +157,13 @@ pub async fn register(state: &AppState, session: &Session, input: RegisterInput,
 
 /// Creates a user directly (admin command): the same validation as registration, no
 /// session, the address taken as verified by the operator.
-pub async fn create_user(state: &AppState, email: &str, name: &str, password: &Password, superuser: bool) -> Result<UserRow, RegisterError> {
+pub async fn create_user(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: &Password,
+    superuser: bool,
+) -> Result<UserRow, RegisterError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(email));
     let name = errors.check("name", DisplayName::parse(name));
@@ -165,10 +175,23 @@ pub async fn create_user(state: &AppState, email: &str, name: &str, password: &P
     let mut tx = state.db.begin().await?;
     let user = users::insert(
         &mut tx,
-        users::NewUser { email: email.as_str(), name: name.as_str(), password_hash: Some(&hash), email_verified: true, is_superuser: superuser, now: db::now() },
+        users::NewUser {
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: Some(&hash),
+            email_verified: true,
+            is_superuser: superuser,
+            now: db::now(),
+        },
     )
     .await
-    .map_err(|err| if db::is_unique_violation(&err) { RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN)) } else { err.into() })?;
+    .map_err(|err| {
+        if db::is_unique_violation(&err) {
+            RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN))
+        } else {
+            err.into()
+        }
+    })?;
     tx.commit().await?;
     if superuser {
         // SPEC §4.3: the operator's superuser owns the single organization.
@@ -231,7 +254,6 @@ async fn check_password_attempt(
     }
 }
 
-
 /// Checks an email and password and signs the user in with a fresh session id (SPEC §4.4).
 /// Unknown users cost the same argon2 computation as known ones. Attempts are counted
 /// before the password is hashed, per (account, client address) and per client address,
@@ -258,7 +280,8 @@ pub async fn login(
         return Err(LoginError::BadCredentials);
     };
     if crate::server::db::two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {
-        let pending = session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
+        let pending =
+            session::PendingSecondFactor { user_id: user.id, next: next.and_then(safe_next).map(str::to_owned) };
         session::set_pending_second_factor(session, &pending).await?;
         tracing::info!(user_id = user.id, "password accepted; second factor required");
         return Ok(Signed { user, redirect_to: "/auth/2fa/".to_owned(), second_factor_required: true });
@@ -271,7 +294,12 @@ pub async fn login(
 
 /// Where a user goes right after signing in: the pending invite's page first (SPEC §4.4),
 /// else `next` when it is a path on this site, else the default landing page.
-pub async fn after_sign_in(state: &AppState, session: &Session, user: &UserRow, next: Option<&str>) -> anyhow::Result<String> {
+pub async fn after_sign_in(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+    next: Option<&str>,
+) -> anyhow::Result<String> {
     Ok(match accept::pending_link(state, session).await.map_err(accept_internal)? {
         Some(pending) => pending.link.page_path(),
         None => match next.and_then(safe_next) {
@@ -294,8 +322,14 @@ pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, sq
 /// SPEC §4.3 steps 2–5 (and step 3, single-organization mode), right after a registration signed the user in: with a pending
 /// invite, registering with the invited address proves the mailbox; the invite is accepted
 /// when §5.3 allows (→ its organization), otherwise the invite page says what is missing.
-async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<String>, RegisterError> {
-    let Some(pending) = accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))? else {
+async fn finish_pending_invite(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+) -> Result<Option<String>, RegisterError> {
+    let Some(pending) =
+        accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))?
+    else {
         // Single-organization mode without an invite: join the one organization.
         return match super::organizations::join_single_org(state, user).await {
             Ok(org) => Ok(org.map(|org| format!("/organizations/{}/", org.slug))),
@@ -311,7 +345,9 @@ async fn finish_pending_invite(state: &AppState, session: &Session, user: &UserR
     }
     match accept::accept(state, session, &pending.link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
-        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => Ok(Some(pending.link.page_path())),
+        Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => {
+            Ok(Some(pending.link.page_path()))
+        }
         Err(accept::AcceptError::Internal(err)) => Err(RegisterError::Internal(err)),
     }
 }
@@ -371,7 +407,12 @@ super::rate_limited_errors!(ReauthError);
 
 /// Re-authentication for a sensitive change by the signed-in `user` (SPEC §4.7, §9.1):
 /// their current password. Failures count against the sign-in limits of §9.4.
-pub async fn reauthenticate(state: &AppState, user: &UserRow, password: &Password, ip: Option<&str>) -> Result<(), ReauthError> {
+pub async fn reauthenticate(
+    state: &AppState,
+    user: &UserRow,
+    password: &Password,
+    ip: Option<&str>,
+) -> Result<(), ReauthError> {
     let Some(stored) = user.password_hash.as_ref() else { return Err(ReauthError::NoPassword) };
     match check_password_attempt(state, Some(&user.email), ip, password, Some(stored)).await {
         Ok(true) => Ok(()),

@@ -37,7 +37,6 @@ pub enum VerifyError {
 internal_errors!(VerifyError: sqlx::Error);
 super::rate_limited_errors!(VerifyError);
 
-
 fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(format!("email-verification\n{nonce}\n{user_id}\n{email}\n{expires_at}").as_bytes());
@@ -83,7 +82,11 @@ fn parse(token: &str) -> Option<(&str, Vec<u8>)> {
 }
 
 /// The link's verification row, if the signature holds.
-async fn signed_row(state: &AppState, conn: &mut db::Conn, token: &str) -> Result<(String, email_verifications::VerificationRow), VerifyError> {
+async fn signed_row(
+    state: &AppState,
+    conn: &mut db::Conn,
+    token: &str,
+) -> Result<(String, email_verifications::VerificationRow), VerifyError> {
     let token = token.to_ascii_lowercase();
     let (nonce, sig) = parse(&token).ok_or(VerifyError::Invalid)?;
     let nonce_hash = hash_token(nonce);
@@ -137,7 +140,8 @@ pub async fn accept_pending(
     user: &UserRow,
     ip: Option<&str>,
 ) -> Result<Option<crate::server::db::organizations::OrgRow>, VerifyError> {
-    let signed_in = crate::server::auth::session::user_id(session).await.map_err(|e| VerifyError::Internal(e.into()))?;
+    let signed_in =
+        crate::server::auth::session::user_id(session).await.map_err(|e| VerifyError::Internal(e.into()))?;
     if signed_in != Some(user.id) {
         return Ok(None);
     }

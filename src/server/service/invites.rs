@@ -56,7 +56,12 @@ pub const ADDRESS_LIMITED: &str = "This address has been invited too many times 
 /// organization's lock, in the transaction that writes the send's audit entry, so that
 /// the count and the new entry are one step for concurrent sends. `Retry-After` is when
 /// the oldest counted send leaves the rolling day.
-pub(super) fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
+pub(super) fn within_daily(
+    sent: members::SentSince,
+    max: i64,
+    now: i64,
+    message: &'static str,
+) -> Result<(), InviteError> {
     if sent.count < max {
         return Ok(());
     }
@@ -118,10 +123,17 @@ pub fn invite_link(state: &AppState, member_id: i64, token: &str) -> String {
 /// Invites an address; returns the pending row and, for callers that hand links out
 /// directly (admin commands), the link.
 #[tracing::instrument(skip_all, fields(org = slug))]
-pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: InviteInput) -> Result<(MemberRow, String), InviteError> {
+pub async fn create(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    input: InviteInput,
+) -> Result<(MemberRow, String), InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("You do not have permission to invite members; ask an owner or manager, or request an invite."));
+        return Err(InviteError::Forbidden(
+            "You do not have permission to invite members; ask an owner or manager, or request an invite.",
+        ));
     }
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&input.email));
@@ -129,7 +141,10 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
         None => Some(Role::Member),
         Some(raw) => errors.check("role", raw.parse::<Role>().map_err(|e| vec![e])),
     };
-    let days = errors.check("expiresInDays", invite::validity_days(input.expires_in_days, state.config.invite_days_valid).map_err(|e| vec![e]));
+    let days = errors.check(
+        "expiresInDays",
+        invite::validity_days(input.expires_in_days, state.config.invite_days_valid).map_err(|e| vec![e]),
+    );
     let mut team_ids = Vec::new();
     {
         let mut conn = state.db.conn().await?;
@@ -156,7 +171,12 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
     let by_inviter = members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await?;
     within_daily(by_inviter, PER_INVITER_PER_DAY, now, "You have sent too many invites today. Try again tomorrow.")?;
     let by_org = members::invites_since(&mut tx, day_ago, None, Some(membership.org.id), None).await?;
-    within_daily(by_org, PER_ORG_PER_DAY, now, "This organization has sent too many invites today. Try again tomorrow.")?;
+    within_daily(
+        by_org,
+        PER_ORG_PER_DAY,
+        now,
+        "This organization has sent too many invites today. Try again tomorrow.",
+    )?;
     let to_address = members::sends_to_address_since(&mut tx, day_ago, membership.org.id, email.as_str()).await?;
     within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
     if let Some(existing) = users::find_by_email(&mut tx, email.as_str()).await? {
@@ -209,7 +229,14 @@ pub async fn create(state: &AppState, actor: &UserRow, slug: &str, input: Invite
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.invited", membership.org.id, &json!({"memberId": row.id, "email": email.as_str()}), now).await?;
+    outbox::queue_event(
+        &mut tx,
+        "member.invited",
+        membership.org.id,
+        &json!({"memberId": row.id, "email": email.as_str()}),
+        now,
+    )
+    .await?;
     if input.send_invite {
         let (subject, body) = invite_email(&actor.name, &membership.org.name, &link, days);
         outbox::queue_mail(&mut tx, email.as_str(), &subject, &body, Some(row.id), now).await?;
@@ -239,7 +266,9 @@ pub async fn revoke(state: &AppState, actor: &UserRow, slug: &str, member_id: i6
     }
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id && r.is_pending()) else {
+    let Some(row) =
+        members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id && r.is_pending())
+    else {
         return Err(InviteError::NotFound);
     };
     members::delete_pending(&mut tx, row.id).await?;
@@ -273,7 +302,13 @@ pub async fn cleanup_expired(state: &AppState, days: i64) -> Result<u64, sqlx::E
 /// Resend or regenerate a pending invite (SPEC §5.1). `resend` mails the same link again
 /// (the token is derived, so it can be) and keeps the expiry, refusing an expired invite;
 /// `regenerate` derives a new token and renews the expiry: the previous link stops working.
-pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, regenerate: bool) -> Result<MemberRow, InviteError> {
+pub async fn reissue(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    member_id: i64,
+    regenerate: bool,
+) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     if !membership.role.can_invite() {
         return Err(InviteError::Forbidden("You do not have permission to resend invites."));
@@ -293,9 +328,19 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     if !regenerate && expired {
         return Err(InviteError::Conflict("This invite has expired; regenerate it to send a new link."));
     }
-    let to_address = members::sends_to_address_since(&mut tx, now - DAY_SECS, membership.org.id, row.email.as_deref().unwrap_or_default()).await?;
+    let to_address = members::sends_to_address_since(
+        &mut tx,
+        now - DAY_SECS,
+        membership.org.id,
+        row.email.as_deref().unwrap_or_default(),
+    )
+    .await?;
     within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
-    let expires_at = if regenerate { now + i64::from(state.config.invite_days_valid) * DAY_SECS } else { row.token_expires_at.unwrap_or(now) };
+    let expires_at = if regenerate {
+        now + i64::from(state.config.invite_days_valid) * DAY_SECS
+    } else {
+        row.token_expires_at.unwrap_or(now)
+    };
     // A resend mails the link the invite already has; a regenerate (or an invite whose
     // token was not derived) moves to the next generation, which kills the old link.
     let current = invite_token(state, row.id, row.token_generation);
@@ -326,7 +371,12 @@ pub async fn reissue(state: &AppState, actor: &UserRow, slug: &str, member_id: i
     )
     .await?;
     tx.commit().await?;
-    Ok(MemberRow { token_expires_at: Some(expires_at), token_generation: generation, token_hash: Some(token.hash()), ..row })
+    Ok(MemberRow {
+        token_expires_at: Some(expires_at),
+        token_generation: generation,
+        token_hash: Some(token.hash()),
+        ..row
+    })
 }
 
 /// Removes a member (not an invite: that is [`revoke`]). Managers cannot remove owners, and
@@ -379,7 +429,13 @@ pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member
 
 /// Changes a member's (or a pending invite's) role. Only roles the actor may grant can be
 /// given or taken away; the last owner keeps the role.
-pub async fn change_role(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, role: &str) -> Result<MemberRow, InviteError> {
+pub async fn change_role(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    member_id: i64,
+    role: &str,
+) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     let new_role: Role = role.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?;
     let now = db::now();

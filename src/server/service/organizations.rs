@@ -69,7 +69,10 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
     let org = match organizations::insert(&mut tx, slug.as_str(), name, now).await {
         Ok(org) => org,
         Err(err) if db::is_unique_violation(&err) => {
-            return Err(OrgError::Invalid(FieldErrors::single("slug", "An organization with this slug already exists.")))
+            return Err(OrgError::Invalid(FieldErrors::single(
+                "slug",
+                "An organization with this slug already exists.",
+            )))
         }
         Err(err) => return Err(err.into()),
     };
@@ -106,7 +109,11 @@ pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<
         let fresh = user.sso_signed_in.contains(&membership.org.id)
             && sso::identity_of_user(&mut conn, membership.org.id, user.id).await?.is_some();
         if !fresh {
-            return Err(OrgError::SsoRequired { slug: membership.org.slug.clone(), org_name: membership.org.name.clone(), provider });
+            return Err(OrgError::SsoRequired {
+                slug: membership.org.slug.clone(),
+                org_name: membership.org.name.clone(),
+                provider,
+            });
         }
     }
     drop(conn);
@@ -169,7 +176,13 @@ pub async fn teams(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<(
 }
 
 /// Creates a team (owners and managers).
-pub async fn create_team(state: &AppState, user: &UserRow, slug: &str, name: &str, team_slug: Option<&str>) -> Result<(String, String), OrgError> {
+pub async fn create_team(
+    state: &AppState,
+    user: &UserRow,
+    slug: &str,
+    name: &str,
+    team_slug: Option<&str>,
+) -> Result<(String, String), OrgError> {
     let membership = membership(state, user, slug).await?;
     if !membership.role.can_invite() {
         return Err(OrgError::Forbidden("Only owners and managers can create teams."));
@@ -254,7 +267,14 @@ async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>)
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": member.id, "userId": user.id, "viaInvite": false}), now).await?;
+    outbox::queue_event(
+        &mut tx,
+        "member.joined",
+        org.id,
+        &json!({"memberId": member.id, "userId": user.id, "viaInvite": false}),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(org))
 }
@@ -277,7 +297,12 @@ pub const MAX_MEMBER_LIMIT: i64 = 100_000;
 
 /// Changes an organization's policies (owners and managers; a manager cannot make `owner`
 /// the default role). Audited as `org.edit` with what changed.
-pub async fn update_settings(state: &AppState, actor: &UserRow, slug: &str, input: SettingsInput) -> Result<OrgRow, OrgError> {
+pub async fn update_settings(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    input: SettingsInput,
+) -> Result<OrgRow, OrgError> {
     let membership = membership(state, actor, slug).await?;
     if !membership.role.can_invite() {
         return Err(OrgError::Forbidden("Only owners and managers can change the organization's settings."));
@@ -308,9 +333,10 @@ pub async fn update_settings(state: &AppState, actor: &UserRow, slug: &str, inpu
     }
     if let Some(limit) = input.member_limit {
         match limit {
-            Some(n) if !(1..=MAX_MEMBER_LIMIT).contains(&n) => {
-                errors.add("memberLimit", format!("Ensure this value is between 1 and {MAX_MEMBER_LIMIT}, or empty for no limit."))
-            }
+            Some(n) if !(1..=MAX_MEMBER_LIMIT).contains(&n) => errors.add(
+                "memberLimit",
+                format!("Ensure this value is between 1 and {MAX_MEMBER_LIMIT}, or empty for no limit."),
+            ),
             Some(n) => {
                 let used = members::seats_used(&mut tx, org.id).await?;
                 if n < used {

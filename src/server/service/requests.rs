@@ -18,7 +18,13 @@ pub const JOIN_REQUEST: &str = "requested_to_join";
 pub const ALREADY_PENDING: &str = "This address already has a pending invite or request.";
 
 /// A member asks for an address to be invited (any member may, 20 times a day).
-pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email: &str, role: Option<&str>) -> Result<MemberRow, InviteError> {
+pub async fn request_invite(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    email: &str,
+    role: Option<&str>,
+) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     let org = &membership.org;
     let mut errors = FieldErrors::new();
@@ -41,7 +47,14 @@ pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email
     }
     let inserted = members::insert_request(
         &mut tx,
-        members::NewRequest { org_id: org.id, email: email.as_str(), role: role.as_str(), requester_id: Some(actor.id), status: INVITE_REQUEST, now },
+        members::NewRequest {
+            org_id: org.id,
+            email: email.as_str(),
+            role: role.as_str(),
+            requester_id: Some(actor.id),
+            status: INVITE_REQUEST,
+            now,
+        },
     )
     .await;
     let row = match inserted {
@@ -80,7 +93,13 @@ pub async fn request_invite(state: &AppState, actor: &UserRow, slug: &str, email
     Ok(row)
 }
 
-async fn notify_admins(conn: &mut db::Conn, org_id: i64, subject: &str, body: &str, now: i64) -> Result<(), sqlx::Error> {
+async fn notify_admins(
+    conn: &mut db::Conn,
+    org_id: i64,
+    subject: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     for to in members::admin_emails(conn, org_id).await? {
         outbox::queue_mail(conn, &to, subject, body, None, now).await?;
     }
@@ -102,7 +121,6 @@ pub enum JoinError {
 }
 super::internal_errors!(JoinError: sqlx::Error);
 super::rate_limited_errors!(JoinError);
-
 
 /// Anyone asks to join an organization that allows join requests. The answer is the same
 /// whether or not the address is already a member or has a pending row, so that it reveals
@@ -130,7 +148,14 @@ pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<
     }
     let inserted = members::insert_request(
         &mut tx,
-        members::NewRequest { org_id: org.id, email: email.as_str(), role: &org.default_role, requester_id: None, status: JOIN_REQUEST, now },
+        members::NewRequest {
+            org_id: org.id,
+            email: email.as_str(),
+            role: &org.default_role,
+            requester_id: None,
+            status: JOIN_REQUEST,
+            now,
+        },
     )
     .await;
     let row = match inserted {
@@ -168,7 +193,11 @@ pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<
 }
 
 /// The pending requests of an organization (owners and managers).
-pub async fn list(state: &AppState, actor: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), InviteError> {
+pub async fn list(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+) -> Result<(Membership, Vec<MemberEntry>), InviteError> {
     let (membership, entries) = orgs::members(state, actor, slug).await?;
     if !membership.role.can_invite() {
         return Err(InviteError::Forbidden("Only owners and managers can see invite and join requests."));
@@ -187,7 +216,13 @@ fn request_kind(row: &MemberRow) -> &'static str {
 
 /// Approves a request with the same role limits as inviting: the row gets a fresh token
 /// and the invite email goes out, sent in the approver's name.
-pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i64, role: Option<&str>) -> Result<MemberRow, InviteError> {
+pub async fn approve(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    member_id: i64,
+    role: Option<&str>,
+) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     if !membership.role.can_invite() {
         return Err(InviteError::Forbidden("Only owners and managers can approve requests."));
@@ -206,16 +241,34 @@ pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i
         None => row.role.parse().unwrap_or(Role::Member),
     };
     if !membership.role.can_grant(role) {
-        return Err(InviteError::Forbidden("You cannot approve a role higher than your own; change the role or ask an owner."));
+        return Err(InviteError::Forbidden(
+            "You cannot approve a role higher than your own; change the role or ask an owner.",
+        ));
     }
     check_seat(&mut tx, membership.org.id).await?;
     // Approving mails an invite: it counts against the address's daily limit (§5.1).
-    let sent = members::sends_to_address_since(&mut tx, now - DAY_SECS, membership.org.id, row.email.as_deref().unwrap_or_default()).await?;
+    let sent = members::sends_to_address_since(
+        &mut tx,
+        now - DAY_SECS,
+        membership.org.id,
+        row.email.as_deref().unwrap_or_default(),
+    )
+    .await?;
     invites::within_daily(sent, invites::PER_ADDRESS_PER_DAY, now, invites::ADDRESS_LIMITED)?;
     let days = i64::from(state.config.invite_days_valid);
     let generation = row.token_generation + 1;
     let token = invites::invite_token(state, row.id, generation);
-    if !members::approve_request(&mut tx, row.id, role.as_str(), actor.id, &token.hash(), now + days * DAY_SECS, generation).await? {
+    if !members::approve_request(
+        &mut tx,
+        row.id,
+        role.as_str(),
+        actor.id,
+        &token.hash(),
+        now + days * DAY_SECS,
+        generation,
+    )
+    .await?
+    {
         return Err(InviteError::NotFound);
     }
     let email = row.email.clone().unwrap_or_default();
@@ -235,7 +288,14 @@ pub async fn approve(state: &AppState, actor: &UserRow, slug: &str, member_id: i
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.invited", membership.org.id, &json!({"memberId": row.id, "email": email}), now).await?;
+    outbox::queue_event(
+        &mut tx,
+        "member.invited",
+        membership.org.id,
+        &json!({"memberId": row.id, "email": email}),
+        now,
+    )
+    .await?;
     let link = invites::invite_link(state, row.id, token.expose());
     let (subject, body) = invites::invite_email(&actor.name, &membership.org.name, &link, days);
     outbox::queue_mail(&mut tx, &email, &subject, &body, Some(row.id), now).await?;

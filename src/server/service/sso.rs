@@ -28,7 +28,6 @@ use super::internal_errors;
 use super::organizations::{self as orgs, Membership, OrgError};
 use crate::server::auth::oidc::{OidcError, ProviderConfig, VerifiedClaims};
 use crate::server::auth::sealed::SealingKey;
-use crate::server::outbound::Category;
 use crate::server::auth::session::{self, SsoFlow};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::sso::ProviderRow;
@@ -38,6 +37,7 @@ use crate::server::domain::invite::Refusal;
 use crate::server::domain::next::safe_next;
 use crate::server::domain::sso::{choose_account, AccountChoice, AccountRefusal, Intent};
 use crate::server::domain::{required_text, DisplayName, EmailAddress, FieldErrors, Password, Role};
+use crate::server::outbound::Category;
 use crate::server::state::AppState;
 
 /// How long a started sign-in may take at the provider.
@@ -68,7 +68,9 @@ impl From<OrgError> for SsoError {
             OrgError::NotFound => Self::NotFound,
             OrgError::Forbidden(why) => Self::Forbidden(why),
             OrgError::Invalid(fields) => Self::Invalid(fields),
-            other @ OrgError::SsoRequired { .. } => Self::Refused { reason: "sso_required", message: other.to_string() },
+            other @ OrgError::SsoRequired { .. } => {
+                Self::Refused { reason: "sso_required", message: other.to_string() }
+            }
             OrgError::Internal(err) => Self::Internal(err),
         }
     }
@@ -97,9 +99,10 @@ fn sealing_key(state: &AppState) -> SealingKey {
 }
 
 fn provider_config(state: &AppState, provider: &ProviderRow) -> Result<ProviderConfig, SsoError> {
-    let client_secret = sealing_key(state)
-        .open(provider.organization_id, &provider.client_secret_sealed)
-        .map_err(|err| SsoError::Internal(anyhow::anyhow!("client secret of organization {}: {err}", provider.organization_id)))?;
+    let client_secret =
+        sealing_key(state).open(provider.organization_id, &provider.client_secret_sealed).map_err(|err| {
+            SsoError::Internal(anyhow::anyhow!("client secret of organization {}: {err}", provider.organization_id))
+        })?;
     Ok(ProviderConfig { issuer: provider.issuer.clone(), client_id: provider.client_id.clone(), client_secret })
 }
 
@@ -153,7 +156,8 @@ fn parse_issuer(raw: &str) -> Result<String, Vec<String>> {
     if raw.is_empty() {
         return Err(vec![crate::server::domain::REQUIRED.to_owned()]);
     }
-    let url = url::Url::parse(raw).map_err(|_| vec!["Enter a valid URL, such as https://id.example.com.".to_owned()])?;
+    let url =
+        url::Url::parse(raw).map_err(|_| vec!["Enter a valid URL, such as https://id.example.com.".to_owned()])?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     let ok_scheme = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !ok_scheme || url.host_str().is_none() {
@@ -169,7 +173,13 @@ fn parse_issuer(raw: &str) -> Result<String, Vec<String>> {
 /// document must be readable. Requiring SSO needs the owner's own identity linked first,
 /// so the owner is not locked out. Changing the issuer unlinks every identity (they
 /// belonged to the old provider). Audited with what changed; the secret only as "changed".
-pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: ProviderInput, ip: Option<&str>) -> Result<ProviderSettings, SsoError> {
+pub async fn save(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    input: ProviderInput,
+    ip: Option<&str>,
+) -> Result<ProviderSettings, SsoError> {
     let membership = owner(state, actor, slug).await?;
     let org = membership.org;
     let mut conn = state.db.conn().await?;
@@ -180,8 +190,10 @@ pub async fn save(state: &AppState, actor: &UserRow, slug: &str, input: Provider
     let mut errors = FieldErrors::new();
     let pick = |new: &Option<String>, old: Option<&String>| new.clone().or_else(|| old.cloned()).unwrap_or_default();
     let issuer = errors.check("issuer", parse_issuer(&pick(&input.issuer, before.as_ref().map(|p| &p.issuer))));
-    let client_id = errors.check("clientId", required_text(&pick(&input.client_id, before.as_ref().map(|p| &p.client_id)), 255));
-    let display_name = errors.check("displayName", required_text(&pick(&input.display_name, before.as_ref().map(|p| &p.display_name)), 64));
+    let client_id =
+        errors.check("clientId", required_text(&pick(&input.client_id, before.as_ref().map(|p| &p.client_id)), 255));
+    let display_name = errors
+        .check("displayName", required_text(&pick(&input.display_name, before.as_ref().map(|p| &p.display_name)), 64));
     let new_secret = input.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let issuer_changes = before.as_ref().is_some_and(|p| Some(&p.issuer) != issuer.as_ref());
     let client_secret = match (new_secret, &before) {
@@ -300,7 +312,17 @@ async fn audit_entry(
 ) -> Result<(), sqlx::Error> {
     audit::insert(
         tx,
-        audit::NewEntry { org_id: org.id, actor_id: Some(actor_id), event, target_member_id: None, target_user_id: None, target_email: None, ip, data, now },
+        audit::NewEntry {
+            org_id: org.id,
+            actor_id: Some(actor_id),
+            event,
+            target_member_id: None,
+            target_user_id: None,
+            target_email: None,
+            ip,
+            data,
+            now,
+        },
     )
     .await
 }
@@ -335,7 +357,9 @@ pub async fn login_page(state: &AppState, session: &Session, slug: &str) -> Resu
     };
     let notice = session::take_sso_notice(session).await?;
     let authorization_origin = match state.oidc.metadata(&provider.issuer).await {
-        Ok(metadata) => Some(metadata.authorization_endpoint().url().origin().ascii_serialization()).filter(|o| o != "null"),
+        Ok(metadata) => {
+            Some(metadata.authorization_endpoint().url().origin().ascii_serialization()).filter(|o| o != "null")
+        }
         Err(err) => {
             tracing::info!(error = %err, "provider discovery failed while rendering its sign-in page");
             None
@@ -396,7 +420,10 @@ pub async fn start(
     let config = provider_config(state, &provider)?;
     let started = state.oidc.start(&config, &redirect_uri(state)).await.map_err(|err| {
         tracing::warn!(error = %err, "SSO start failed");
-        refused("provider_unavailable", format!("{} could not be reached. Please try again later.", provider.display_name))
+        refused(
+            "provider_unavailable",
+            format!("{} could not be reached. Please try again later.", provider.display_name),
+        )
     })?;
     session::set_sso_flow(
         session,
@@ -437,7 +464,12 @@ const STALE: &str = "This sign-in link has already been used or has expired. Ple
 /// The provider's redirect back: checks the flow, validates the ID token, resolves the
 /// account, joins the organization when there is a way in, and signs the user in.
 #[tracing::instrument(skip_all)]
-pub async fn callback(state: &AppState, session: &Session, params: CallbackParams, ip: Option<&str>) -> Result<Finished, SsoError> {
+pub async fn callback(
+    state: &AppState,
+    session: &Session,
+    params: CallbackParams,
+    ip: Option<&str>,
+) -> Result<Finished, SsoError> {
     let Some(flow) = session::take_sso_flow(session).await? else { return Err(refused("no_flow", STALE)) };
     let given = params.state.unwrap_or_default();
     if !bool::from(given.as_bytes().ct_eq(flow.state.as_bytes())) {
@@ -465,21 +497,27 @@ pub async fn callback(state: &AppState, session: &Session, params: CallbackParam
     }
     let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| refused("no_code", STALE))?;
     let config = provider_config(state, &provider)?;
-    let claims = state
-        .oidc
-        .finish(&config, &redirect_uri(state), &code, &flow.pkce_verifier, &flow.nonce)
-        .await
-        .map_err(|err| {
-            tracing::warn!(error = %err, org_id = org.id, "SSO callback refused");
-            match err {
-                OidcError::IdToken { problem, .. } => refused(
-                    "invalid_id_token",
-                    format!("The answer from {name} could not be verified ({}); you have not been signed in.", problem.as_str()),
-                ),
-                OidcError::Exchange(_) => refused("exchange_failed", format!("{name} did not confirm the sign-in. Please start again.")),
-                OidcError::Discovery(_) => refused("provider_unavailable", format!("{name} could not be reached. Please try again later.")),
-            }
-        })?;
+    let claims =
+        state.oidc.finish(&config, &redirect_uri(state), &code, &flow.pkce_verifier, &flow.nonce).await.map_err(
+            |err| {
+                tracing::warn!(error = %err, org_id = org.id, "SSO callback refused");
+                match err {
+                    OidcError::IdToken { problem, .. } => refused(
+                        "invalid_id_token",
+                        format!(
+                            "The answer from {name} could not be verified ({}); you have not been signed in.",
+                            problem.as_str()
+                        ),
+                    ),
+                    OidcError::Exchange(_) => {
+                        refused("exchange_failed", format!("{name} did not confirm the sign-in. Please start again."))
+                    }
+                    OidcError::Discovery(_) => {
+                        refused("provider_unavailable", format!("{name} could not be reached. Please try again later."))
+                    }
+                }
+            },
+        )?;
 
     let current = super::accounts::current_user(state, session).await.ok();
     let mut user = resolve_account(state, &org, &provider, &claims, &flow, current.as_ref(), ip).await?;
@@ -544,7 +582,8 @@ async fn resolve_account(
     let (user, created) = match choice {
         AccountChoice::Linked(user_id) => {
             let user = users::find_by_id(&mut tx, user_id).await?.filter(|u| u.is_active);
-            let user = user.ok_or_else(|| refused("account_disabled", "The account linked to this identity is disabled."))?;
+            let user =
+                user.ok_or_else(|| refused("account_disabled", "The account linked to this identity is disabled."))?;
             if let Some(identity) = &identity {
                 sso::touch_identity(&mut tx, identity.id, claims.email.as_deref(), now).await?;
             }
@@ -576,7 +615,10 @@ async fn resolve_account(
     match sso::insert_identity(&mut tx, org.id, user.id, &claims.subject, claims.email.as_deref(), now).await {
         Ok(_) => {}
         Err(err) if db::is_unique_violation(&err) => {
-            return Err(refused("already_linked", format!("Your account is already linked to another {name} identity.")))
+            return Err(refused(
+                "already_linked",
+                format!("Your account is already linked to another {name} identity."),
+            ))
         }
         Err(err) => return Err(err.into()),
     }
@@ -606,10 +648,16 @@ async fn resolve_account(
 /// just-in-time membership — the latter only while registration is open (§9.10: with
 /// `invite_only` or `closed`, the provider creates accounts only for addresses holding an
 /// invite). Requests are not a way in (§5.7).
-async fn may_join(tx: &mut db::Conn, state: &AppState, org: &OrgRow, provider: &ProviderRow, email: &str) -> Result<bool, SsoError> {
-    let invited = members::pending_for_email(tx, org.id, email)
-        .await?
-        .is_some_and(|r| r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now()));
+async fn may_join(
+    tx: &mut db::Conn,
+    state: &AppState,
+    org: &OrgRow,
+    provider: &ProviderRow,
+    email: &str,
+) -> Result<bool, SsoError> {
+    let invited = members::pending_for_email(tx, org.id, email).await?.is_some_and(|r| {
+        r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now())
+    });
     let registration_open = state.config.registration == crate::server::domain::RegistrationMode::Open;
     Ok(invited || (provider.allow_jit_membership && registration_open))
 }
@@ -622,8 +670,15 @@ fn account_exists(email: &str, provider_name: &str) -> SsoError {
     )
 }
 
-async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str, provider_name: &str, now: i64) -> Result<UserRow, SsoError> {
-    let address = EmailAddress::parse(email).map_err(|_| refused("bad_email", format!("{email} is not an address this site accepts.")))?;
+async fn create_account(
+    tx: &mut db::Conn,
+    claims: &VerifiedClaims,
+    email: &str,
+    provider_name: &str,
+    now: i64,
+) -> Result<UserRow, SsoError> {
+    let address = EmailAddress::parse(email)
+        .map_err(|_| refused("bad_email", format!("{email} is not an address this site accepts.")))?;
     let fallback = address.as_str().split('@').next().unwrap_or("member").to_owned();
     let name = claims
         .name
@@ -631,7 +686,14 @@ async fn create_account(tx: &mut db::Conn, claims: &VerifiedClaims, email: &str,
         .and_then(|n| DisplayName::parse(n).ok())
         .or_else(|| DisplayName::parse(&fallback).ok())
         .ok_or_else(|| refused("bad_name", "The identity provider sent no usable name."))?;
-    let new = users::NewUser { email: address.as_str(), name: name.as_str(), password_hash: None, email_verified: true, is_superuser: false, now };
+    let new = users::NewUser {
+        email: address.as_str(),
+        name: name.as_str(),
+        password_hash: None,
+        email_verified: true,
+        is_superuser: false,
+        now,
+    };
     match users::insert(tx, new).await {
         Ok(user) => Ok(user),
         // Registered meanwhile, by another request.
@@ -699,7 +761,14 @@ fn not_member(org: &OrgRow, provider: &ProviderRow) -> String {
 /// it (accounts themselves are created only while registration is open: [`may_join`]). An
 /// invite request or join request for the address never becomes the membership (§5.7):
 /// it is deleted, since it is pointless once the person is a member with the default role.
-async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user: &UserRow, email: &str, ip: Option<&str>) -> Result<Joined, SsoError> {
+async fn add_member(
+    state: &AppState,
+    org: &OrgRow,
+    provider: &ProviderRow,
+    user: &UserRow,
+    email: &str,
+    ip: Option<&str>,
+) -> Result<Joined, SsoError> {
     if !provider.allow_jit_membership {
         return Ok(Joined::NotMember(not_member(org, provider)));
     }
@@ -717,7 +786,9 @@ async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user
     if org.member_limit.is_some_and(|limit| seats >= limit) {
         return Ok(Joined::NotMember(format!("{} has no seats left. Ask an owner to make room.", org.name)));
     }
-    if let Some(request) = members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != "approved") {
+    if let Some(request) =
+        members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != "approved")
+    {
         members::delete_pending(&mut tx, request.id).await?;
     }
     let role = org.default_role.clone();
@@ -741,7 +812,14 @@ async fn add_member(state: &AppState, org: &OrgRow, provider: &ProviderRow, user
         },
     )
     .await?;
-    outbox::queue_event(&mut tx, "member.joined", org.id, &json!({"memberId": row.id, "userId": user.id, "viaInvite": false}), now).await?;
+    outbox::queue_event(
+        &mut tx,
+        "member.joined",
+        org.id,
+        &json!({"memberId": row.id, "userId": user.id, "viaInvite": false}),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "member added through SSO");
     Ok(Joined::Member)

@@ -17,7 +17,8 @@ use crate::server::state::AppState;
 /// The name authenticator apps show next to the account.
 pub const ISSUER: &str = "Gatehouse";
 /// The message for a wrong, stale or replayed code.
-pub const BAD_CODE: &str = "That code is not valid. Enter the current code from your authenticator app, or a recovery code.";
+pub const BAD_CODE: &str =
+    "That code is not valid. Enter the current code from your authenticator app, or a recovery code.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoFactorError {
@@ -34,7 +35,6 @@ pub enum TwoFactorError {
 }
 internal_errors!(TwoFactorError: sqlx::Error, tower_sessions::session::Error);
 super::rate_limited_errors!(TwoFactorError);
-
 
 /// What the enrolment page shows: the secret as text, as an `otpauth://` URL and as a QR code.
 #[derive(Debug, Clone)]
@@ -69,7 +69,8 @@ pub async fn start_enrolment(state: &AppState, session: &Session, user: &UserRow
         None => {
             let secret = TotpSecret::generate();
             // Sealed in the session too: the store holds no usable secret (SPEC §6, §9.5).
-            session::set_totp_enrolment(session, &SealingKey::totp(&state.secret).seal(user.id, &secret.base32())).await?;
+            session::set_totp_enrolment(session, &SealingKey::totp(&state.secret).seal(user.id, &secret.base32()))
+                .await?;
             secret
         }
     };
@@ -105,7 +106,10 @@ pub async fn confirm_enrolment(
         )));
     };
     if offered != presented {
-        return Err(TwoFactorError::Invalid(FieldErrors::single("secret", "This is not the secret this page offered. Reload the page.")));
+        return Err(TwoFactorError::Invalid(FieldErrors::single(
+            "secret",
+            "This is not the secret this page offered. Reload the page.",
+        )));
     }
     // Counted before the code is checked (SPEC §9.4); a right code gives its hit back.
     let taken = limits::TWO_FACTOR_ACCOUNT.consume(state, &user.id.to_string()).await?;
@@ -135,7 +139,11 @@ pub async fn confirm_enrolment(
 }
 
 /// The secret this session's enrolment offered (kept sealed in the session).
-async fn offered_secret(state: &AppState, session: &Session, user: &UserRow) -> Result<Option<TotpSecret>, TwoFactorError> {
+async fn offered_secret(
+    state: &AppState,
+    session: &Session,
+    user: &UserRow,
+) -> Result<Option<TotpSecret>, TwoFactorError> {
     Ok(session::totp_enrolment(session).await?.and_then(|sealed| open_secret(state, user.id, &sealed)))
 }
 
@@ -184,7 +192,9 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
         return Err(TwoFactorError::NoPendingLogin);
     };
     let (sign_in, account) = (pending_sign_in_key(session), pending.user_id.to_string());
-    let taken = limits::take(state, &[(&limits::TWO_FACTOR_PENDING, &sign_in), (&limits::TWO_FACTOR_ACCOUNT, &account)]).await?;
+    let taken =
+        limits::take(state, &[(&limits::TWO_FACTOR_PENDING, &sign_in), (&limits::TWO_FACTOR_ACCOUNT, &account)])
+            .await?;
     let mut tx = state.db.begin().await?;
     let user = users::find_by_id(&mut tx, pending.user_id).await?.filter(|u| u.is_active);
     let Some(user) = user else {
@@ -193,10 +203,12 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
     };
     let accepted = if totp::looks_like_code(otp) {
         match two_factor::find(&mut tx, user.id).await? {
-            Some((sealed, _)) => match open_secret(state, user.id, &sealed).and_then(|s| s.matching_step(otp, db::now() as u64)) {
-                Some(step) => two_factor::use_step(&mut tx, user.id, step as i64).await?,
-                None => false,
-            },
+            Some((sealed, _)) => {
+                match open_secret(state, user.id, &sealed).and_then(|s| s.matching_step(otp, db::now() as u64)) {
+                    Some(step) => two_factor::use_step(&mut tx, user.id, step as i64).await?,
+                    None => false,
+                }
+            }
             None => false,
         }
     } else {
