@@ -5,34 +5,29 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::auth::{LogoutButton, SsoButton};
-use super::wire::{AppError, InviteView};
+use super::wire::{AppError, InviteView, Refusal};
 
 /// The invite's details for this visitor; remembers the invite in the session.
 #[server(prefix = "/_fn", endpoint = "invite/details")]
-pub async fn invite_details(
-    org_slug: Option<String>,
-    member_id: String,
-    token: String,
-) -> Result<InviteView, AppError> {
-    use crate::server::http::{api_accept, sfn};
-    use crate::server::service::accept;
+pub async fn invite_details(org_slug: Option<String>, member_id: String, token: String) -> Result<InviteView, AppError> {
+    use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::accept::{self, InviteLink};
     let (state, session) = sfn::context().await?;
-    let link = api_accept::link(org_slug.filter(|s| !s.is_empty()), &member_id, token);
-    let details = match link {
+    let details = match InviteLink::parse(org_slug, &member_id, token) {
         Ok(link) => accept::details(&state, &session, &link).await,
         Err(err) => Err(err),
     };
-    sfn::invite_view(details)
+    views::invite(details)
 }
 
 /// The Join button: accepts and lands on the organization.
 #[server(prefix = "/_fn", endpoint = "invite/accept")]
 pub async fn accept_invite(org_slug: Option<String>, member_id: String, token: String) -> Result<(), AppError> {
-    use crate::server::http::{api_accept, sfn};
-    use crate::server::service::accept;
+    use crate::server::server_fns as sfn;
+    use crate::server::service::accept::{self, InviteLink};
     let (state, session) = sfn::context().await?;
-    let link = api_accept::link(org_slug.filter(|s| !s.is_empty()), &member_id, token).map_err(sfn::accept_error)?;
-    let org = accept::accept(&state, &session, &link, None).await.map_err(sfn::accept_error)?;
+    let link = InviteLink::parse(org_slug, &member_id, token)?;
+    let org = accept::accept(&state, &session, &link, None).await?;
     leptos_axum::redirect(&format!("/organizations/{}/", org.slug));
     Ok(())
 }
@@ -83,16 +78,16 @@ fn render(
         }
     };
     let inviter = invite.inviter_name.clone().unwrap_or_else(|| "the person who invited you".to_owned());
-    if let Some(reason) = invite.refusal.as_deref() {
-        let text = match reason {
-            "expired" => format!("This invite has expired — ask {inviter} to send a new one."),
-            "already_used" => "This invite has already been accepted.".to_owned(),
+    if let Some(refusal) = invite.refusal.filter(|r| r.ends_the_link()) {
+        let text = match refusal {
+            Refusal::Expired => format!("This invite has expired — ask {inviter} to send a new one."),
+            Refusal::AlreadyUsed => "This invite has already been accepted.".to_owned(),
             _ => "This invite link is no longer valid.".to_owned(),
         };
         return view! {
             <h1>"Invitation"</h1>
             <p class="alert error" role="alert" data-testid="invite-message">{text}</p>
-            {(reason == "already_used").then(|| view! { <p><a href="/auth/login/">"Sign in"</a></p> })}
+            {(refusal == Refusal::AlreadyUsed).then(|| view! { <p><a href="/auth/login/">"Sign in"</a></p> })}
         }
         .into_any();
     }
@@ -101,19 +96,31 @@ fn render(
         <h1>"Join " {org.clone()}</h1>
         <p>{inviter.clone()} " invited " <strong>{invite.invited_email.clone()}</strong> " to join " <strong>{org.clone()}</strong> "."</p>
     };
-    // "Join with {provider}": leaves for the organization's identity provider; the invite
-    // waits in the session and is accepted when the provider sends the visitor back.
+    let provider = invite.sso_provider.clone().unwrap_or_default();
+    // Join through the organization's identity provider: the invite waits in the session
+    // and is accepted when the provider sends the visitor back.
     let sso_join = invite.sso_provider.clone().map(|provider| {
         view! { <SsoButton slug=invite.org_slug.clone() label=format!("Join with {provider}") primary=true/> }
     });
-    let body = if invite.needs_authentication && invite.require_sso {
+    let signed_in = invite.signed_in_email.clone().unwrap_or_default();
+    // Signed in with another address: said whatever else is needed, with a way to switch.
+    let mismatch = invite.email_mismatch.then(|| {
         view! {
-            <p>{org.clone()} " requires signing in with " {invite.sso_provider.clone().unwrap_or_default()} "."</p>
+            <p class="alert info" data-testid="invite-message">
+                "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
+                "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
+            </p>
+            <div class="actions">"Switch accounts: " <LogoutButton/></div>
+        }
+    });
+    // The page says what the server's §5.3 checks found first; it decides nothing itself.
+    let body = match invite.refusal {
+        Some(Refusal::NeedsAuthentication) if invite.require_sso => view! {
+            <p>{org.clone()} " requires signing in with " {provider} "."</p>
             <p class="actions">{sso_join}</p>
         }
-        .into_any()
-    } else if invite.needs_authentication {
-        view! {
+        .into_any(),
+        Some(Refusal::NeedsAuthentication) => view! {
             <p>"To accept, create an account or sign in."</p>
             <p class="actions">
                 {sso_join}
@@ -121,48 +128,45 @@ fn render(
                 <a class="button" href="/auth/login/">"Sign in with an existing account"</a>
             </p>
         }
-        .into_any()
-    } else if invite.existing_member {
-        view! {
+        .into_any(),
+        Some(Refusal::ExistingMember) => view! {
             <p class="alert info" data-testid="invite-message">"You are already a member of " {org.clone()} "."</p>
             <p><a href=format!("/organizations/{}/", invite.org_slug)>"Go to " {org.clone()}</a></p>
             <div class="actions">"Switch accounts: " <LogoutButton/></div>
         }
-        .into_any()
-    } else if invite.email_mismatch {
-        let signed_in = invite.signed_in_email.clone().unwrap_or_default();
-        view! {
-            <p class="alert info" data-testid="invite-message">
-                "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
-                "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
-            </p>
-            <div class="actions">"Switch accounts: " <LogoutButton/></div>
-            {invite.allow_email_mismatch.then(|| join_form(format!("Join as {signed_in}")))}
-        }
-        .into_any()
-    } else if invite.needs_2fa {
-        view! {
+        .into_any(),
+        Some(Refusal::EmailMismatch) => mismatch.into_any(),
+        Some(Refusal::Needs2fa) => view! {
+            {mismatch}
             <p class="alert info" data-testid="invite-message">{org.clone()} " requires two-factor authentication for its members."</p>
             <p><a href="/settings/account/security/">"Set up two-factor authentication"</a></p>
         }
-        .into_any()
-    } else if invite.needs_email_verification {
-        view! {
+        .into_any(),
+        Some(Refusal::NeedsEmailVerification) => view! {
+            {mismatch}
             <p class="alert info" data-testid="invite-message">{org.clone()} " requires a verified email address."</p>
             <p><a href="/settings/account/emails/">"Verify your email address"</a></p>
         }
-        .into_any()
-    } else if invite.needs_sso {
-        view! {
+        .into_any(),
+        Some(Refusal::NeedsSso) => view! {
+            {mismatch}
             <p class="alert info" data-testid="invite-message">
-                {org.clone()} " requires signing in with " {invite.sso_provider.clone().unwrap_or_default()}
-                ". Link your account to join."
+                {org.clone()} " requires signing in with " {provider} ". Sign in with it to join."
             </p>
             <p class="actions">{sso_join}</p>
         }
-        .into_any()
-    } else {
-        join_form(format!("Join {org}")).into_any()
+        .into_any(),
+        Some(Refusal::SeatLimit) => view! {
+            {mismatch}
+            <p class="alert info" data-testid="invite-message">
+                {org.clone()} " has no seats left. Ask " {inviter.clone()} " to make room, then come back to this link."
+            </p>
+        }
+        .into_any(),
+        // Only the link's own refusals are left, handled above.
+        Some(_) => ().into_any(),
+        None if invite.email_mismatch => view! { {mismatch} {join_form(format!("Join as {signed_in}"))} }.into_any(),
+        None => join_form(format!("Join {org}")).into_any(),
     };
     view! { {heading} {body} }.into_any()
 }

@@ -29,8 +29,6 @@ use self::orgs::{
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::security::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -6,6 +6,8 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::Refusal;
+
 /// The signed-in user as pages show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
@@ -69,7 +71,7 @@ impl FromServerFnError for AppError {
                 if cfg!(feature = "ssr") =>
             {
                 #[cfg(feature = "ssr")]
-                crate::server::http::sfn::set_error_status(http::StatusCode::BAD_REQUEST);
+                crate::server::server_fns::set_error_status(http::StatusCode::BAD_REQUEST);
                 Self::refused("The form could not be read. Please reload the page and try again.", "bad_request")
             }
             ServerFnErrorErr::Request(_) => {
@@ -113,24 +115,37 @@ pub struct MemberView {
 /// What the invite page shows (SPEC §5.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteView {
-    /// `invalid`, `expired` or `already_used` when the link cannot be used at all.
-    pub refusal: Option<String>,
+    /// What stands between this visitor and joining, as the server's §5.3 checks decided
+    /// it (the first failing check), or why the link cannot be used at all; `None`: the
+    /// visitor can join.
+    pub refusal: Option<Refusal>,
     pub org_slug: String,
     pub org_name: String,
     pub invited_email: String,
     pub inviter_name: Option<String>,
-    pub needs_authentication: bool,
-    pub existing_member: bool,
+    /// Signed in with another address than the invited one (allowed or not).
     pub email_mismatch: bool,
-    pub allow_email_mismatch: bool,
-    pub needs_2fa: bool,
-    pub needs_email_verification: bool,
     pub signed_in_email: Option<String>,
-    /// The organization requires SSO and this visitor has no linked identity.
-    pub needs_sso: bool,
     /// The organization's identity provider, when it has one.
     pub sso_provider: Option<String>,
     pub require_sso: bool,
+}
+
+impl InviteView {
+    /// A link that cannot be used: only the refusal is known.
+    pub fn unusable(refusal: Refusal) -> Self {
+        Self {
+            refusal: Some(refusal),
+            org_slug: String::new(),
+            org_name: String::new(),
+            invited_email: String::new(),
+            inviter_name: None,
+            email_mismatch: false,
+            signed_in_email: None,
+            sso_provider: None,
+            require_sso: false,
+        }
+    }
 }
 
 /// One audit-log entry.

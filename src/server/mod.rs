@@ -14,6 +14,7 @@ pub mod http;
 pub mod logs;
 pub mod mail;
 pub mod outbound;
+pub mod server_fns;
 pub mod service;
 pub mod startup;
 pub mod state;

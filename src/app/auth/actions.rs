@@ -29,56 +29,48 @@ pub struct LoginPageInfo {
 /// The signed-in user, or `None`.
 #[server(prefix = "/_fn", endpoint = "auth/current-user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::server::http::sfn;
-    use crate::server::service::accounts::{self, CurrentUserError};
+    use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
-    match accounts::current_user(&state, &session).await {
-        Ok(user) => Ok(Some(sfn::user_view(&user))),
-        Err(CurrentUserError::Anonymous) => Ok(None),
-        Err(CurrentUserError::Internal(err)) => Err(sfn::internal(err)),
-    }
+    Ok(accounts::signed_in(&state, &session).await?.as_ref().map(views::user))
 }
 
 /// Where `/` takes the visitor: their first organization, the page to create one, or the
 /// login page when anonymous.
 #[server(prefix = "/_fn", endpoint = "auth/landing")]
 pub async fn landing_path() -> Result<String, AppError> {
-    use crate::server::http::sfn;
-    use crate::server::service::accounts::{self, CurrentUserError};
+    use crate::server::server_fns as sfn;
+    use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
-    match accounts::current_user(&state, &session).await {
-        Ok(user) => accounts::landing_path(&state, &user).await.map_err(|e| sfn::internal(e.into())),
-        Err(CurrentUserError::Anonymous) => Ok("/auth/login/".to_owned()),
-        Err(CurrentUserError::Internal(err)) => Err(sfn::internal(err)),
+    match accounts::signed_in(&state, &session).await? {
+        Some(user) => Ok(accounts::landing_path(&state, &user).await?),
+        None => Ok("/auth/login/".to_owned()),
     }
 }
 
 #[server(prefix = "/_fn", endpoint = "auth/register-page")]
 pub async fn register_page_data() -> Result<RegisterPageInfo, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
-    let possible = accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
-    let signed_in = accounts::current_user(&state, &session).await.is_ok();
-    let email = crate::server::auth::session::pending_invite(&session).await.ok().flatten().map(|p| p.email);
-    Ok(RegisterPageInfo { possible, signed_in, email })
+    let page = accounts::register_page(&state, &session).await?;
+    Ok(RegisterPageInfo { possible: page.possible, signed_in: page.signed_in, email: page.invited_email })
 }
 
 #[server(prefix = "/_fn", endpoint = "auth/login-page")]
 pub async fn login_page_data() -> Result<LoginPageInfo, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
-    let registration_possible = accounts::registration_possible(&state, &session).await.map_err(sfn::register_error)?;
-    let notice = crate::server::auth::session::take_sso_notice(&session).await.map_err(|e| sfn::internal(e.into()))?;
-    Ok(LoginPageInfo { registration_possible, notice })
+    let page = accounts::login_page(&state, &session).await?;
+    Ok(LoginPageInfo { registration_possible: page.registration_possible, notice: page.notice })
 }
 
 /// The registration form. On success the browser lands where the use case says.
 #[server(prefix = "/_fn", endpoint = "auth/register")]
 pub async fn register(email: String, name: String, password: String) -> Result<(), AppError> {
     use crate::server::domain::Password;
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::accounts::{self, RegisterInput};
     let (state, session) = sfn::context().await?;
     let values = sfn::values([("email", &email), ("name", &name)]);
@@ -89,7 +81,7 @@ pub async fn register(email: String, name: String, password: String) -> Result<(
             leptos_axum::redirect(&signed.redirect_to);
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::register_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
@@ -97,7 +89,7 @@ pub async fn register(email: String, name: String, password: String) -> Result<(
 #[server(prefix = "/_fn", endpoint = "auth/login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::domain::Password;
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
     let values = sfn::values([("username", &username)]);
@@ -107,17 +99,17 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
             leptos_axum::redirect(&signed.redirect_to);
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::login_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// Signs out and goes to the login page.
 #[server(prefix = "/_fn", endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::accounts;
     let (_, session) = sfn::context().await?;
-    accounts::logout(&session).await.map_err(|e| sfn::internal(e.into()))?;
+    accounts::logout(&session).await?;
     leptos_axum::redirect("/auth/login/");
     Ok(())
 }

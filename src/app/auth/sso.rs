@@ -17,12 +17,12 @@ use crate::app::wire::{AppError, SsoLoginView};
 /// What the organization's sign-in page shows; takes the notice of the last attempt.
 #[server(prefix = "/_fn", endpoint = "auth/sso-page")]
 pub async fn sso_login_page(slug: String) -> Result<SsoLoginView, AppError> {
-    use crate::server::http::{security, sfn};
+    use crate::server::server_fns as sfn;
     use crate::server::service::sso;
     let (state, session) = sfn::context().await?;
-    let page = sso::login_page(&state, &session, &slug).await.map_err(sfn::sso_error)?;
+    let page = sso::login_page(&state, &session, &slug).await?;
     if let Some(origin) = &page.authorization_origin {
-        security::allow_form_action(origin);
+        sfn::allow_form_action(origin);
     }
     Ok(SsoLoginView {
         slug: page.org.slug,

@@ -7,50 +7,46 @@ use crate::app::wire::{AppError, AuditView, JoinView, OrgSettingsView, OrgView};
 /// Creates an organization and goes to its page.
 #[server(prefix = "/_fn", endpoint = "orgs/create")]
 pub async fn create_organization(name: String, slug: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::organizations as orgs;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("name", &name), ("slug", &slug)]);
     match orgs::create(&state, &user, &name, Some(&slug)).await {
         Ok(org) => {
             leptos_axum::redirect(&format!("/organizations/{}/", org.slug));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::org_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// The organizations the signed-in user belongs to: `(slug, name)`.
 #[server(prefix = "/_fn", endpoint = "orgs/mine")]
 pub async fn my_organizations() -> Result<Vec<(String, String)>, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::organizations as orgs;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    let list = orgs::for_user(&state, &user).await.map_err(sfn::org_error)?;
+    let (state, _, user) = sfn::user_context().await?;
+    let list = orgs::for_user(&state, &user).await?;
     Ok(list.into_iter().map(|o| (o.slug, o.name)).collect())
 }
 
 /// An organization with its members and pending invites, for one of its members.
 #[server(prefix = "/_fn", endpoint = "orgs/overview")]
 pub async fn organization(slug: String) -> Result<OrgView, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    let (membership, entries) = orgs::members(&state, &user, &slug).await.map_err(sfn::org_error)?;
-    let teams = orgs::teams(&state, &user, &slug).await.map_err(sfn::org_error)?;
-    Ok(sfn::org_view(&membership, &entries, teams))
+    let (state, _, user) = sfn::user_context().await?;
+    let (membership, entries) = orgs::members(&state, &user, &slug).await?;
+    let teams = orgs::teams(&state, &user, &slug).await?;
+    Ok(views::organization(&membership, &entries, teams))
 }
 
 /// Invites an address from the members page.
 #[server(prefix = "/_fn", endpoint = "orgs/invite")]
 pub async fn invite_member(slug: String, email: String, role: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::invites::{self, InviteInput};
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("email", &email), ("role", &role)]);
     let input = InviteInput { email, role: Some(role), send_invite: true, ..InviteInput::default() };
     match invites::create(&state, &user, &slug, input).await {
@@ -58,18 +54,17 @@ pub async fn invite_member(slug: String, email: String, role: String) -> Result<
             leptos_axum::redirect(&format!("/organizations/{slug}/members/"));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::invite_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// Revokes a pending invite.
 #[server(prefix = "/_fn", endpoint = "orgs/revoke")]
 pub async fn revoke_invite(slug: String, member_id: i64) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::invites;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    invites::revoke(&state, &user, &slug, member_id).await.map_err(sfn::invite_error)?;
+    let (state, _, user) = sfn::user_context().await?;
+    invites::revoke(&state, &user, &slug, member_id).await?;
     leptos_axum::redirect(&format!("/organizations/{slug}/members/"));
     Ok(())
 }
@@ -77,41 +72,20 @@ pub async fn revoke_invite(slug: String, member_id: i64) -> Result<(), AppError>
 /// The audit log, newest first (owners and managers).
 #[server(prefix = "/_fn", endpoint = "orgs/audit")]
 pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
-    use crate::server::http::sfn;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    sfn::audit_views(&state, &user, &slug).await
+    use crate::server::service::organizations as orgs;
+    use crate::server::server_fns::{self as sfn, views};
+    let (state, _, user) = sfn::user_context().await?;
+    let (_, entries) = orgs::audit_log(&state, &user, &slug, 100).await?;
+    Ok(entries.into_iter().map(views::audit_entry).collect())
 }
 
 /// The organization's policy settings, for one of its members.
 #[server(prefix = "/_fn", endpoint = "orgs/settings")]
 pub async fn org_settings(slug: String) -> Result<OrgSettingsView, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    let membership = orgs::membership(&state, &user, &slug).await.map_err(sfn::org_error)?;
-    let seats_used = crate::server::db::members::seats_used(
-        &mut *state.db.conn().await.map_err(|e| sfn::internal(e.into()))?,
-        membership.org.id,
-    )
-    .await
-    .map_err(|e| sfn::internal(e.into()))?;
-    let org = &membership.org;
-    Ok(OrgSettingsView {
-        slug: org.slug.clone(),
-        name: org.name.clone(),
-        role: membership.role.as_str().to_owned(),
-        can_edit: membership.role.can_invite(),
-        can_invite: membership.role.can_invite(),
-        require_2fa: org.require_2fa,
-        require_email_verification: org.require_email_verification,
-        allow_join_requests: org.allow_join_requests,
-        default_role: org.default_role.clone(),
-        allow_email_mismatch: org.allow_email_mismatch,
-        member_limit: org.member_limit,
-        seats_used,
-    })
+    let (state, _, user) = sfn::user_context().await?;
+    Ok(views::settings(orgs::settings(&state, &user, &slug).await?))
 }
 
 /// Saves the settings form. Checkboxes arrive only when ticked; an empty member limit
@@ -129,10 +103,9 @@ pub async fn update_org_settings(
     allow_email_mismatch: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::domain::FieldErrors;
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::organizations::{self as orgs, OrgError, SettingsInput};
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("name", &name), ("member_limit", &member_limit)]);
     let limit = match member_limit.trim() {
         "" => None,
@@ -143,7 +116,7 @@ pub async fn update_org_settings(
                     "memberLimit",
                     "Enter a whole number, or leave empty for no limit.",
                 ));
-                return Err(sfn::with_values(sfn::org_error(err), values));
+                return Err(sfn::with_values(err, values));
             }
         },
     };
@@ -161,38 +134,36 @@ pub async fn update_org_settings(
             leptos_axum::redirect(&format!("/organizations/{}/settings/?saved=1", org.slug));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::org_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// A member asks for an address to be invited.
 #[server(prefix = "/_fn", endpoint = "orgs/request-invite")]
 pub async fn request_invite(slug: String, email: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::requests;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("email", &email)]);
     match requests::request_invite(&state, &user, &slug, &email, None).await {
         Ok(_) => {
             leptos_axum::redirect(&format!("/organizations/{slug}/members/?requested=1"));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::invite_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// Approves or rejects an invite or join request.
 #[server(prefix = "/_fn", endpoint = "orgs/decide-request")]
 pub async fn decide_request(slug: String, member_id: i64, decision: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::requests;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     if decision == "approve" {
-        requests::approve(&state, &user, &slug, member_id, None).await.map_err(sfn::invite_error)?;
+        requests::approve(&state, &user, &slug, member_id, None).await?;
     } else {
-        requests::reject(&state, &user, &slug, member_id).await.map_err(sfn::invite_error)?;
+        requests::reject(&state, &user, &slug, member_id).await?;
     }
     leptos_axum::redirect(&format!("/organizations/{slug}/members/"));
     Ok(())
@@ -201,21 +172,16 @@ pub async fn decide_request(slug: String, member_id: i64, decision: String) -> R
 /// What the join-request page shows about an organization.
 #[server(prefix = "/_fn", endpoint = "orgs/join-page")]
 pub async fn join_page(slug: String) -> Result<JoinView, AppError> {
-    use crate::server::http::sfn;
-    use crate::server::service::requests::JoinError;
+    use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::requests;
     let (state, _) = sfn::context().await?;
-    let mut conn = state.db.conn().await.map_err(|e| sfn::internal(e.into()))?;
-    let org = crate::server::db::organizations::find_by_slug(&mut conn, &slug)
-        .await
-        .map_err(|e| sfn::internal(e.into()))?
-        .ok_or_else(|| sfn::join_error(JoinError::NotFound))?;
-    Ok(JoinView { slug: org.slug, name: org.name, accepts_requests: org.allow_join_requests })
+    Ok(views::join_page(requests::join_page(&state, &slug).await?))
 }
 
 /// Sends a join request (anyone).
 #[server(prefix = "/_fn", endpoint = "orgs/join-request")]
 pub async fn send_join_request(slug: String, email: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::requests;
     let (state, _) = sfn::context().await?;
     let values = sfn::values([("email", &email)]);
@@ -225,6 +191,6 @@ pub async fn send_join_request(slug: String, email: String) -> Result<(), AppErr
             leptos_axum::redirect(&format!("/join-request/{slug}/?sent=1"));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::join_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::pages::{org_nav, refusal_view, slug_param};
+use super::{org_nav, refusal_view, slug_param};
 use crate::app::auth::SsoButton;
 use crate::app::components::{ErrorSummary, Field, FormError};
 use crate::app::wire::{AppError, AuthProviderView, OrgView};
@@ -13,11 +13,10 @@ use crate::app::wire::{AppError, AuthProviderView, OrgView};
 /// The provider's settings as the owner sees them (never the client secret).
 #[server(prefix = "/_fn", endpoint = "orgs/auth-provider")]
 pub async fn auth_provider(slug: String) -> Result<AuthProviderView, AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::sso;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
-    let s = sso::settings(&state, &user, &slug).await.map_err(sfn::sso_error)?;
+    let (state, _, user) = sfn::user_context().await?;
+    let s = sso::settings(&state, &user, &slug).await?;
     let p = s.provider.as_ref();
     Ok(AuthProviderView {
         slug: s.org.slug.clone(),
@@ -46,10 +45,9 @@ pub async fn save_auth_provider(
     require_sso: Option<String>,
     allow_jit_membership: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::sso::{self, ProviderInput};
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("issuer", &issuer), ("client_id", &client_id), ("display_name", &display_name)]);
     let input = ProviderInput {
         issuer: Some(issuer.clone()),
@@ -65,23 +63,23 @@ pub async fn save_auth_provider(
             leptos_axum::redirect(&format!("/organizations/{}/settings/auth/?saved=1", saved.org.slug));
             Ok(())
         }
-        Err(err) => Err(sfn::with_values(sfn::sso_error(err), values)),
+        Err(err) => Err(sfn::with_values(err, values)),
     }
 }
 
 /// Removes the provider (and unlinks every identity).
 #[server(prefix = "/_fn", endpoint = "orgs/auth-provider-remove")]
 pub async fn remove_auth_provider(slug: String) -> Result<(), AppError> {
-    use crate::server::http::sfn;
+    use crate::server::server_fns as sfn;
     use crate::server::service::sso;
-    let (state, session) = sfn::context().await?;
-    let user = sfn::require_user(&state, &session).await?;
+    let (state, _, user) = sfn::user_context().await?;
     let ip = sfn::client_ip().await;
-    sso::remove(&state, &user, &slug, ip.as_deref()).await.map_err(sfn::sso_error)?;
+    sso::remove(&state, &user, &slug, ip.as_deref()).await?;
     leptos_axum::redirect(&format!("/organizations/{slug}/settings/auth/?removed=1"));
     Ok(())
 }
 
+/// `/organizations/{slug}/settings/auth/`: the provider of the organization (owners).
 #[component]
 pub fn AuthProviderPage() -> impl IntoView {
     let slug = slug_param();
@@ -101,14 +99,20 @@ pub fn AuthProviderPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match settings.await {
                     Err(err) => refusal_view(err),
-                    Ok(p) => page(p, save, remove, form, Signal::derive(saved), Signal::derive(removed)).into_any(),
+                    Ok(p) => view! {
+                        <ProviderCard p save remove form saved=Signal::derive(saved) removed=Signal::derive(removed)/>
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn page(
+/// The organization's provider: the redirect URI to register, the owner's own link, the
+/// provider's form and its removal.
+#[component]
+fn ProviderCard(
     p: AuthProviderView,
     save: ServerAction<SaveAuthProvider>,
     remove: ServerAction<RemoveAuthProvider>,
@@ -125,42 +129,7 @@ fn page(
         members: Vec::new(),
         teams: Vec::new(),
     };
-    let keep = |typed: Option<String>, stored: &str| Some(typed.unwrap_or_else(|| stored.to_owned()));
-    let (issuer, client_id, display_name) = (p.issuer.clone(), p.client_id.clone(), p.display_name.clone());
-    let check = move |name: &'static str,
-                      label: &'static str,
-                      hint: &'static str,
-                      on: bool,
-                      errors: Signal<Vec<String>>| {
-        view! {
-            <div class="field check">
-                <input type="checkbox" id=name name=name value="on" checked=on/>
-                <label for=name>{label}</label>
-                <p class="hint">{hint}</p>
-                <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-            </div>
-        }
-    };
-    let secret_hint = if p.configured {
-        "Stored encrypted and never shown again. Leave empty to keep the stored secret."
-    } else {
-        "Stored encrypted and never shown again."
-    };
-    let link_status = p.configured.then(|| {
-        if p.you_are_linked {
-            view! { <p class="alert success" data-testid="owner-linked">"Your account is linked to " {p.display_name.clone()} "."</p> }.into_any()
-        } else {
-            view! {
-                <div class="alert info">
-                    <p>"Link your own account before requiring single sign-on, so you are not locked out."</p>
-                    <SsoButton slug=p.slug.clone() label=format!("Link with {}", p.display_name)
-                        next=format!("/organizations/{}/settings/auth/", p.slug)/>
-                </div>
-            }
-            .into_any()
-        }
-    });
-    let slug = p.slug.clone();
+    let (configured, slug, provider_name) = (p.configured, p.slug.clone(), p.display_name.clone());
     view! {
         <section class="card">
             <h1>{p.org_name.clone()} " · Single sign-on"</h1>
@@ -172,33 +141,93 @@ fn page(
                 "Register this redirect URI with the provider:"
             </p>
             <p><code data-testid="redirect-uri">{p.redirect_uri.clone()}</code></p>
-            {link_status}
-            <ActionForm action=save attr:class="form" attr:novalidate=true>
-                <ErrorSummary error=form.error()/>
-                <input type="hidden" name="slug" value=p.slug.clone()/>
-                <Field label="Issuer URL" name="issuer" kind="url" errors=form.field("issuer")
-                    hint="The provider's issuer; its discovery document is read from {issuer}/.well-known/openid-configuration."
-                    value=Signal::derive(move || keep(form.value("issuer").get(), &issuer))/>
-                <Field label="Client ID" name="client_id" errors=form.field("clientId")
-                    value=Signal::derive(move || keep(form.value("client_id").get(), &client_id))/>
-                <Field label="Client secret" name="client_secret" kind="password" autocomplete="new-password"
-                    errors=form.field("clientSecret") hint=secret_hint/>
-                <Field label="Button label (provider name)" name="display_name" errors=form.field("displayName")
-                    value=Signal::derive(move || keep(form.value("display_name").get(), &display_name))/>
-                {check("require_sso", "Require single sign-on",
-                    "Members must sign in through the provider; invitees join only through it.", p.require_sso, form.field("requireSso"))}
-                {check("allow_jit_membership", "Add people who sign in through the provider",
-                    "Anyone the provider signs in with a verified email joins with the default role, without an invite.",
-                    p.allow_jit_membership, form.field("allowJitMembership"))}
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save identity provider"</button>
-            </ActionForm>
-            {p.configured.then(|| view! {
-                <ActionForm action=remove attr:class="form danger-zone">
-                    <input type="hidden" name="slug" value=slug.clone()/>
-                    <p class="hint">"Removing the provider unlinks every member's identity."</p>
-                    <button type="submit" disabled=move || remove.pending().get()>"Remove identity provider"</button>
-                </ActionForm>
-            })}
+            {configured.then(|| view! { <OwnerLink slug=slug.clone() provider_name linked=p.you_are_linked/> })}
+            <ProviderForm p save form/>
+            {configured.then(|| view! { <RemoveProvider slug remove/> })}
         </section>
+    }
+}
+
+/// Whether the owner's own account is linked to the provider; if not, the way to link it
+/// (requiring single sign-on needs it, so the owner is not locked out).
+#[component]
+fn OwnerLink(slug: String, provider_name: String, linked: bool) -> impl IntoView {
+    if linked {
+        view! { <p class="alert success" data-testid="owner-linked">"Your account is linked to " {provider_name} "."</p> }.into_any()
+    } else {
+        view! {
+            <div class="alert info">
+                <p>"Link your own account before requiring single sign-on, so you are not locked out."</p>
+                <SsoButton slug=slug.clone() label=format!("Link with {}", provider_name)
+                    next=format!("/organizations/{}/settings/auth/", slug)/>
+            </div>
+        }
+        .into_any()
+    }
+}
+
+/// The provider's form: what the owner typed last (after an error) or the stored values;
+/// never the stored client secret.
+#[component]
+fn ProviderForm(p: AuthProviderView, save: ServerAction<SaveAuthProvider>, form: FormError) -> impl IntoView {
+    let keep = |typed: Option<String>, stored: &str| Some(typed.unwrap_or_else(|| stored.to_owned()));
+    let (issuer, client_id, display_name) = (p.issuer.clone(), p.client_id.clone(), p.display_name.clone());
+    let secret_hint = if p.configured {
+        "Stored encrypted and never shown again. Leave empty to keep the stored secret."
+    } else {
+        "Stored encrypted and never shown again."
+    };
+    view! {
+        <ActionForm action=save attr:class="form" attr:novalidate=true>
+            <ErrorSummary error=form.error()/>
+            <input type="hidden" name="slug" value=p.slug.clone()/>
+            <Field label="Issuer URL" name="issuer" kind="url" errors=form.field("issuer")
+                hint="The provider's issuer; its discovery document is read from {issuer}/.well-known/openid-configuration."
+                value=Signal::derive(move || keep(form.value("issuer").get(), &issuer))/>
+            <Field label="Client ID" name="client_id" errors=form.field("clientId")
+                value=Signal::derive(move || keep(form.value("client_id").get(), &client_id))/>
+            <Field label="Client secret" name="client_secret" kind="password" autocomplete="new-password"
+                errors=form.field("clientSecret") hint=secret_hint/>
+            <Field label="Button label (provider name)" name="display_name" errors=form.field("displayName")
+                value=Signal::derive(move || keep(form.value("display_name").get(), &display_name))/>
+            <Check name="require_sso" label="Require single sign-on"
+                hint="Members must sign in through the provider; invitees join only through it."
+                checked=p.require_sso errors=form.field("requireSso")/>
+            <Check name="allow_jit_membership" label="Add people who sign in through the provider"
+                hint="Anyone the provider signs in with a verified email joins with the default role, without an invite."
+                checked=p.allow_jit_membership errors=form.field("allowJitMembership")/>
+            <button type="submit" class="primary" disabled=move || save.pending().get()>"Save identity provider"</button>
+        </ActionForm>
+    }
+}
+
+/// A setting of the provider that is on or off, with its hint and errors.
+#[component]
+fn Check(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    checked: bool,
+    errors: Signal<Vec<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="field check">
+            <input type="checkbox" id=name name=name value="on" checked=checked/>
+            <label for=name>{label}</label>
+            <p class="hint">{hint}</p>
+            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
+/// Removing the provider, which unlinks every member's identity.
+#[component]
+fn RemoveProvider(slug: String, remove: ServerAction<RemoveAuthProvider>) -> impl IntoView {
+    view! {
+        <ActionForm action=remove attr:class="form danger-zone">
+            <input type="hidden" name="slug" value=slug/>
+            <p class="hint">"Removing the provider unlinks every member's identity."</p>
+            <button type="submit" disabled=move || remove.pending().get()>"Remove identity provider"</button>
+        </ActionForm>
     }
 }

@@ -304,15 +304,6 @@ pub async fn set_token(
     Ok(())
 }
 
-/// Memberships of an organization (not pending invites). Accepting compares this with
-/// the seat limit: the accepted invite already holds its seat.
-pub async fn memberships_count(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND user_id IS NOT NULL")
-        .bind(org_id)
-        .fetch_one(conn)
-        .await
-}
-
 /// Seats in use: members plus pending invites (requests do not hold a seat).
 pub async fn seats_used(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND invite_status = 'approved'")
@@ -419,14 +410,6 @@ pub async fn add_to_teams(conn: &mut Conn, member_id: i64, team_ids: &[i64]) -> 
 }
 
 /// The slugs of the teams a member row belongs to.
-pub async fn team_slugs(conn: &mut Conn, member_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT t.slug FROM teams t JOIN team_members tm ON tm.team_id = t.id WHERE tm.member_id = $1 ORDER BY t.slug",
-    )
-    .bind(member_id)
-    .fetch_all(conn)
-    .await
-}
 
 /// What a new invite request or join request is made of (no token until approved).
 pub struct NewRequest<'a> {

@@ -1,5 +1,7 @@
 //! Queries on `teams`.
 
+use std::collections::HashMap;
+
 use super::Conn;
 
 /// The id of an organization's team by slug.
@@ -29,4 +31,30 @@ pub async fn insert(conn: &mut Conn, org_id: i64, slug: &str, name: &str, now: i
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The slugs of the teams one member row belongs to, by slug.
+pub async fn member_slugs(conn: &mut Conn, member_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT t.slug FROM teams t JOIN team_members tm ON tm.team_id = t.id WHERE tm.member_id = $1 ORDER BY t.slug",
+    )
+    .bind(member_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The team slugs of every member row of an organization, in one query: member id → slugs.
+pub async fn slugs_by_member(conn: &mut Conn, org_id: i64) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT tm.member_id, t.slug FROM team_members tm JOIN teams t ON t.id = tm.team_id \
+         WHERE t.organization_id = $1 ORDER BY tm.member_id, t.slug",
+    )
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?;
+    let mut by_member: HashMap<i64, Vec<String>> = HashMap::new();
+    for (member_id, slug) in rows {
+        by_member.entry(member_id).or_default().push(slug);
+    }
+    Ok(by_member)
 }

@@ -145,38 +145,9 @@ mod tests {
     }
 }
 
-/// Why an invite link cannot be accepted (SPEC §5.2, §5.3), in the order they are checked.
-/// The machine `reason` and the sentence are what the API and the invite page show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    Invalid,
-    Expired,
-    AlreadyUsed,
-    NeedsAuthentication,
-    ExistingMember,
-    EmailMismatch,
-    Needs2fa,
-    NeedsEmailVerification,
-    NeedsSso,
-    SeatLimit,
-}
+pub use crate::model::Refusal;
 
 impl Refusal {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::Invalid => "invalid",
-            Self::Expired => "expired",
-            Self::AlreadyUsed => "already_used",
-            Self::NeedsAuthentication => "needs_authentication",
-            Self::ExistingMember => "existing_member",
-            Self::EmailMismatch => "email_mismatch",
-            Self::Needs2fa => "needs_2fa",
-            Self::NeedsEmailVerification => "needs_email_verification",
-            Self::NeedsSso => "needs_sso",
-            Self::SeatLimit => "seat_limit",
-        }
-    }
-
     pub fn details(self) -> &'static str {
         match self {
             Self::Invalid => "Invalid invite code",

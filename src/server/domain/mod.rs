@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod password;
 pub mod registration;
 pub mod role;
+pub mod seats;
 pub mod slug;
 pub mod sso;
 pub mod totp;

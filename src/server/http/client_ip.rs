@@ -19,7 +19,8 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
-use super::error::ApiError;
+use super::reply::ApiError;
+use crate::server::service::problem::Problem;
 use crate::server::state::AppState;
 
 /// The header trusted proxies append the address of their own peer to.
@@ -149,7 +150,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         Self::of(parts, &state.config.trusted_proxies).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("no peer address: the server must run with connect info"))
+            ApiError::from(Problem::internal(anyhow::anyhow!("no peer address: the server must run with connect info")))
         })
     }
 }

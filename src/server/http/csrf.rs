@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::reply::ApiError;
 use crate::server::state::AppState;
 
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -19,7 +19,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         next.run(req).await
     } else {
         tracing::warn!(method = %req.method(), "cross-site request refused");
-        ApiError::flow(StatusCode::FORBIDDEN, "Cross-site request refused.", "csrf").into_response()
+        ApiError::http(StatusCode::FORBIDDEN, "Cross-site request refused.", "csrf").into_response()
     }
 }
 

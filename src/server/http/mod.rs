@@ -1,15 +1,15 @@
-//! HTTP adapters: the router, middleware, the JSON API and the server-function helpers.
+//! HTTP adapters: the router, middleware, the JSON API and the single sign-on flow.
+//! (The server functions' adapter is `server::server_fns`.)
 
-pub mod api;
-pub mod api_accept;
-pub mod api_orgs;
+mod api;
 pub mod client_ip;
 pub mod csrf;
-pub mod error;
+pub mod extract;
+pub mod json;
 pub mod page_cache;
+pub mod reply;
 pub mod security;
-pub mod sfn;
-pub mod sso;
+mod sso_flow;
 
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/0", api::router())
         .route("/_fn/{*name}", post(server_fn).get(server_fn))
-        .merge(sso::flow_router())
+        .merge(sso_flow::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -74,10 +74,10 @@ pub fn router(state: AppState) -> Router {
             },
             {
                 let options = state.leptos_options.clone();
-                move || shell(options.clone())
+                move || page(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
         // Inside the session layer: whether a request is anonymous is the session layer's
         // own reading of its cookie (SPEC §9.10), never a second parse of the header.
         .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
@@ -110,6 +110,12 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .with_state(state)
+}
+
+/// A page: the app's HTML document, with this render's content security policy.
+fn page(options: leptos::config::LeptosOptions) -> impl leptos::IntoView {
+    security::set_page_policy();
+    shell(options)
 }
 
 /// Runs a server function with the application state in its context.

@@ -5,12 +5,14 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::internal_errors;
+use super::problem::{Failure, Kind, Problem};
 use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::members::InviteContext;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
+use crate::server::domain::seats;
 use crate::server::state::AppState;
 
 /// An invite link as it appears in a URL (both forms of SPEC §2).
@@ -22,6 +24,13 @@ pub struct InviteLink {
 }
 
 impl InviteLink {
+    /// A link from the parts of a URL or a form; a member id that is not a number, like any
+    /// other wrong link, is just an invalid link.
+    pub fn parse(org_slug: Option<String>, member_id: &str, token: String) -> Result<Self, AcceptError> {
+        let member_id = member_id.parse().map_err(|_| AcceptError::Refused(Refusal::Invalid))?;
+        Ok(Self { org_slug: org_slug.filter(|slug| !slug.is_empty()), member_id, token })
+    }
+
     /// The invite page of this link, `/accept/{member_id}/{token}/`.
     pub fn page_path(&self) -> String {
         format!("/accept/{}/{}/", self.member_id, self.token)
@@ -33,12 +42,34 @@ pub enum AcceptError {
     #[error("{}", .0.details())]
     Refused(Refusal),
     /// An expired invite, with who sent it so the page can say whom to ask (§5.5).
-    #[error("This invite has expired.")]
+    #[error("{}", Refusal::Expired.details())]
     Expired { inviter_name: Option<String> },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
-internal_errors!(AcceptError: sqlx::Error, tower_sessions::session::Error);
+internal_errors!(AcceptError: sqlx::Error, tower_sessions::session::Error, super::accounts::CurrentUserError);
+
+impl AcceptError {
+    /// The refusal of §5.2/§5.3 this error is, if it is one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Refused(refusal) => Some(*refusal),
+            Self::Expired { .. } => Some(Refusal::Expired),
+            Self::Internal(_) => None,
+        }
+    }
+}
+
+impl Failure for AcceptError {
+    fn problem(self) -> Problem {
+        let refused = |refusal: Refusal| Problem::new(Kind::Refused, refusal.reason(), refusal.details());
+        match self {
+            Self::Refused(refusal) => refused(refusal),
+            Self::Expired { .. } => refused(Refusal::Expired),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
 
 /// What the invite page shows (the details JSON of §5.2).
 #[derive(Debug, Clone)]
@@ -47,6 +78,8 @@ pub struct Details {
     pub invited_email: String,
     pub inviter_name: Option<String>,
     pub visitor: Visitor,
+    /// The first check of §5.3 this visitor fails now (`first_refusal`), if any.
+    pub refusal: Option<Refusal>,
     pub signed_in_email: Option<String>,
     /// The organization's identity provider: its display name and whether SSO is required.
     pub sso: Option<SsoFacts>,
@@ -113,8 +146,9 @@ async fn visitor(
         });
     };
     let email_matches = user.email == invited || proof == Some(invited);
+    // The invite already holds its seat: accepting fits while the seats in use fit.
     let at_seat_limit = match org.member_limit {
-        Some(limit) => members::memberships_count(conn, org.id).await? >= limit,
+        Some(_) => !seats::fit(org.member_limit, members::seats_used(conn, org.id).await?),
         None => false,
     };
     Ok(Visitor {
@@ -133,19 +167,11 @@ async fn visitor(
     })
 }
 
-async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<UserRow>, AcceptError> {
-    match super::accounts::current_user(state, session).await {
-        Ok(user) => Ok(Some(user)),
-        Err(super::accounts::CurrentUserError::Anonymous) => Ok(None),
-        Err(super::accounts::CurrentUserError::Internal(err)) => Err(AcceptError::Internal(err)),
-    }
-}
-
 /// The invite's details. Changes no invite; remembers the invite in the session (and, for
 /// anonymous visitors, allows one registration).
 #[tracing::instrument(skip_all, fields(member_id = link.member_id))]
 pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> Result<Details, AcceptError> {
-    let user = signed_in_user(state, session).await?;
+    let user = super::accounts::signed_in(state, session).await?;
     let mut conn = state.db.conn().await?;
     let ctx = valid_invite(&mut conn, link).await?;
     let visitor = visitor(&mut conn, &ctx, user.as_ref(), None).await?;
@@ -167,7 +193,8 @@ pub async fn details(state: &AppState, session: &Session, link: &InviteLink) -> 
         session::grant_invite_pass(session).await?;
     }
     let sso = sso.map(|(provider_name, required)| SsoFacts { provider_name, required });
-    Ok(Details { org, invited_email, inviter_name, visitor, signed_in_email: user.map(|u| u.email), sso })
+    let refusal = first_refusal(&visitor);
+    Ok(Details { org, invited_email, inviter_name, visitor, refusal, signed_in_email: user.map(|u| u.email), sso })
 }
 
 /// Accepts the invite for the signed-in user: every check of §5.3 in order, then one
@@ -179,7 +206,7 @@ pub async fn accept(
     link: &InviteLink,
     ip: Option<&str>,
 ) -> Result<OrgRow, AcceptError> {
-    let user = signed_in_user(state, session).await?;
+    let user = super::accounts::signed_in(state, session).await?;
     accept_as(state, session, link, user, None, ip).await
 }
 
@@ -276,11 +303,13 @@ async fn finish_accept(
         Err(err) if db::is_unique_violation(&err) => return Err(AcceptError::Refused(Refusal::ExistingMember)),
         Err(err) => return Err(err.into()),
     }
+    // Accepting with the invited address proves the mailbox (§4.3, §5.3 step 6): the one
+    // place that says so.
     let invited = row.email.clone().unwrap_or_default();
     if invited == user.email && !user.email_verified {
         users::set_email_verified(&mut tx, user.id).await?;
     }
-    let teams = members::team_slugs(&mut tx, row.id).await?;
+    let teams = db::teams::member_slugs(&mut tx, row.id).await?;
     let mut data = json!({
         "email": invited, "role": row.role, "teams": teams,
         "invite_status": row.invite_status, "user": user.id,
@@ -372,11 +401,7 @@ pub async fn accept_pending(state: &AppState, session: &Session, ip: Option<&str
         Ok(None) | Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => return Ok(None),
         Err(AcceptError::Internal(err)) => return Err(err),
     };
-    let user = match signed_in_user(state, session).await {
-        Ok(Some(user)) => user,
-        Ok(None) | Err(AcceptError::Refused(_) | AcceptError::Expired { .. }) => return Ok(None),
-        Err(AcceptError::Internal(err)) => return Err(err),
-    };
+    let Some(user) = super::accounts::signed_in(state, session).await? else { return Ok(None) };
     if !may_accept_implicitly(&pending.pending, &user, None) {
         return Ok(None);
     }

@@ -3,6 +3,7 @@
 use tower_sessions::Session;
 
 use super::limits::{self, Limit, Limited, Taken};
+use super::problem::{Failure, Kind, Problem, BUSY};
 use super::{accept, emails, internal_errors};
 use crate::server::auth::password::{HashError, PasswordHash};
 use crate::server::auth::session;
@@ -25,21 +26,35 @@ pub struct RegisterInput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    #[error("the registration form has errors")]
+    #[error("Please correct the errors below.")]
     Invalid(FieldErrors),
-    #[error("registration is not possible on this instance")]
+    #[error("Registration is not open on this site; use an invite link.")]
     NotAllowed,
-    #[error("already signed in")]
+    #[error("You are already signed in.")]
     AlreadySignedIn,
     #[error("{0}")]
     RateLimited(Limited),
     /// The password-hashing queue is full (SPEC §9.4): 503, try again in a moment.
-    #[error("the password hashing queue is full")]
+    #[error("{}", BUSY)]
     Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
-internal_errors!(RegisterError: sqlx::Error, tower_sessions::session::Error);
+
+impl Failure for RegisterError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::Invalid(fields) => Problem::invalid(fields),
+            Self::NotAllowed => Problem::new(Kind::Forbidden, "registration_disabled", sentence),
+            Self::AlreadySignedIn => Problem::new(Kind::Conflict, "already_authenticated", sentence),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Busy => Problem::busy(),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
+internal_errors!(RegisterError: sqlx::Error, tower_sessions::session::Error, CurrentUserError);
 super::rate_limited_errors!(RegisterError);
 
 impl From<HashError> for RegisterError {
@@ -64,6 +79,39 @@ pub struct Signed {
 /// Whether this session may register now (SPEC §4.1).
 pub async fn registration_possible(state: &AppState, session: &Session) -> Result<bool, RegisterError> {
     Ok(state.config.registration.allows(session::has_invite_pass(session).await?))
+}
+
+/// What the registration page needs to know.
+#[derive(Debug, Clone)]
+pub struct RegisterPage {
+    pub possible: bool,
+    pub signed_in: bool,
+    /// The address of the invite pending in this session, to pre-fill.
+    pub invited_email: Option<String>,
+}
+
+pub async fn register_page(state: &AppState, session: &Session) -> Result<RegisterPage, RegisterError> {
+    Ok(RegisterPage {
+        possible: registration_possible(state, session).await?,
+        signed_in: signed_in(state, session).await?.is_some(),
+        invited_email: session::pending_invite(session).await?.map(|p| p.email),
+    })
+}
+
+/// What the sign-in page needs to know.
+#[derive(Debug, Clone)]
+pub struct LoginPage {
+    pub registration_possible: bool,
+    /// How a single sign-on attempt that could not go back to its organization ended
+    /// (shown once).
+    pub notice: Option<String>,
+}
+
+pub async fn login_page(state: &AppState, session: &Session) -> Result<LoginPage, RegisterError> {
+    Ok(LoginPage {
+        registration_possible: registration_possible(state, session).await?,
+        notice: session::take_sso_notice(session).await?,
+    })
 }
 
 /// Registers a new user and signs them in (SPEC §4.2, §4.3).
@@ -204,15 +252,30 @@ pub async fn create_user(
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("bad credentials")]
+    #[error("{}", BAD_CREDENTIALS)]
     BadCredentials,
     #[error("{0}")]
     RateLimited(Limited),
     /// The password-hashing queue is full (SPEC §9.4): 503, try again in a moment.
-    #[error("the password hashing queue is full")]
+    #[error("{}", BUSY)]
     Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
+}
+
+impl Failure for LoginError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            // The sign-in form shows it above its fields.
+            Self::BadCredentials => {
+                Problem::new(Kind::NotAuthenticated, "invalid_credentials", sentence).at_field("form")
+            }
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Busy => Problem::busy(),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
 }
 internal_errors!(LoginError: sqlx::Error, HashError, tower_sessions::session::Error);
 super::rate_limited_errors!(LoginError);
@@ -311,7 +374,7 @@ pub async fn after_sign_in(
 
 /// Where a signed-in user lands by default (SPEC §2, `/`): their first organization, or
 /// the page to create one.
-pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, sqlx::Error> {
+pub async fn landing_path(state: &AppState, user: &UserRow) -> Result<String, CurrentUserError> {
     let orgs = crate::server::db::organizations::for_user(&mut *state.db.conn().await?, user.id).await?;
     Ok(match orgs.first() {
         Some(org) => format!("/organizations/{}/", org.slug),
@@ -340,9 +403,7 @@ async fn finish_pending_invite(
     if !accept::may_accept_implicitly(&pending.pending, user, None) {
         return Ok(Some(pending.link.page_path()));
     }
-    if !user.email_verified {
-        users::set_email_verified(&mut *state.db.conn().await?, user.id).await?;
-    }
+    // Accepting marks the invited address verified (`accept::finish_accept`).
     match accept::accept(state, session, &pending.link, None).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
         Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => {
@@ -361,46 +422,75 @@ fn accept_internal(err: accept::AcceptError) -> anyhow::Error {
 }
 
 /// Destroys the session.
-pub async fn logout(session: &Session) -> Result<(), tower_sessions::session::Error> {
-    session::sign_out(session).await
+pub async fn logout(session: &Session) -> Result<(), CurrentUserError> {
+    Ok(session::sign_out(session).await?)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CurrentUserError {
-    #[error("not signed in")]
+    #[error("Authentication credentials were not provided.")]
     Anonymous,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(CurrentUserError: sqlx::Error, tower_sessions::session::Error);
 
-/// The signed-in user. A session whose user is gone or deactivated is treated as anonymous.
-pub async fn current_user(state: &AppState, session: &Session) -> Result<UserRow, CurrentUserError> {
+impl Failure for CurrentUserError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::Anonymous => Problem::new(Kind::NotAuthenticated, "not_authenticated", sentence),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
+
+/// The signed-in, active user of this session, if any: the one lookup behind every
+/// adapter. A session whose user is gone or deactivated is anonymous.
+pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<UserRow>, CurrentUserError> {
     let Some(id) = session::user_id(session).await? else {
-        return Err(CurrentUserError::Anonymous);
+        return Ok(None);
     };
     match users::find_by_id(&mut *state.db.conn().await?, id).await? {
         Some(user) if user.is_active => {
             let sso_signed_in = session::sso_signed_in_orgs(session, user.id, db::now()).await?;
-            Ok(UserRow { sso_signed_in, ..user })
+            Ok(Some(UserRow { sso_signed_in, ..user }))
         }
-        _ => Err(CurrentUserError::Anonymous),
+        _ => Ok(None),
     }
+}
+
+/// The signed-in, active user, required: `Anonymous` otherwise.
+pub async fn current_user(state: &AppState, session: &Session) -> Result<UserRow, CurrentUserError> {
+    signed_in(state, session).await?.ok_or(CurrentUserError::Anonymous)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReauthError {
-    #[error("wrong password")]
+    #[error("That is not your current password.")]
     WrongPassword,
     /// An account made through an identity provider, without a password yet.
-    #[error("the account has no password")]
+    #[error("This account has no password yet.")]
     NoPassword,
     #[error("{0}")]
     RateLimited(Limited),
-    #[error("the password hashing queue is full")]
+    #[error("{}", BUSY)]
     Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
+}
+
+impl Failure for ReauthError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::WrongPassword => Problem::new(Kind::Refused, "wrong_password", sentence).at_field("password"),
+            Self::NoPassword => Problem::new(Kind::Refused, "no_password", sentence),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Busy => Problem::busy(),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
 }
 internal_errors!(ReauthError: sqlx::Error, tower_sessions::session::Error);
 super::rate_limited_errors!(ReauthError);

@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use super::internal_errors;
 use super::limits;
+use super::problem::{Failure, Kind, Problem};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, email_verifications, outbox, users};
 use crate::server::domain::invite::{hash_token, DAY_SECS};
@@ -36,6 +37,20 @@ pub enum VerifyError {
 }
 internal_errors!(VerifyError: sqlx::Error);
 super::rate_limited_errors!(VerifyError);
+
+impl Failure for VerifyError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::Invalid => Problem::new(Kind::Refused, "invalid", sentence),
+            Self::Expired => Problem::new(Kind::Refused, "expired", sentence),
+            Self::AlreadyUsed => Problem::new(Kind::Refused, "already_used", sentence),
+            Self::AlreadyVerified => Problem::new(Kind::Conflict, "already_verified", sentence),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
 
 fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");

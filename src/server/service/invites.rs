@@ -4,11 +4,12 @@ use serde_json::json;
 
 use super::internal_errors;
 use super::limits::Limited;
+use super::problem::{Failure, Kind, Problem};
 use super::organizations::{self as orgs, OrgError};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, outbox, users};
 use crate::server::domain::invite::{self, InviteKey, InviteToken, DAY_SECS};
-use crate::server::domain::{EmailAddress, FieldErrors, Role};
+use crate::server::domain::{seats, EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
 
 /// Daily limits of SPEC §5.1.
@@ -28,12 +29,17 @@ pub struct InviteInput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
-    #[error("the invite has errors")]
+    #[error("Please correct the errors below.")]
     Invalid(FieldErrors),
-    #[error("organization not found")]
+    /// No such organization (or not a member), member, invite or request.
+    #[error("There is no such organization, member or invite, or you are not a member.")]
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The address is already a member, invited or asked for: said beside the address.
+    #[error("{0}")]
+    AddressTaken(&'static str),
+    /// The state of the organization does not allow it (the last owner, an expired invite).
     #[error("{0}")]
     Conflict(&'static str),
     #[error("{0}")]
@@ -48,6 +54,23 @@ pub enum InviteError {
 }
 internal_errors!(InviteError: sqlx::Error);
 super::rate_limited_errors!(InviteError);
+
+impl Failure for InviteError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::Invalid(fields) => Problem::invalid(fields),
+            Self::NotFound => Problem::new(Kind::NotFound, "not_found", sentence),
+            Self::Forbidden(_) => Problem::new(Kind::Forbidden, "forbidden", sentence),
+            Self::AddressTaken(_) => Problem::new(Kind::Conflict, "conflict", sentence).at_field("email"),
+            Self::Conflict(_) => Problem::new(Kind::Conflict, "conflict", sentence),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::SeatLimit => Problem::new(Kind::Conflict, "seat_limit", sentence),
+            Self::SsoRequired(_) => Problem::new(Kind::NotAuthenticated, "sso_required", sentence),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
 
 /// What a daily invite limit of the address says when it is reached.
 pub const ADDRESS_LIMITED: &str = "This address has been invited too many times today. Try again tomorrow.";
@@ -86,10 +109,8 @@ pub const SEAT_LIMIT: &str =
 /// Call inside the transaction that takes the seat, after `lock_seats`.
 pub async fn check_seat(conn: &mut db::Conn, org_id: i64) -> Result<(), InviteError> {
     let org = crate::server::db::organizations::find_by_id(conn, org_id).await?.ok_or(InviteError::NotFound)?;
-    if let Some(limit) = org.member_limit {
-        if members::seats_used(conn, org_id).await? >= limit {
-            return Err(InviteError::SeatLimit);
-        }
+    if org.member_limit.is_some() && !seats::fit(org.member_limit, members::seats_used(conn, org_id).await? + 1) {
+        return Err(InviteError::SeatLimit);
     }
     Ok(())
 }
@@ -181,12 +202,12 @@ pub async fn create(
     within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
     if let Some(existing) = users::find_by_email(&mut tx, email.as_str()).await? {
         if members::membership(&mut tx, membership.org.id, existing.id).await?.is_some() {
-            return Err(InviteError::Conflict(ALREADY_MEMBER));
+            return Err(InviteError::AddressTaken(ALREADY_MEMBER));
         }
     }
     if let Some(pending) = members::pending_for_email(&mut tx, membership.org.id, email.as_str()).await? {
         if pending.invite_status == "approved" {
-            return Err(InviteError::Conflict(ALREADY_INVITED));
+            return Err(InviteError::AddressTaken(ALREADY_INVITED));
         }
         // An invite request or join request for this address is replaced by the invite.
         members::delete_pending(&mut tx, pending.id).await?;
@@ -206,7 +227,7 @@ pub async fn create(
     .await
     {
         Ok(row) => row,
-        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::Conflict(ALREADY_INVITED)),
+        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::AddressTaken(ALREADY_INVITED)),
         Err(err) => return Err(err.into()),
     };
     let token = invite_token(state, row.id, 0);

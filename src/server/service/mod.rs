@@ -8,20 +8,31 @@ pub mod emails;
 pub mod invites;
 pub mod limits;
 pub mod organizations;
+pub mod problem;
 pub mod requests;
 pub mod sso;
 pub mod two_factor;
 
 /// Declares `From` conversions into a use-case error's `Internal` variant for errors that
-/// are never the user's fault (database, hashing, session store).
+/// are never the user's fault (database, hashing, session store). The conversion records
+/// where it happened (the `?` that failed), so the log names the step and not only the
+/// cause.
 macro_rules! internal_errors {
     ($target:ty: $($source:ty),+ $(,)?) => {
         $(impl From<$source> for $target {
+            #[track_caller]
             fn from(err: $source) -> Self {
-                Self::Internal(anyhow::Error::new(err))
+                Self::Internal($crate::server::service::failed_at(anyhow::Error::new(err)))
             }
         })+
     };
+}
+
+/// `err` with the caller's source location as context: which step failed.
+#[track_caller]
+pub fn failed_at(err: anyhow::Error) -> anyhow::Error {
+    let at = std::panic::Location::caller();
+    err.context(format!("at {}:{}", at.file(), at.line()))
 }
 pub(crate) use internal_errors;
 

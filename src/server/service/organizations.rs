@@ -3,30 +3,44 @@
 use serde_json::json;
 
 use super::internal_errors;
+use super::problem::{Failure, Kind, Problem};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso};
-use crate::server::domain::{required_text, FieldErrors, Role, Slug};
+use crate::server::domain::{required_text, seats, FieldErrors, Role, Slug};
 use crate::server::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
-    #[error("the form has errors")]
+    #[error("Please correct the errors below.")]
     Invalid(FieldErrors),
     /// The organization does not exist or the user is not a member: the same answer, so
     /// outsiders learn nothing.
-    #[error("organization not found")]
+    #[error("There is no such organization, or you are not a member.")]
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
-    /// The organization requires single sign-on and this member has not linked an
-    /// identity at its provider yet.
-    #[error("{org_name} requires signing in with {provider}. Continue at /auth/login/{slug}/ to link your account.")]
+    /// The organization requires single sign-on and this member has not signed in through
+    /// its provider in this session (recently enough).
+    #[error("{org_name} requires signing in with {provider}. Continue at /auth/login/{slug}/ to sign in.")]
     SsoRequired { slug: String, org_name: String, provider: String },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 internal_errors!(OrgError: sqlx::Error);
+
+impl Failure for OrgError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::Invalid(fields) => Problem::invalid(fields),
+            Self::NotFound => Problem::new(Kind::NotFound, "not_found", sentence),
+            Self::Forbidden(_) => Problem::new(Kind::Forbidden, "forbidden", sentence),
+            Self::SsoRequired { .. } => Problem::new(Kind::NotAuthenticated, "sso_required", sentence),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
 
 /// The longest organization name.
 const MAX_ORG_NAME_LEN: usize = 64;
@@ -142,6 +156,8 @@ pub struct MemberEntry {
     pub inviter_name: Option<String>,
     pub expired: bool,
     pub mail_state: Option<String>,
+    /// The slugs of the teams it belongs to.
+    pub teams: Vec<String>,
 }
 
 /// Memberships and pending invites of an organization, for one of its members. Invite
@@ -151,7 +167,9 @@ pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Me
     let membership = membership(state, user, slug).await?;
     let sees_requests = membership.role.can_invite();
     let now = db::now();
-    let entries = members::list_with_people(&mut *state.db.conn().await?, membership.org.id)
+    let mut conn = state.db.conn().await?;
+    let mut teams = db::teams::slugs_by_member(&mut conn, membership.org.id).await?;
+    let entries = members::list_with_people(&mut conn, membership.org.id)
         .await?
         .into_iter()
         .filter(|listed| sees_requests || listed.row.invite_status == "approved")
@@ -162,11 +180,61 @@ pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Me
                 mail_state: if pending { listed.mail_state } else { None },
                 user: listed.person,
                 inviter_name: listed.inviter_name,
+                teams: teams.remove(&listed.row.id).unwrap_or_default(),
                 row: listed.row,
             }
         })
         .collect();
     Ok((membership, entries))
+}
+
+/// A member row just written (an invite, a request, a role change), as the API answers it:
+/// the actor as inviter, the mail queued when `mail_queued`, and its teams.
+pub async fn written_entry(
+    state: &AppState,
+    row: MemberRow,
+    actor: &UserRow,
+    mail_queued: bool,
+) -> Result<MemberEntry, OrgError> {
+    let teams = db::teams::member_slugs(&mut *state.db.conn().await?, row.id).await?;
+    Ok(MemberEntry {
+        row,
+        user: None,
+        inviter_name: Some(actor.name.clone()),
+        expired: false,
+        mail_state: mail_queued.then(|| "queued".to_owned()),
+        teams,
+    })
+}
+
+/// The audit log of an organization, newest first, for its owners and managers.
+pub async fn audit_log(
+    state: &AppState,
+    user: &UserRow,
+    slug: &str,
+    limit: i64,
+) -> Result<(Membership, Vec<audit::EntryRow>), OrgError> {
+    let membership = membership(state, user, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(OrgError::Forbidden("Only owners and managers can read the audit log."));
+    }
+    let entries = audit::list(&mut *state.db.conn().await?, membership.org.id, limit).await?;
+    Ok((membership, entries))
+}
+
+/// An organization's settings as one of its members reads them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub membership: Membership,
+    /// Members plus pending invites: what the member limit counts.
+    pub seats_used: i64,
+}
+
+/// The settings page of an organization, for one of its members.
+pub async fn settings(state: &AppState, user: &UserRow, slug: &str) -> Result<Settings, OrgError> {
+    let membership = membership(state, user, slug).await?;
+    let seats_used = members::seats_used(&mut *state.db.conn().await?, membership.org.id).await?;
+    Ok(Settings { membership, seats_used })
 }
 
 /// The teams of an organization: `(slug, name)`.
@@ -339,7 +407,7 @@ pub async fn update_settings(
             ),
             Some(n) => {
                 let used = members::seats_used(&mut tx, org.id).await?;
-                if n < used {
+                if !seats::fit(Some(n), used) {
                     errors.add(
                         "memberLimit",
                         format!("{used} seats are in use (members and pending invites); the limit cannot be lower. Remove members or revoke invites first."),

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::invites::{self, check_seat, InviteError, ALREADY_MEMBER};
 use super::limits;
+use super::problem::{Failure, Kind, Problem};
 use super::organizations::{self as orgs, MemberEntry, Membership};
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
@@ -42,7 +43,7 @@ pub async fn request_invite(
     let mut tx = state.db.begin().await?;
     if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
         if members::membership(&mut tx, org.id, user.id).await?.is_some() {
-            return Err(InviteError::Conflict(ALREADY_MEMBER));
+            return Err(InviteError::AddressTaken(ALREADY_MEMBER));
         }
     }
     let inserted = members::insert_request(
@@ -59,7 +60,7 @@ pub async fn request_invite(
     .await;
     let row = match inserted {
         Ok(row) => row,
-        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::Conflict(ALREADY_PENDING)),
+        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::AddressTaken(ALREADY_PENDING)),
         Err(err) => return Err(err.into()),
     };
     audit::insert(
@@ -108,11 +109,11 @@ async fn notify_admins(
 
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
-    #[error("organization not found")]
+    #[error("There is no such organization.")]
     NotFound,
     #[error("This organization does not accept join requests.")]
     NotAllowed,
-    #[error("the request has errors")]
+    #[error("Please correct the errors below.")]
     Invalid(FieldErrors),
     #[error("{0}")]
     RateLimited(limits::Limited),
@@ -121,6 +122,24 @@ pub enum JoinError {
 }
 super::internal_errors!(JoinError: sqlx::Error);
 super::rate_limited_errors!(JoinError);
+
+impl Failure for JoinError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::NotFound => Problem::new(Kind::NotFound, "not_found", sentence),
+            Self::NotAllowed => Problem::new(Kind::Forbidden, "join_requests_disabled", sentence),
+            Self::Invalid(fields) => Problem::invalid(fields),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
+
+/// The organization a join-request page is about (anyone may look).
+pub async fn join_page(state: &AppState, slug: &str) -> Result<organizations::OrgRow, JoinError> {
+    organizations::find_by_slug(&mut *state.db.conn().await?, slug).await?.ok_or(JoinError::NotFound)
+}
 
 /// Anyone asks to join an organization that allows join requests. The answer is the same
 /// whether or not the address is already a member or has a pending row, so that it reveals

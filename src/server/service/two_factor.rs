@@ -4,6 +4,7 @@ use tower_sessions::Session;
 
 use super::accounts::{self, Signed};
 use super::limits;
+use super::problem::{Failure, Kind, Problem};
 use super::{accept, internal_errors};
 use crate::server::auth::sealed::SealingKey;
 use crate::server::auth::session::{self, PendingSecondFactor};
@@ -22,11 +23,11 @@ pub const BAD_CODE: &str =
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoFactorError {
-    #[error("two-factor authentication is already enabled")]
+    #[error("Two-factor authentication is already enabled for this account.")]
     AlreadyEnrolled,
-    #[error("no sign-in is waiting for a second factor")]
+    #[error("No sign-in is waiting for a second factor; sign in with your password first.")]
     NoPendingLogin,
-    #[error("the code is not valid")]
+    #[error("Please correct the errors below.")]
     Invalid(FieldErrors),
     #[error("{0}")]
     RateLimited(limits::Limited),
@@ -35,6 +36,19 @@ pub enum TwoFactorError {
 }
 internal_errors!(TwoFactorError: sqlx::Error, tower_sessions::session::Error);
 super::rate_limited_errors!(TwoFactorError);
+
+impl Failure for TwoFactorError {
+    fn problem(self) -> Problem {
+        let sentence = self.to_string();
+        match self {
+            Self::AlreadyEnrolled => Problem::new(Kind::Conflict, "already_enrolled", sentence),
+            Self::NoPendingLogin => Problem::new(Kind::Refused, "no_pending_login", sentence),
+            Self::Invalid(fields) => Problem::invalid(fields),
+            Self::RateLimited(limited) => Problem::limited(limited),
+            Self::Internal(err) => Problem::internal(err),
+        }
+    }
+}
 
 /// What the enrolment page shows: the secret as text, as an `otpauth://` URL and as a QR code.
 #[derive(Debug, Clone)]

@@ -1,0 +1,144 @@
+//! `/organizations/{slug}/settings/`: the organization's policies.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::actions::{org_settings, UpdateOrgSettings};
+use super::{org_nav, refusal_view, slug_param};
+use crate::app::components::{ErrorSummary, Field, FormError};
+use crate::app::wire::{OrgSettingsView, OrgView};
+
+/// `/organizations/{slug}/settings/`: the policies of SPEC §1 (owners and managers).
+#[component]
+pub fn OrgSettingsPage() -> impl IntoView {
+    let slug = slug_param();
+    let save = ServerAction::<UpdateOrgSettings>::new();
+    let settings = Resource::new_blocking(move || (slug.get(), save.version().get()), |(slug, _)| org_settings(slug));
+    let form = FormError::new(Signal::derive(move || save.value().get().and_then(Result::err)));
+    let query = use_query_map();
+    let saved =
+        Signal::derive(move || query.read().get("saved").is_some() || matches!(save.value().get(), Some(Ok(()))));
+    view! {
+        <Title text="Settings"/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Err(err) => refusal_view(err),
+                    Ok(s) => view! { <SettingsCard s save form saved/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The settings form; read-only for whoever cannot edit it.
+#[component]
+fn SettingsCard(
+    s: OrgSettingsView,
+    save: ServerAction<UpdateOrgSettings>,
+    form: FormError,
+    saved: Signal<bool>,
+) -> impl IntoView {
+    let nav = OrgView {
+        slug: s.slug.clone(),
+        name: s.name.clone(),
+        role: s.role.clone(),
+        can_invite: s.can_invite,
+        invitee_joined: false,
+        members: Vec::new(),
+        teams: Vec::new(),
+    };
+    let can_edit = s.can_edit;
+    view! {
+        <section class="card">
+            <h1>{s.name.clone()} " · Settings"</h1>
+            {org_nav(&nav, "Settings")}
+            {move || saved.get().then(|| view! { <p class="alert success" role="status">"Settings saved."</p> })}
+            {(!s.can_edit).then(|| view! { <p class="alert info">"Only owners and managers can change these settings."</p> })}
+            <ActionForm action=save attr:class="form" attr:novalidate=true>
+                <ErrorSummary error=form.error()/>
+                <input type="hidden" name="slug" value=s.slug.clone()/>
+                <Field label="Organization name" name="name" errors=form.field("name")
+                    value=Signal::derive({ let name = s.name.clone(); move || form.value("name").get().or_else(|| Some(name.clone())) })/>
+                <h2>"Joining"</h2>
+                <Check name="require_2fa" label="Require two-factor authentication"
+                    hint="Invitees must turn on two-factor authentication before they can join."
+                    checked=s.require_2fa enabled=can_edit errors=form.field("require2FA")/>
+                <Check name="require_email_verification" label="Require a verified email address"
+                    hint="Invitees must verify their email address before they can join."
+                    checked=s.require_email_verification enabled=can_edit errors=form.field("requireEmailVerification")/>
+                <Check name="allow_email_mismatch" label="Allow joining with a different email address"
+                    hint="An invite may be accepted by an account with another address; the audit log records both."
+                    checked=s.allow_email_mismatch enabled=can_edit errors=form.field("allowEmailMismatch")/>
+                <Check name="allow_join_requests" label="Allow join requests"
+                    hint="Anyone can ask to join; owners and managers approve."
+                    checked=s.allow_join_requests enabled=can_edit errors=form.field("allowJoinRequests")/>
+                {s.allow_join_requests.then(|| view! {
+                    <p class="hint">"Join-request page: " <a href=format!("/join-request/{}/", s.slug)>{format!("/join-request/{}/", s.slug)}</a></p>
+                })}
+                <DefaultRoleField default_role=s.default_role.clone() owner=s.role == "owner" enabled=can_edit
+                    errors=form.field("defaultRole")/>
+                <MemberLimitField limit=s.member_limit seats_used=s.seats_used enabled=can_edit form/>
+                {s.can_edit.then(|| view! {
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save settings"</button>
+                })}
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A policy that is on or off, with its hint and errors.
+#[component]
+fn Check(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    checked: bool,
+    enabled: bool,
+    errors: Signal<Vec<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="field check">
+            <input type="checkbox" id=name name=name value="on" checked=checked disabled=!enabled/>
+            <label for=name>{label}</label>
+            <p class="hint">{hint}</p>
+            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
+/// The role people join with; only an owner may offer "Owner".
+#[component]
+fn DefaultRoleField(default_role: String, owner: bool, enabled: bool, errors: Signal<Vec<String>>) -> impl IntoView {
+    let option = move |value: &'static str, label: &'static str| {
+        view! { <option value=value selected=default_role == value>{label}</option> }
+    };
+    view! {
+        <div class="field">
+            <label for="default_role">"Default role"</label>
+            <select id="default_role" name="default_role" disabled=!enabled>
+                {option("member", "Member")}
+                {option("manager", "Manager")}
+                {owner.then(|| option("owner", "Owner"))}
+            </select>
+            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
+/// The most seats (members and pending invites) the organization may use; empty for none.
+#[component]
+fn MemberLimitField(limit: Option<i64>, seats_used: i64, enabled: bool, form: FormError) -> impl IntoView {
+    let limit = limit.map(|n| n.to_string()).unwrap_or_default();
+    view! {
+        <div class="field" class:invalid=move || !form.field("memberLimit").get().is_empty()>
+            <label for="member_limit">"Member limit"</label>
+            <input id="member_limit" name="member_limit" type="number" min="1" inputmode="numeric"
+                value=move || form.value("member_limit").get().unwrap_or_else(|| limit.clone()) disabled=!enabled
+                aria-describedby="member_limit-hint member_limit-errors"/>
+            <p class="hint" id="member_limit-hint">{format!("Seats in use: {} (members and pending invites). Leave empty for no limit.", seats_used)}</p>
+            <ul class="field-errors" id="member_limit-errors">{move || form.field("memberLimit").get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
+    }
+}

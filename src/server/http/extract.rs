@@ -1,0 +1,69 @@
+//! Extractors the JSON API's handlers share: a JSON body whose every rejection is an API
+//! error, and the signed-in user.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use tower_sessions::Session;
+
+use super::reply::ApiError;
+use crate::server::db::users::UserRow;
+use crate::server::service::accounts;
+use crate::server::state::AppState;
+
+/// `axum::Json` whose rejections are JSON errors: 415 for a wrong content type, 400 for
+/// malformed JSON, invalid UTF-8, wrong types or unknown fields, 413 for a huge body.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send a JSON body with Content-Type: application/json.",
+            "unsupported_media_type",
+        ),
+        JsonRejection::JsonSyntaxError(err) => {
+            ApiError::http(StatusCode::BAD_REQUEST, format!("Malformed JSON: {}", err.body_text()), "parse_error")
+        }
+        JsonRejection::JsonDataError(err) => ApiError::http(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid request body: {}", err.body_text()),
+            "parse_error",
+        ),
+        JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::http(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.", "too_large")
+        }
+        other => ApiError::http(StatusCode::BAD_REQUEST, other.body_text(), "bad_request"),
+    }
+}
+
+/// The signed-in, active user (`accounts::current_user`), or the API's 401.
+pub struct SignedIn(pub UserRow);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, why)| ApiError::from(crate::server::service::problem::Problem::internal(anyhow::anyhow!("session layer missing: {why}"))))?;
+        Ok(Self(accounts::current_user(state, &session).await?))
+    }
+}

@@ -1,0 +1,100 @@
+//! The JSON shapes of the API (SPEC §3): what a user, an organization, a member, an invite's
+//! details and an audit entry look like on the wire.
+
+use serde_json::{json, Value};
+
+use crate::server::db::audit::EntryRow;
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::users::UserRow;
+use crate::server::service::accept::Details;
+use crate::server::service::organizations::MemberEntry;
+
+/// A stored Unix time as RFC 3339.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The user as the API shows them (Sentry's shape, ids as strings).
+pub fn user(user: &UserRow) -> Value {
+    json!({
+        "id": user.id.to_string(),
+        "email": user.email,
+        "username": user.email,
+        "name": user.name,
+        "isActive": user.is_active,
+        "isSuperuser": user.is_superuser,
+        "hasPasswordAuth": user.password_hash.is_some(),
+        "emailVerified": user.email_verified,
+        "dateJoined": rfc3339(user.created_at),
+    })
+}
+
+pub fn organization(org: &OrgRow) -> Value {
+    json!({
+        "id": org.id.to_string(),
+        "slug": org.slug,
+        "name": org.name,
+        "require2FA": org.require_2fa,
+        "requireEmailVerification": org.require_email_verification,
+        "allowJoinRequests": org.allow_join_requests,
+        "defaultRole": org.default_role,
+        "allowEmailMismatch": org.allow_email_mismatch,
+        "memberLimit": org.member_limit,
+        "dateCreated": rfc3339(org.created_at),
+    })
+}
+
+/// The member JSON of SPEC §3. Never carries the token or the link.
+pub fn member(entry: &MemberEntry) -> Value {
+    let row = &entry.row;
+    json!({
+        "id": row.id,
+        "email": row.email.clone().or_else(|| entry.user.as_ref().map(|u| u.email.clone())),
+        "name": entry.user.as_ref().map(|u| u.name.clone()).or_else(|| row.email.clone()),
+        "user": entry.user.as_ref().map(|u| json!({"id": u.id.to_string(), "email": u.email, "name": u.name})),
+        "role": row.role,
+        "pending": row.is_pending(),
+        "expired": entry.expired,
+        "inviteStatus": row.invite_status,
+        "inviterName": entry.inviter_name,
+        "teams": entry.teams,
+        "mailStatus": entry.mail_state,
+        "dateCreated": rfc3339(row.created_at),
+    })
+}
+
+/// The details JSON of SPEC §5.2.
+pub fn invite_details(d: &Details) -> Value {
+    json!({
+        "orgSlug": d.org.slug,
+        "orgName": d.org.name,
+        "invitedEmail": d.invited_email,
+        "inviterName": d.inviter_name,
+        "needsAuthentication": !d.visitor.signed_in,
+        "existingMember": d.visitor.existing_member,
+        "emailMismatch": d.visitor.signed_in && !d.visitor.email_matches,
+        "needs2fa": d.visitor.needs_2fa,
+        "needsEmailVerification": d.visitor.needs_email_verification,
+        "needsSso": d.visitor.needs_sso,
+        "hasAuthProvider": d.sso.is_some(),
+        "requireSso": d.sso.as_ref().is_some_and(|s| s.required),
+        "ssoProvider": d.sso.as_ref().map(|s| s.provider_name.clone()),
+    })
+}
+
+/// One audit-log entry.
+pub fn audit_entry(e: &EntryRow) -> Value {
+    json!({
+        "id": e.id.to_string(),
+        "event": e.event,
+        "actor": e.actor_id.map(|id| json!({"id": id.to_string(), "name": e.actor_name})),
+        "targetObject": e.target_member_id,
+        "targetUser": e.target_user_id.map(|id| id.to_string()),
+        "ipAddress": e.ip,
+        "data": e.data,
+        "dateCreated": rfc3339(e.created_at),
+    })
+}

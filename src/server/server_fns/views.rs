@@ -1,0 +1,112 @@
+//! Rows and use-case results as the wire types the pages render (`crate::app::wire`).
+
+use crate::app::wire::{
+    AppError, AuditView, IdentityView, InviteView, JoinView, LinkableView, MemberView, OrgSettingsView, OrgView,
+    UserView,
+};
+use crate::server::db::audit::EntryRow;
+use crate::server::db::organizations::OrgRow;
+use crate::server::db::users::UserRow;
+use crate::server::http::json::rfc3339;
+use crate::server::service::accept::{AcceptError, Details};
+use crate::server::service::organizations::{MemberEntry, Membership, Settings};
+
+pub fn user(user: &UserRow) -> UserView {
+    UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified }
+}
+
+pub fn organization(membership: &Membership, entries: &[MemberEntry], teams: Vec<(String, String)>) -> OrgView {
+    OrgView {
+        teams,
+        slug: membership.org.slug.clone(),
+        name: membership.org.name.clone(),
+        role: membership.role.as_str().to_owned(),
+        can_invite: membership.role.can_invite(),
+        invitee_joined: membership.org.first_invitee_joined_at.is_some(),
+        members: entries.iter().map(member).collect(),
+    }
+}
+
+fn member(e: &MemberEntry) -> MemberView {
+    MemberView {
+        id: e.row.id,
+        name: e.user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+        email: e.row.email.clone().or_else(|| e.user.as_ref().map(|u| u.email.clone())).unwrap_or_default(),
+        role: e.row.role.clone(),
+        pending: e.row.is_pending(),
+        expired: e.expired,
+        inviter_name: e.inviter_name.clone(),
+        mail_status: e.mail_state.clone(),
+        invite_status: e.row.invite_status.clone(),
+    }
+}
+
+pub fn audit_entry(e: EntryRow) -> AuditView {
+    AuditView {
+        id: e.id,
+        event: e.event,
+        actor: e.actor_name,
+        data: e.data.to_string(),
+        ip: e.ip,
+        date: rfc3339(e.created_at),
+    }
+}
+
+pub fn settings(settings: Settings) -> OrgSettingsView {
+    let Settings { membership, seats_used } = settings;
+    let org = membership.org;
+    OrgSettingsView {
+        slug: org.slug,
+        name: org.name,
+        role: membership.role.as_str().to_owned(),
+        can_edit: membership.role.can_invite(),
+        can_invite: membership.role.can_invite(),
+        require_2fa: org.require_2fa,
+        require_email_verification: org.require_email_verification,
+        allow_join_requests: org.allow_join_requests,
+        default_role: org.default_role,
+        allow_email_mismatch: org.allow_email_mismatch,
+        member_limit: org.member_limit,
+        seats_used,
+    }
+}
+
+pub fn join_page(org: OrgRow) -> JoinView {
+    JoinView { slug: org.slug, name: org.name, accepts_requests: org.allow_join_requests }
+}
+
+/// The invite page: what the domain decided stands between this visitor and joining, or
+/// why the link cannot be used at all. Only an internal failure is an error.
+pub fn invite(details: Result<Details, AcceptError>) -> Result<InviteView, AppError> {
+    match details {
+        Ok(d) => Ok(InviteView {
+            refusal: d.refusal,
+            org_slug: d.org.slug.clone(),
+            org_name: d.org.name.clone(),
+            invited_email: d.invited_email.clone(),
+            inviter_name: d.inviter_name.clone(),
+            email_mismatch: d.visitor.signed_in && !d.visitor.email_matches,
+            signed_in_email: d.signed_in_email.clone(),
+            sso_provider: d.sso.as_ref().map(|s| s.provider_name.clone()),
+            require_sso: d.sso.as_ref().is_some_and(|s| s.required),
+        }),
+        Err(err) => match err.refusal() {
+            Some(refusal) => Ok(InviteView {
+                inviter_name: match err {
+                    AcceptError::Expired { inviter_name } => inviter_name,
+                    _ => None,
+                },
+                ..InviteView::unusable(refusal)
+            }),
+            None => Err(err.into()),
+        },
+    }
+}
+
+pub fn identity(i: crate::server::service::sso::LinkedIdentity) -> IdentityView {
+    IdentityView { org_slug: i.org_slug, org_name: i.org_name, provider_name: i.provider_name, email: i.email }
+}
+
+pub fn linkable((org_slug, org_name, provider_name): (String, String, String)) -> LinkableView {
+    LinkableView { org_slug, org_name, provider_name }
+}
