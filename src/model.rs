@@ -44,3 +44,110 @@ impl Refusal {
         matches!(self, Self::Invalid | Self::Expired | Self::AlreadyUsed)
     }
 }
+
+/// A member's role in an organization. The serialized name is the one stored and shown
+/// (`member`, `manager`, `owner`); the order of power and who may grant what are rules of
+/// `server::domain::role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Manager,
+    Owner,
+}
+
+impl Role {
+    /// The stored and shown name (`member`, `manager`, `owner`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Manager => "manager",
+            Self::Owner => "owner",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "member" => Ok(Self::Member),
+            "manager" => Ok(Self::Manager),
+            "owner" => Ok(Self::Owner),
+            other => Err(format!("\"{other}\" is not a valid choice (member, manager, owner).")),
+        }
+    }
+}
+
+impl TryFrom<&str> for Role {
+    type Error = String;
+
+    fn try_from(name: &str) -> Result<Self, Self::Error> {
+        name.parse()
+    }
+}
+
+/// Where a row of the member table stands: a membership or an invite sent by an owner or
+/// manager (`approved`), or a request still waiting for one (SPEC §5.7). The serialized
+/// name is the one stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    /// A membership, or an invite with a token.
+    Approved,
+    /// A member asked for the address to be invited.
+    RequestedToBeInvited,
+    /// Someone asked to join.
+    RequestedToJoin,
+}
+
+impl InviteStatus {
+    /// The stored name (`approved`, `requested_to_be_invited`, `requested_to_join`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::RequestedToBeInvited => "requested_to_be_invited",
+            Self::RequestedToJoin => "requested_to_join",
+        }
+    }
+}
+
+impl std::str::FromStr for InviteStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "approved" => Ok(Self::Approved),
+            "requested_to_be_invited" => Ok(Self::RequestedToBeInvited),
+            "requested_to_join" => Ok(Self::RequestedToJoin),
+            other => Err(format!(
+                "\"{other}\" is not a valid invite status (approved, requested_to_be_invited, requested_to_join)."
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_str() {
+        for role in [Role::Member, Role::Manager, Role::Owner] {
+            assert_eq!(serde_json::to_value(role).unwrap(), serde_json::json!(role.as_str()));
+            assert_eq!(role.as_str().parse(), Ok(role));
+        }
+        for status in [InviteStatus::Approved, InviteStatus::RequestedToBeInvited, InviteStatus::RequestedToJoin] {
+            assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(status.as_str()));
+            assert_eq!(status.as_str().parse(), Ok(status));
+        }
+    }
+
+    #[test]
+    fn unknown_names_do_not_parse() {
+        assert!("admin".parse::<Role>().is_err());
+        assert!("Owner".parse::<Role>().is_err());
+        assert!("pending".parse::<InviteStatus>().is_err());
+    }
+}

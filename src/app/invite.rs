@@ -9,7 +9,11 @@ use super::wire::{AppError, InviteView, Refusal};
 
 /// The invite's details for this visitor; remembers the invite in the session.
 #[server(prefix = "/_fn", endpoint = "invite/details")]
-pub async fn invite_details(org_slug: Option<String>, member_id: String, token: String) -> Result<InviteView, AppError> {
+pub async fn invite_details(
+    org_slug: Option<String>,
+    member_id: String,
+    token: String,
+) -> Result<InviteView, AppError> {
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::accept::{self, InviteLink};
     let (state, session) = sfn::context().await?;

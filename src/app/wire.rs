@@ -6,7 +6,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::Refusal;
+pub use crate::model::{InviteStatus, Refusal, Role};
 
 /// The signed-in user as pages show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ impl FromServerFnError for AppError {
 pub struct OrgView {
     pub slug: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub can_invite: bool,
     /// The getting-started step "Invite your team" is done (an invitee joined).
     pub invitee_joined: bool,
@@ -102,14 +102,14 @@ pub struct MemberView {
     pub id: i64,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub pending: bool,
     pub expired: bool,
     pub inviter_name: Option<String>,
     /// Delivery state of the invite email: queued, sending, sent, failed.
     pub mail_status: Option<String>,
-    /// `approved` (membership or invite), `requested_to_be_invited` or `requested_to_join`.
-    pub invite_status: String,
+    /// A membership or invite (`Approved`), or a request.
+    pub invite_status: InviteStatus,
 }
 
 /// What the invite page shows (SPEC §5.5).
@@ -164,13 +164,13 @@ pub struct AuditView {
 pub struct OrgSettingsView {
     pub slug: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub can_edit: bool,
     pub can_invite: bool,
     pub require_2fa: bool,
     pub require_email_verification: bool,
     pub allow_join_requests: bool,
-    pub default_role: String,
+    pub default_role: Role,
     pub allow_email_mismatch: bool,
     pub member_limit: Option<i64>,
     /// Members plus pending invites.

@@ -55,7 +55,7 @@ pub enum Command {
         org: String,
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "member")]
+        #[arg(long, default_value = crate::model::Role::Member.as_str())]
         role: String,
         /// Email of the inviting owner or manager.
         #[arg(long)]

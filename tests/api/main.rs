@@ -8,6 +8,7 @@ mod idp;
 
 mod accounts;
 mod admin;
+mod doors;
 mod hardening;
 mod invites;
 mod limits;

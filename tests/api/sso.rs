@@ -502,3 +502,27 @@ async fn a_userinfo_answer_about_another_subject_is_refused() {
         (json!("ada8@idp.test"), json!("Ada Eight"), json!(true))
     );
 }
+
+#[tokio::test]
+async fn a_required_sign_in_is_the_same_refusal_through_both_doors() {
+    let (app, idp, owner) = setup().await;
+    configure(&app, &idp, &owner, false, false).await;
+    let id = app.invite(&owner, "acme", "hal@example.com", "member").await;
+    let (page, _) = app.invite_link(id).await;
+    let hal = app.user("hal@example.com", "Hal").await;
+    let (status, _) =
+        send(&hal, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    link_owner(&app, &idp, &owner).await;
+    let (status, _) =
+        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("sso_required")), "{body}");
+    let details = body["details"].as_str().unwrap().to_owned();
+    assert!(details.contains("requires signing in with") && details.contains("/auth/login/acme/"), "{details}");
+    let (fn_status, error) = crate::doors::call_fn(&hal, &app, "orgs/overview", &[("slug", "acme")]).await;
+    assert_eq!(fn_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["Refused"], json!({"details": details, "reason": "sso_required"}), "{error}");
+}

@@ -59,9 +59,7 @@ pub async fn confirm_totp(otp: String) -> Result<(), AppError> {
     use crate::server::service::two_factor;
     let (state, session, user) = sfn::user_context().await?;
     let ip = sfn::client_ip().await;
-    let enrolled = two_factor::confirm_enrolment(&state, &session, &user, "", &otp, ip.as_deref())
-        .await
-        ?;
+    let enrolled = two_factor::confirm_enrolment(&state, &session, &user, "", &otp, ip.as_deref()).await?;
     let result =
         EnrolmentResult { recovery_codes: enrolled.recovery_codes, joined: enrolled.joined.map(|o| (o.slug, o.name)) };
     session::set_enrolment_result(&session, &result).await?;

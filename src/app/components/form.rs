@@ -42,6 +42,27 @@ pub fn Field(
     }
 }
 
+/// A setting that is on or off, with its hint and errors. A form posts it as `on` only
+/// when ticked.
+#[component]
+pub fn Checkbox(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    checked: bool,
+    #[prop(default = true)] enabled: bool,
+    errors: Signal<Vec<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="field check">
+            <input type="checkbox" id=name name=name value="on" checked=checked disabled=!enabled/>
+            <label for=name>{label}</label>
+            <p class="hint">{hint}</p>
+            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
 /// A banner for errors that belong to no single field.
 #[component]
 pub fn ErrorSummary(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

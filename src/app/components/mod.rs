@@ -2,4 +2,4 @@
 
 pub mod form;
 
-pub use form::{ErrorSummary, Field, FormError};
+pub use form::{Checkbox, ErrorSummary, Field, FormError};

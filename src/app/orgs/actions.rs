@@ -72,8 +72,8 @@ pub async fn revoke_invite(slug: String, member_id: i64) -> Result<(), AppError>
 /// The audit log, newest first (owners and managers).
 #[server(prefix = "/_fn", endpoint = "orgs/audit")]
 pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
-    use crate::server::service::organizations as orgs;
     use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
     let (_, entries) = orgs::audit_log(&state, &user, &slug, 100).await?;
     Ok(entries.into_iter().map(views::audit_entry).collect())

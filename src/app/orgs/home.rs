@@ -26,10 +26,10 @@ pub fn OrganizationPage() -> impl IntoView {
                             <Title text=org.name.clone()/>
                             <section class="card">
                                 <h1>{org.name.clone()}</h1>
-                                {org_nav(&org, "Overview")}
+                                {org_nav(&org.slug, org.role, org.can_invite, "Overview")}
                                 <p>
                                     "You are " <strong>{me.map(|u| u.name).unwrap_or_default()}</strong>
-                                    ", " <span data-testid="my-role">{org.role.clone()}</span> " of this organization."
+                                    ", " <span data-testid="my-role">{org.role.as_str()}</span> " of this organization."
                                 </p>
                                 <h2>"Getting started"</h2>
                                 <ul class="checklist">
@@ -53,7 +53,7 @@ pub fn OrganizationPage() -> impl IntoView {
                                     <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th></tr></thead>
                                     <tbody>
                                         {members.into_iter().map(|m| view! {
-                                            <tr><td>{m.name}</td><td>{m.email}</td><td>{m.role}</td></tr>
+                                            <tr><td>{m.name}</td><td>{m.email}</td><td>{m.role.as_str()}</td></tr>
                                         }).collect_view()}
                                     </tbody>
                                 </table>

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::actions::{organization, DecideRequest, InviteMember, RequestInvite, RevokeInvite};
 use super::{org_nav, refusal_view, slug_param};
 use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::MemberView;
+use crate::app::wire::{InviteStatus, MemberView, Role};
 
 /// `/organizations/{slug}/members/`: the invite form and the member table with pending
 /// invites and their delivery state.
@@ -30,16 +30,7 @@ pub fn MembersPage() -> impl IntoView {
         },
         |(slug, ..)| organization(slug),
     );
-    // After a successful invite the form starts empty again (without JavaScript the page
-    // reloads, which does the same).
-    let invite_form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if matches!(invite.value().get(), Some(Ok(()))) {
-            if let Some(form) = invite_form.get_untracked() {
-                form.reset();
-            }
-        }
-    });
+    let invite_form = emptied_after_success(invite);
     let query = use_query_map();
     let requested = Signal::derive(move || {
         query.read().get("requested").is_some() || matches!(request.value().get(), Some(Ok(())))
@@ -53,13 +44,16 @@ pub fn MembersPage() -> impl IntoView {
                     Ok(org) => {
                         let slug = org.slug.clone();
                         let can_invite = org.can_invite;
-                        let owner = org.role == "owner";
-                        let (requests, members): (Vec<MemberView>, Vec<MemberView>) =
-                            org.members.clone().into_iter().partition(|m| m.pending && m.invite_status != "approved");
+                        let owner = org.role == Role::Owner;
+                        let (requests, members): (Vec<MemberView>, Vec<MemberView>) = org
+                            .members
+                            .clone()
+                            .into_iter()
+                            .partition(|m| m.pending && m.invite_status != InviteStatus::Approved);
                         view! {
                             <section class="card">
                                 <h1>{org.name.clone()} " · Members"</h1>
-                                {org_nav(&org, "Members")}
+                                {org_nav(&org.slug, org.role, org.can_invite, "Members")}
                                 {(!can_invite).then(|| view! { <RequestInviteForm slug=slug.clone() request requested/> })}
                                 {(can_invite && !requests.is_empty()).then(|| view! {
                                     <RequestsTable slug=slug.clone() requests decide/>
@@ -75,6 +69,20 @@ pub fn MembersPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The invite form's node: after a successful invite the form starts empty again (without
+/// JavaScript the page reloads, which does the same).
+fn emptied_after_success(invite: ServerAction<InviteMember>) -> NodeRef<leptos::html::Form> {
+    let invite_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(invite.value().get(), Some(Ok(()))) {
+            if let Some(form) = invite_form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+    invite_form
 }
 
 /// For members who cannot invite: ask the owners and managers to invite someone.
@@ -121,7 +129,7 @@ fn RequestsTable(slug: String, requests: Vec<MemberView>, decide: ServerAction<D
                         <tr data-testid=format!("request-{}", m.email)>
                             <td>{m.email.clone()}</td>
                             <td>{request_kind(&m)}</td>
-                            <td>{m.role.clone()}</td>
+                            <td>{m.role.as_str()}</td>
                             <td>
                                 <div class="row-actions">
                                     {decision("Approve", "approve", "small primary")}
@@ -138,7 +146,7 @@ fn RequestsTable(slug: String, requests: Vec<MemberView>, decide: ServerAction<D
 
 /// What a request is: someone asking to join, or a member asking for an invite.
 fn request_kind(m: &MemberView) -> String {
-    if m.invite_status == "requested_to_join" {
+    if m.invite_status == InviteStatus::RequestedToJoin {
         "Asked to join".to_owned()
     } else {
         format!("Invite requested by {}", m.inviter_name.clone().unwrap_or_else(|| "a member".into()))
@@ -193,7 +201,7 @@ fn MemberTable(
                         <tr data-testid=format!("member-{}", m.email)>
                             <td>{m.name.clone()}</td>
                             <td>{m.email.clone()}</td>
-                            <td>{m.role.clone()}</td>
+                            <td>{m.role.as_str()}</td>
                             <td>{status}</td>
                             <td>
                                 {(m.pending && can_revoke).then(|| view! {

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
-use crate::app::wire::{AppError, OrgView};
+use crate::app::wire::{AppError, Role};
 
 fn slug_param() -> Memo<String> {
     let params = use_params_map();
@@ -54,8 +54,8 @@ fn refusal_view(err: AppError) -> AnyView {
 }
 
 /// The organization's tabs, `current` marked as the page shown.
-fn org_nav(org: &OrgView, current: &'static str) -> impl IntoView {
-    let slug = org.slug.clone();
+fn org_nav(slug: &str, role: Role, can_invite: bool, current: &'static str) -> impl IntoView {
+    let slug = slug.to_owned();
     let link = move |label: &'static str, path: String| {
         let active = label == current;
         view! { <a href=path aria-current=if active { Some("page") } else { None }>{label}</a> }
@@ -64,9 +64,9 @@ fn org_nav(org: &OrgView, current: &'static str) -> impl IntoView {
         <nav class="tabs" aria-label="Organization">
             {link("Overview", format!("/organizations/{slug}/"))}
             {link("Members", format!("/organizations/{slug}/members/"))}
-            {org.can_invite.then(|| link("Settings", format!("/organizations/{slug}/settings/")))}
-            {org.can_invite.then(|| link("Audit log", format!("/organizations/{slug}/audit-log/")))}
-            {(org.role == "owner").then(|| link("Single sign-on", format!("/organizations/{slug}/settings/auth/")))}
+            {can_invite.then(|| link("Settings", format!("/organizations/{slug}/settings/")))}
+            {can_invite.then(|| link("Audit log", format!("/organizations/{slug}/audit-log/")))}
+            {(role == Role::Owner).then(|| link("Single sign-on", format!("/organizations/{slug}/settings/auth/")))}
         </nav>
     }
 }

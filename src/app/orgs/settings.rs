@@ -6,8 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::actions::{org_settings, UpdateOrgSettings};
 use super::{org_nav, refusal_view, slug_param};
-use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::{OrgSettingsView, OrgView};
+use crate::app::components::{Checkbox, ErrorSummary, Field, FormError};
+use crate::app::wire::{OrgSettingsView, Role};
 
 /// `/organizations/{slug}/settings/`: the policies of SPEC §1 (owners and managers).
 #[component]
@@ -40,20 +40,11 @@ fn SettingsCard(
     form: FormError,
     saved: Signal<bool>,
 ) -> impl IntoView {
-    let nav = OrgView {
-        slug: s.slug.clone(),
-        name: s.name.clone(),
-        role: s.role.clone(),
-        can_invite: s.can_invite,
-        invitee_joined: false,
-        members: Vec::new(),
-        teams: Vec::new(),
-    };
     let can_edit = s.can_edit;
     view! {
         <section class="card">
             <h1>{s.name.clone()} " · Settings"</h1>
-            {org_nav(&nav, "Settings")}
+            {org_nav(&s.slug, s.role, s.can_invite, "Settings")}
             {move || saved.get().then(|| view! { <p class="alert success" role="status">"Settings saved."</p> })}
             {(!s.can_edit).then(|| view! { <p class="alert info">"Only owners and managers can change these settings."</p> })}
             <ActionForm action=save attr:class="form" attr:novalidate=true>
@@ -62,22 +53,22 @@ fn SettingsCard(
                 <Field label="Organization name" name="name" errors=form.field("name")
                     value=Signal::derive({ let name = s.name.clone(); move || form.value("name").get().or_else(|| Some(name.clone())) })/>
                 <h2>"Joining"</h2>
-                <Check name="require_2fa" label="Require two-factor authentication"
+                <Checkbox name="require_2fa" label="Require two-factor authentication"
                     hint="Invitees must turn on two-factor authentication before they can join."
                     checked=s.require_2fa enabled=can_edit errors=form.field("require2FA")/>
-                <Check name="require_email_verification" label="Require a verified email address"
+                <Checkbox name="require_email_verification" label="Require a verified email address"
                     hint="Invitees must verify their email address before they can join."
                     checked=s.require_email_verification enabled=can_edit errors=form.field("requireEmailVerification")/>
-                <Check name="allow_email_mismatch" label="Allow joining with a different email address"
+                <Checkbox name="allow_email_mismatch" label="Allow joining with a different email address"
                     hint="An invite may be accepted by an account with another address; the audit log records both."
                     checked=s.allow_email_mismatch enabled=can_edit errors=form.field("allowEmailMismatch")/>
-                <Check name="allow_join_requests" label="Allow join requests"
+                <Checkbox name="allow_join_requests" label="Allow join requests"
                     hint="Anyone can ask to join; owners and managers approve."
                     checked=s.allow_join_requests enabled=can_edit errors=form.field("allowJoinRequests")/>
                 {s.allow_join_requests.then(|| view! {
                     <p class="hint">"Join-request page: " <a href=format!("/join-request/{}/", s.slug)>{format!("/join-request/{}/", s.slug)}</a></p>
                 })}
-                <DefaultRoleField default_role=s.default_role.clone() owner=s.role == "owner" enabled=can_edit
+                <DefaultRoleField default_role=s.default_role owner=s.role == Role::Owner enabled=can_edit
                     errors=form.field("defaultRole")/>
                 <MemberLimitField limit=s.member_limit seats_used=s.seats_used enabled=can_edit form/>
                 {s.can_edit.then(|| view! {
@@ -88,39 +79,19 @@ fn SettingsCard(
     }
 }
 
-/// A policy that is on or off, with its hint and errors.
-#[component]
-fn Check(
-    name: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    checked: bool,
-    enabled: bool,
-    errors: Signal<Vec<String>>,
-) -> impl IntoView {
-    view! {
-        <div class="field check">
-            <input type="checkbox" id=name name=name value="on" checked=checked disabled=!enabled/>
-            <label for=name>{label}</label>
-            <p class="hint">{hint}</p>
-            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-        </div>
-    }
-}
-
 /// The role people join with; only an owner may offer "Owner".
 #[component]
-fn DefaultRoleField(default_role: String, owner: bool, enabled: bool, errors: Signal<Vec<String>>) -> impl IntoView {
-    let option = move |value: &'static str, label: &'static str| {
-        view! { <option value=value selected=default_role == value>{label}</option> }
+fn DefaultRoleField(default_role: Role, owner: bool, enabled: bool, errors: Signal<Vec<String>>) -> impl IntoView {
+    let option = move |role: Role, label: &'static str| {
+        view! { <option value=role.as_str() selected=default_role == role>{label}</option> }
     };
     view! {
         <div class="field">
             <label for="default_role">"Default role"</label>
             <select id="default_role" name="default_role" disabled=!enabled>
-                {option("member", "Member")}
-                {option("manager", "Manager")}
-                {owner.then(|| option("owner", "Owner"))}
+                {option(Role::Member, "Member")}
+                {option(Role::Manager, "Manager")}
+                {owner.then(|| option(Role::Owner, "Owner"))}
             </select>
             <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
         </div>

@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::{org_nav, refusal_view, slug_param};
 use crate::app::auth::SsoButton;
-use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::{AppError, AuthProviderView, OrgView};
+use crate::app::components::{Checkbox, ErrorSummary, Field, FormError};
+use crate::app::wire::{AppError, AuthProviderView, Role};
 
 /// The provider's settings as the owner sees them (never the client secret).
 #[server(prefix = "/_fn", endpoint = "orgs/auth-provider")]
@@ -120,20 +120,11 @@ fn ProviderCard(
     saved: Signal<bool>,
     removed: Signal<bool>,
 ) -> impl IntoView {
-    let nav = OrgView {
-        slug: p.slug.clone(),
-        name: p.org_name.clone(),
-        role: "owner".to_owned(),
-        can_invite: true,
-        invitee_joined: false,
-        members: Vec::new(),
-        teams: Vec::new(),
-    };
     let (configured, slug, provider_name) = (p.configured, p.slug.clone(), p.display_name.clone());
     view! {
         <section class="card">
             <h1>{p.org_name.clone()} " · Single sign-on"</h1>
-            {org_nav(&nav, "Single sign-on")}
+            {org_nav(&p.slug, Role::Owner, true, "Single sign-on")}
             {move || saved.get().then(|| view! { <p class="alert success" role="status">"Identity provider saved."</p> })}
             {move || removed.get().then(|| view! { <p class="alert success" role="status">"Identity provider removed."</p> })}
             <p>
@@ -190,33 +181,14 @@ fn ProviderForm(p: AuthProviderView, save: ServerAction<SaveAuthProvider>, form:
                 errors=form.field("clientSecret") hint=secret_hint/>
             <Field label="Button label (provider name)" name="display_name" errors=form.field("displayName")
                 value=Signal::derive(move || keep(form.value("display_name").get(), &display_name))/>
-            <Check name="require_sso" label="Require single sign-on"
+            <Checkbox name="require_sso" label="Require single sign-on"
                 hint="Members must sign in through the provider; invitees join only through it."
                 checked=p.require_sso errors=form.field("requireSso")/>
-            <Check name="allow_jit_membership" label="Add people who sign in through the provider"
+            <Checkbox name="allow_jit_membership" label="Add people who sign in through the provider"
                 hint="Anyone the provider signs in with a verified email joins with the default role, without an invite."
                 checked=p.allow_jit_membership errors=form.field("allowJitMembership")/>
             <button type="submit" class="primary" disabled=move || save.pending().get()>"Save identity provider"</button>
         </ActionForm>
-    }
-}
-
-/// A setting of the provider that is on or off, with its hint and errors.
-#[component]
-fn Check(
-    name: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    checked: bool,
-    errors: Signal<Vec<String>>,
-) -> impl IntoView {
-    view! {
-        <div class="field check">
-            <input type="checkbox" id=name name=name value="on" checked=checked/>
-            <label for=name>{label}</label>
-            <p class="hint">{hint}</p>
-            <ul class="field-errors">{move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-        </div>
     }
 }
 

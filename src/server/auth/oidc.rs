@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreJsonWebKeySet, CoreProviderMetadata,
-    CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet,
+    CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError,
@@ -251,7 +251,7 @@ impl Oidc {
         nonce: &str,
     ) -> Result<VerifiedClaims, OidcError> {
         let metadata = self.metadata(&config.issuer).await?;
-        let mut client = build_client(metadata.clone(), config, redirect_uri)?;
+        let client = build_client(metadata.clone(), config, redirect_uri)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| OidcError::Exchange(bad_answer(&e)))?
@@ -265,24 +265,9 @@ impl Oidc {
                 detail: "no id_token in the token response".into(),
             });
         };
-        let nonce = Nonce::new(nonce.to_owned());
-        let first = id_token.claims(&client.id_token_verifier(), &nonce).map(|c| c.clone());
-        let claims: CoreIdTokenClaims = match first {
-            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
-                // A key the cached set does not have: the provider may have rotated its keys.
-                let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
-                    .await
-                    .map_err(|e| OidcError::Discovery(discovery_failure(&e)))?;
-                let metadata = metadata.set_jwks(jwks);
-                self.remember(&config.issuer, metadata.clone());
-                client = build_client(metadata, config, redirect_uri)?;
-                let verifier = client.id_token_verifier();
-                let claims = id_token.claims(&verifier, &nonce).map(|c| c.clone());
-                claims
-            }
-            other => other,
-        }
-        .map_err(refusal)?;
+        let (client, claims) = self
+            .id_token_claims(client, metadata, config, redirect_uri, id_token, &Nonce::new(nonce.to_owned()))
+            .await?;
         let mut verified = VerifiedClaims {
             subject: claims.subject().as_str().to_owned(),
             email: None,
@@ -295,25 +280,69 @@ impl Oidc {
         }
         take_name(&mut verified, &claims);
         if !has_email || verified.name.is_none() {
-            match self.user_info(&client, response.access_token(), claims.subject()).await {
-                Ok(Some(info)) => {
-                    // The email and whether it is verified come as a pair, from one answer.
-                    if !has_email {
-                        take_email(&mut verified, &info);
-                    }
-                    if verified.name.is_none() {
-                        take_name(&mut verified, &info);
-                    }
-                }
-                Ok(None) => {}
-                // An answer about someone else is refused whatever was missing.
-                Err(err @ OidcError::IdToken { .. }) => return Err(err),
-                Err(err) if !has_email => return Err(err),
-                // Only the name was missing: sign in without it rather than not at all.
-                Err(err) => tracing::warn!(error = %err, "UserInfo not read; signing in without a name"),
-            }
+            self.complete_from_user_info(&client, response.access_token(), &claims, has_email, &mut verified).await?;
         }
         Ok(verified)
+    }
+
+    /// The ID token's claims, checked against the cached key set, or — for a key the set
+    /// does not have (the provider may have rotated its keys) — against the key set fetched
+    /// again. Returns the client that verified them.
+    async fn id_token_claims(
+        &self,
+        client: Client,
+        metadata: CoreProviderMetadata,
+        config: &ProviderConfig,
+        redirect_uri: &str,
+        id_token: &CoreIdToken,
+        nonce: &Nonce,
+    ) -> Result<(Client, CoreIdTokenClaims), OidcError> {
+        match id_token.claims(&client.id_token_verifier(), nonce) {
+            Ok(claims) => Ok((client.clone(), claims.clone())),
+            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+                let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+                    .await
+                    .map_err(|e| OidcError::Discovery(discovery_failure(&e)))?;
+                let metadata = metadata.set_jwks(jwks);
+                self.remember(&config.issuer, metadata.clone());
+                let client = build_client(metadata, config, redirect_uri)?;
+                let claims = id_token.claims(&client.id_token_verifier(), nonce).map_err(refusal)?.clone();
+                Ok((client, claims))
+            }
+            Err(err) => Err(refusal(err)),
+        }
+    }
+
+    /// Fills the email (with whether it is verified, as a pair from one answer) and the name
+    /// the ID token lacked from the UserInfo answer about the same subject.
+    async fn complete_from_user_info(
+        &self,
+        client: &Client,
+        access_token: &AccessToken,
+        claims: &CoreIdTokenClaims,
+        has_email: bool,
+        verified: &mut VerifiedClaims,
+    ) -> Result<(), OidcError> {
+        match self.user_info(client, access_token, claims.subject()).await {
+            Ok(Some(info)) => {
+                if !has_email {
+                    take_email(verified, &info);
+                }
+                if verified.name.is_none() {
+                    take_name(verified, &info);
+                }
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            // An answer about someone else is refused whatever was missing.
+            Err(err @ OidcError::IdToken { .. }) => Err(err),
+            Err(err) if !has_email => Err(err),
+            // Only the name was missing: sign in without it rather than not at all.
+            Err(err) => {
+                tracing::warn!(error = %err, "UserInfo not read; signing in without a name");
+                Ok(())
+            }
+        }
     }
 
     /// The provider's UserInfo answer about `subject`, or `None` when it publishes no

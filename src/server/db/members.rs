@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::Conn;
+use crate::model::{InviteStatus, Role};
 
 /// One row of the member table. `user_id` is set for a membership; `email` and
 /// `token_hash` for a pending invite.
@@ -13,9 +14,9 @@ pub struct MemberRow {
     pub organization_id: i64,
     pub user_id: Option<i64>,
     pub email: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub inviter_id: Option<i64>,
-    pub invite_status: String,
+    pub invite_status: InviteStatus,
     pub token_hash: Option<String>,
     pub token_expires_at: Option<i64>,
     pub created_at: i64,
@@ -193,21 +194,23 @@ pub async fn list_with_people(conn: &mut Conn, org_id: i64) -> Result<Vec<Listed
         .collect()
 }
 
-/// Adds a user as a member (organization creation, single-organization mode).
+/// Adds a user as a member (organization creation, single-organization mode). The role is
+/// a [`Role`] or one's name (as tests seed rows); a name that is none is an encode error.
 pub async fn insert_membership(
     conn: &mut Conn,
     org_id: i64,
     user_id: i64,
-    role: &str,
+    role: impl TryInto<Role, Error: Into<sqlx::error::BoxDynError>>,
     now: i64,
 ) -> Result<MemberRow, sqlx::Error> {
+    let role: Role = role.try_into().map_err(|e| sqlx::Error::Encode(e.into()))?;
     let row = sqlx::query(&format!(
         "INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) \
          VALUES ($1, $2, $3, 'approved', $4, $4) RETURNING {COLUMNS}"
     ))
     .bind(org_id)
     .bind(user_id)
-    .bind(role)
+    .bind(role.as_str())
     .bind(now)
     .fetch_one(conn)
     .await?;
@@ -218,7 +221,7 @@ pub async fn insert_membership(
 pub struct NewInvite<'a> {
     pub org_id: i64,
     pub email: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub inviter_id: i64,
     pub expires_at: i64,
     pub now: i64,
@@ -234,7 +237,7 @@ pub async fn insert_invite(conn: &mut Conn, invite: NewInvite<'_>) -> Result<Mem
     ))
     .bind(invite.org_id)
     .bind(invite.email)
-    .bind(invite.role)
+    .bind(invite.role.as_str())
     .bind(invite.inviter_id)
     .bind(invite.expires_at)
     .bind(invite.now)
@@ -302,6 +305,14 @@ pub async fn set_token(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Memberships of an organization.
+pub async fn memberships_count(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE organization_id = $1 AND user_id IS NOT NULL")
+        .bind(org_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Seats in use: members plus pending invites (requests do not hold a seat).
@@ -381,8 +392,8 @@ pub async fn count_owners(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Err
 }
 
 /// Sets the role of a member or pending invite.
-pub async fn set_role(conn: &mut Conn, member_id: i64, role: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE members SET role = $1 WHERE id = $2").bind(role).bind(member_id).execute(conn).await?;
+pub async fn set_role(conn: &mut Conn, member_id: i64, role: Role) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE members SET role = $1 WHERE id = $2").bind(role.as_str()).bind(member_id).execute(conn).await?;
     Ok(())
 }
 
@@ -409,15 +420,14 @@ pub async fn add_to_teams(conn: &mut Conn, member_id: i64, team_ids: &[i64]) -> 
     Ok(())
 }
 
-/// The slugs of the teams a member row belongs to.
-
 /// What a new invite request or join request is made of (no token until approved).
 pub struct NewRequest<'a> {
     pub org_id: i64,
     pub email: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub requester_id: Option<i64>,
-    pub status: &'a str,
+    /// An invite request or a join request.
+    pub status: InviteStatus,
     pub now: i64,
 }
 
@@ -429,9 +439,9 @@ pub async fn insert_request(conn: &mut Conn, request: NewRequest<'_>) -> Result<
     ))
     .bind(request.org_id)
     .bind(request.email)
-    .bind(request.role)
+    .bind(request.role.as_str())
     .bind(request.requester_id)
-    .bind(request.status)
+    .bind(request.status.as_str())
     .bind(request.now)
     .fetch_one(conn)
     .await?;
@@ -455,7 +465,7 @@ pub async fn requests(conn: &mut Conn, org_id: i64) -> Result<Vec<MemberRow>, sq
 pub async fn approve_request(
     conn: &mut Conn,
     member_id: i64,
-    role: &str,
+    role: Role,
     inviter_id: i64,
     token_hash: &str,
     expires_at: i64,
@@ -465,7 +475,7 @@ pub async fn approve_request(
         "UPDATE members SET invite_status = 'approved', role = $1, inviter_id = $2, token_hash = $3, token_expires_at = $4, \
          token_generation = $5 WHERE id = $6 AND user_id IS NULL AND invite_status <> 'approved'",
     )
-    .bind(role)
+    .bind(role.as_str())
     .bind(inviter_id)
     .bind(token_hash)
     .bind(expires_at)

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod email_verifications;
+mod enums;
 pub mod members;
 pub mod organizations;
 pub mod outbox;

@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::Conn;
+use crate::model::Role;
 
 /// An organization and its policy settings.
 #[derive(Debug, Clone)]
@@ -14,7 +15,7 @@ pub struct OrgRow {
     pub require_2fa: bool,
     pub require_email_verification: bool,
     pub allow_join_requests: bool,
-    pub default_role: String,
+    pub default_role: Role,
     pub allow_email_mismatch: bool,
     pub member_limit: Option<i64>,
     pub first_invitee_joined_at: Option<i64>,
@@ -119,7 +120,7 @@ pub struct Settings {
     pub require_2fa: bool,
     pub require_email_verification: bool,
     pub allow_join_requests: bool,
-    pub default_role: String,
+    pub default_role: Role,
     pub allow_email_mismatch: bool,
     pub member_limit: Option<i64>,
 }
@@ -131,7 +132,7 @@ impl OrgRow {
             require_2fa: self.require_2fa,
             require_email_verification: self.require_email_verification,
             allow_join_requests: self.allow_join_requests,
-            default_role: self.default_role.clone(),
+            default_role: self.default_role,
             allow_email_mismatch: self.allow_email_mismatch,
             member_limit: self.member_limit,
         }
@@ -148,7 +149,7 @@ pub async fn update_settings(conn: &mut Conn, org_id: i64, s: &Settings) -> Resu
     .bind(super::flag(s.require_2fa))
     .bind(super::flag(s.require_email_verification))
     .bind(super::flag(s.allow_join_requests))
-    .bind(&s.default_role)
+    .bind(s.default_role.as_str())
     .bind(super::flag(s.allow_email_mismatch))
     .bind(s.member_limit)
     .bind(org_id)

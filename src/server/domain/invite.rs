@@ -91,60 +91,6 @@ pub fn is_expired(expires_at: Option<i64>, now: i64) -> bool {
     expires_at.is_some_and(|at| at <= now)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_token_is_64_lower_case_hex_characters_and_fresh_each_time() {
-        let (a, b) = (InviteToken::generate(), InviteToken::generate());
-        assert_eq!(a.expose().len(), 64);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
-        assert_ne!(a.expose(), b.expose());
-    }
-
-    #[test]
-    fn a_derived_token_is_stable_per_generation_and_secret() {
-        let key = InviteKey::derive(b"instance secret");
-        let token = key.token(7, 0);
-        assert_eq!(token.expose().len(), 64);
-        assert!(token.expose().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-        assert_eq!(key.token(7, 0).expose(), token.expose(), "a resend mails the same link");
-        assert_ne!(key.token(7, 1).expose(), token.expose(), "a regenerate makes a new one");
-        assert_ne!(key.token(8, 0).expose(), token.expose());
-        assert_ne!(InviteKey::derive(b"another secret").token(7, 0).expose(), token.expose());
-        assert!(token_matches(token.expose(), Some(&token.hash())));
-    }
-
-    #[test]
-    fn only_the_right_token_matches_its_hash() {
-        let token = InviteToken::generate();
-        let stored = token.hash();
-        assert_ne!(stored, token.expose(), "the token itself is never stored");
-        assert!(token_matches(token.expose(), Some(&stored)));
-        assert!(token_matches(&token.expose().to_uppercase(), Some(&stored)));
-        assert!(!token_matches(InviteToken::generate().expose(), Some(&stored)));
-        assert!(!token_matches("short", Some(&stored)));
-        assert!(!token_matches(&"z".repeat(64), Some(&stored)));
-        assert!(!token_matches(token.expose(), None));
-    }
-
-    #[test]
-    fn validity_is_between_one_and_thirty_days() {
-        assert_eq!(validity_days(None, 30), Ok(30));
-        assert_eq!(validity_days(Some(7), 30), Ok(7));
-        assert!(validity_days(Some(0), 30).is_err());
-        assert!(validity_days(Some(31), 30).is_err());
-    }
-
-    #[test]
-    fn an_invite_expires_at_its_expiry_time() {
-        assert!(!is_expired(Some(100), 99));
-        assert!(is_expired(Some(100), 100));
-        assert!(!is_expired(None, 100));
-    }
-}
-
 pub use crate::model::Refusal;
 
 impl Refusal {
@@ -241,5 +187,59 @@ mod check_order {
             Some(Refusal::NeedsSso)
         );
         assert_eq!(first_refusal(&Visitor { at_seat_limit: true, ..ok() }), Some(Refusal::SeatLimit));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_64_lower_case_hex_characters_and_fresh_each_time() {
+        let (a, b) = (InviteToken::generate(), InviteToken::generate());
+        assert_eq!(a.expose().len(), 64);
+        assert!(a.expose().bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn a_derived_token_is_stable_per_generation_and_secret() {
+        let key = InviteKey::derive(b"instance secret");
+        let token = key.token(7, 0);
+        assert_eq!(token.expose().len(), 64);
+        assert!(token.expose().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(key.token(7, 0).expose(), token.expose(), "a resend mails the same link");
+        assert_ne!(key.token(7, 1).expose(), token.expose(), "a regenerate makes a new one");
+        assert_ne!(key.token(8, 0).expose(), token.expose());
+        assert_ne!(InviteKey::derive(b"another secret").token(7, 0).expose(), token.expose());
+        assert!(token_matches(token.expose(), Some(&token.hash())));
+    }
+
+    #[test]
+    fn only_the_right_token_matches_its_hash() {
+        let token = InviteToken::generate();
+        let stored = token.hash();
+        assert_ne!(stored, token.expose(), "the token itself is never stored");
+        assert!(token_matches(token.expose(), Some(&stored)));
+        assert!(token_matches(&token.expose().to_uppercase(), Some(&stored)));
+        assert!(!token_matches(InviteToken::generate().expose(), Some(&stored)));
+        assert!(!token_matches("short", Some(&stored)));
+        assert!(!token_matches(&"z".repeat(64), Some(&stored)));
+        assert!(!token_matches(token.expose(), None));
+    }
+
+    #[test]
+    fn validity_is_between_one_and_thirty_days() {
+        assert_eq!(validity_days(None, 30), Ok(30));
+        assert_eq!(validity_days(Some(7), 30), Ok(7));
+        assert!(validity_days(Some(0), 30).is_err());
+        assert!(validity_days(Some(31), 30).is_err());
+    }
+
+    #[test]
+    fn an_invite_expires_at_its_expiry_time() {
+        assert!(!is_expired(Some(100), 99));
+        assert!(is_expired(Some(100), 100));
+        assert!(!is_expired(None, 100));
     }
 }

@@ -1,21 +1,17 @@
-//! Organization roles: `member` < `manager` < `owner`.
+//! Organization roles: `member` < `manager` < `owner`. The enum itself is shared with the
+//! browser (`crate::model::Role`); its rules live here.
 
-use std::str::FromStr;
+use std::cmp::Ordering;
 
-/// A member's role. The order is the order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Member,
-    Manager,
-    Owner,
-}
+pub use crate::model::Role;
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    /// The rank of the role in the order of power.
+    fn power(self) -> u8 {
         match self {
-            Self::Member => "member",
-            Self::Manager => "manager",
-            Self::Owner => "owner",
+            Self::Member => 0,
+            Self::Manager => 1,
+            Self::Owner => 2,
         }
     }
 
@@ -30,16 +26,16 @@ impl Role {
     }
 }
 
-impl FromStr for Role {
-    type Err = String;
+/// The order of power.
+impl Ord for Role {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.power().cmp(&other.power())
+    }
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "member" => Ok(Self::Member),
-            "manager" => Ok(Self::Manager),
-            "owner" => Ok(Self::Owner),
-            other => Err(format!("\"{other}\" is not a valid choice (member, manager, owner).")),
-        }
+impl PartialOrd for Role {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -42,11 +42,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(err) => {
             ApiError::http(StatusCode::BAD_REQUEST, format!("Malformed JSON: {}", err.body_text()), "parse_error")
         }
-        JsonRejection::JsonDataError(err) => ApiError::http(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid request body: {}", err.body_text()),
-            "parse_error",
-        ),
+        JsonRejection::JsonDataError(err) => {
+            ApiError::http(StatusCode::BAD_REQUEST, format!("Invalid request body: {}", err.body_text()), "parse_error")
+        }
         JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::http(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.", "too_large")
         }
@@ -61,9 +59,11 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, why)| ApiError::from(crate::server::service::problem::Problem::internal(anyhow::anyhow!("session layer missing: {why}"))))?;
+        let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| {
+            ApiError::from(crate::server::service::problem::Problem::internal(anyhow::anyhow!(
+                "session layer missing: {why}"
+            )))
+        })?;
         Ok(Self(accounts::current_user(state, &session).await?))
     }
 }

@@ -39,7 +39,11 @@ pub fn log_internal(problem: &Problem) {
 pub enum ApiError {
     Problem(Problem),
     /// `{"details", "reason"}` with a status of its own.
-    Http { status: StatusCode, details: String, reason: &'static str },
+    Http {
+        status: StatusCode,
+        details: String,
+        reason: &'static str,
+    },
 }
 
 impl ApiError {

@@ -19,10 +19,10 @@ use tower_sessions::Session;
 use super::client_ip::ClientIp;
 use super::reply::ApiError;
 use crate::server::auth::session;
-use crate::server::service::problem::Problem;
 use crate::server::domain::next::safe_next;
 use crate::server::domain::sso::Intent;
 use crate::server::domain::Password;
+use crate::server::service::problem::Problem;
 use crate::server::service::sso::{self, CallbackParams, SsoError};
 use crate::server::state::AppState;
 

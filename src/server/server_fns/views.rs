@@ -20,7 +20,7 @@ pub fn organization(membership: &Membership, entries: &[MemberEntry], teams: Vec
         teams,
         slug: membership.org.slug.clone(),
         name: membership.org.name.clone(),
-        role: membership.role.as_str().to_owned(),
+        role: membership.role,
         can_invite: membership.role.can_invite(),
         invitee_joined: membership.org.first_invitee_joined_at.is_some(),
         members: entries.iter().map(member).collect(),
@@ -32,12 +32,12 @@ fn member(e: &MemberEntry) -> MemberView {
         id: e.row.id,
         name: e.user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
         email: e.row.email.clone().or_else(|| e.user.as_ref().map(|u| u.email.clone())).unwrap_or_default(),
-        role: e.row.role.clone(),
+        role: e.row.role,
         pending: e.row.is_pending(),
         expired: e.expired,
         inviter_name: e.inviter_name.clone(),
         mail_status: e.mail_state.clone(),
-        invite_status: e.row.invite_status.clone(),
+        invite_status: e.row.invite_status,
     }
 }
 
@@ -58,7 +58,7 @@ pub fn settings(settings: Settings) -> OrgSettingsView {
     OrgSettingsView {
         slug: org.slug,
         name: org.name,
-        role: membership.role.as_str().to_owned(),
+        role: membership.role,
         can_edit: membership.role.can_invite(),
         can_invite: membership.role.can_invite(),
         require_2fa: org.require_2fa,

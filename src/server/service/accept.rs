@@ -6,6 +6,7 @@ use tower_sessions::Session;
 
 use super::internal_errors;
 use super::problem::{Failure, Kind, Problem};
+use crate::model::InviteStatus;
 use crate::server::auth::session::{self, PendingInvite};
 use crate::server::db::members::InviteContext;
 use crate::server::db::organizations::OrgRow;
@@ -117,7 +118,7 @@ fn check_valid(ctx: InviteContext, link: &InviteLink) -> Result<InviteContext, A
             refuse(Refusal::Invalid)
         };
     }
-    if row.invite_status != "approved" || !invite::token_matches(&link.token, row.token_hash.as_deref()) {
+    if row.invite_status != InviteStatus::Approved || !invite::token_matches(&link.token, row.token_hash.as_deref()) {
         return refuse(Refusal::Invalid);
     }
     if invite::is_expired(row.token_expires_at, db::now()) {
@@ -146,9 +147,10 @@ async fn visitor(
         });
     };
     let email_matches = user.email == invited || proof == Some(invited);
-    // The invite already holds its seat: accepting fits while the seats in use fit.
+    // Accepting turns the invite's reserved seat into a membership: it fits while the
+    // memberships, with this one, fit the limit.
     let at_seat_limit = match org.member_limit {
-        Some(_) => !seats::fit(org.member_limit, members::seats_used(conn, org.id).await?),
+        Some(_) => !seats::fit(org.member_limit, members::memberships_count(conn, org.id).await? + 1),
         None => false,
     };
     Ok(Visitor {
@@ -239,7 +241,7 @@ pub async fn accept_for_email(
     let mut conn = state.db.conn().await?;
     let Some(row) = members::pending_for_email(&mut conn, org_id, email).await? else { return Ok(None) };
     let Some(token_hash) = row.token_hash.clone() else { return Ok(None) };
-    if row.invite_status != "approved" || invite::is_expired(row.token_expires_at, db::now()) {
+    if row.invite_status != InviteStatus::Approved || invite::is_expired(row.token_expires_at, db::now()) {
         return Ok(None);
     }
     let Some(ctx) = members::invite_context(&mut conn, row.id).await? else { return Ok(None) };

@@ -4,8 +4,9 @@ use serde_json::json;
 
 use super::internal_errors;
 use super::limits::Limited;
-use super::problem::{Failure, Kind, Problem};
 use super::organizations::{self as orgs, OrgError};
+use super::problem::{Failure, Kind, Problem};
+use crate::model::InviteStatus;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, outbox, users};
 use crate::server::domain::invite::{self, InviteKey, InviteToken, DAY_SECS};
@@ -97,7 +98,7 @@ pub(super) fn within_daily(
 /// removal is decided on what holds now (SPEC §5.10).
 async fn role_under_lock(conn: &mut db::Conn, org_id: i64, user_id: i64) -> Result<Role, InviteError> {
     match members::membership(conn, org_id, user_id).await? {
-        Some(row) => Ok(row.role.parse().unwrap_or(Role::Member)),
+        Some(row) => Ok(row.role),
         None => Err(InviteError::NotFound),
     }
 }
@@ -206,7 +207,7 @@ pub async fn create(
         }
     }
     if let Some(pending) = members::pending_for_email(&mut tx, membership.org.id, email.as_str()).await? {
-        if pending.invite_status == "approved" {
+        if pending.invite_status == InviteStatus::Approved {
             return Err(InviteError::AddressTaken(ALREADY_INVITED));
         }
         // An invite request or join request for this address is replaced by the invite.
@@ -218,7 +219,7 @@ pub async fn create(
         members::NewInvite {
             org_id: membership.org.id,
             email: email.as_str(),
-            role: role.as_str(),
+            role,
             inviter_id: actor.id,
             expires_at: now + days * DAY_SECS,
             now,
@@ -339,10 +340,9 @@ pub async fn reissue(
     // Resends and regenerates count against the address's daily limit (SPEC §5.1), under
     // the organization's lock like `create`, so that parallel ones are counted in turn.
     crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
-    let Some(row) = members::find(&mut tx, member_id)
-        .await?
-        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status == "approved")
-    else {
+    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
+        r.organization_id == membership.org.id && r.is_pending() && r.invite_status == InviteStatus::Approved
+    }) else {
         return Err(InviteError::NotFound);
     };
     let expired = invite::is_expired(row.token_expires_at, now);
@@ -417,7 +417,7 @@ pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member
         drop(tx);
         return revoke(state, actor, slug, member_id).await;
     };
-    let role: Role = row.role.parse().unwrap_or(Role::Member);
+    let role = row.role;
     let leaving_self = user_id == actor.id;
     if !leaving_self && (!actor_role.can_invite() || (role == Role::Owner && actor_role != Role::Owner)) {
         return Err(InviteError::Forbidden("You do not have permission to remove this member."));
@@ -468,7 +468,7 @@ pub async fn change_role(
     let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
         return Err(InviteError::NotFound);
     };
-    let old_role: Role = row.role.parse().unwrap_or(Role::Member);
+    let old_role = row.role;
     if !actor_role.can_grant(new_role) || !actor_role.can_grant(old_role) {
         return Err(InviteError::Forbidden("You cannot give or take away a role higher than your own."));
     }
@@ -478,7 +478,7 @@ pub async fn change_role(
             return Err(InviteError::Conflict("The last owner cannot be demoted; make someone else an owner first."));
         }
     }
-    members::set_role(&mut tx, row.id, new_role.as_str()).await?;
+    members::set_role(&mut tx, row.id, new_role).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {
@@ -495,5 +495,5 @@ pub async fn change_role(
     )
     .await?;
     tx.commit().await?;
-    Ok(MemberRow { role: new_role.as_str().to_owned(), ..row })
+    Ok(MemberRow { role: new_role, ..row })
 }

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::internal_errors;
 use super::problem::{Failure, Kind, Problem};
+use crate::model::InviteStatus;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso};
@@ -90,7 +91,7 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
         }
         Err(err) => return Err(err.into()),
     };
-    let member = members::insert_membership(&mut tx, org.id, user.id, Role::Owner.as_str(), now).await?;
+    let member = members::insert_membership(&mut tx, org.id, user.id, Role::Owner, now).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {
@@ -139,8 +140,7 @@ pub async fn membership_ungated(state: &AppState, user: &UserRow, slug: &str) ->
     let mut conn = state.db.conn().await?;
     let org = organizations::find_by_slug(&mut conn, slug).await?.ok_or(OrgError::NotFound)?;
     let member = members::membership(&mut conn, org.id, user.id).await?.ok_or(OrgError::NotFound)?;
-    let role = member.role.parse().unwrap_or(Role::Member);
-    Ok(Membership { org, member, role })
+    Ok(Membership { role: member.role, org, member })
 }
 
 /// The organizations a user belongs to.
@@ -172,7 +172,7 @@ pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Me
     let entries = members::list_with_people(&mut conn, membership.org.id)
         .await?
         .into_iter()
-        .filter(|listed| sees_requests || listed.row.invite_status == "approved")
+        .filter(|listed| sees_requests || listed.row.invite_status == InviteStatus::Approved)
         .map(|listed| {
             let pending = listed.row.is_pending();
             MemberEntry {
@@ -318,8 +318,8 @@ async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>)
     }
     // Self-registrants get the default role, never owner (§4.3): the operator makes owners
     // with the admin command.
-    let role = role.map_or_else(|| org.default_role.clone(), |r| r.as_str().to_owned());
-    let member = members::insert_membership(&mut tx, org.id, user.id, &role, now).await?;
+    let role = role.unwrap_or(org.default_role);
+    let member = members::insert_membership(&mut tx, org.id, user.id, role, now).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {
@@ -387,7 +387,7 @@ pub async fn update_settings(
     }
     if let Some(role) = &input.default_role {
         match role.parse::<Role>() {
-            Ok(role) if membership.role.can_grant(role) => after.default_role = role.as_str().to_owned(),
+            Ok(role) if membership.role.can_grant(role) => after.default_role = role,
             Ok(_) => errors.add("defaultRole", "You cannot make a role higher than your own the default."),
             Err(e) => errors.add("defaultRole", e),
         }

@@ -6,16 +6,17 @@ use serde_json::json;
 
 use super::invites::{self, check_seat, InviteError, ALREADY_MEMBER};
 use super::limits;
-use super::problem::{Failure, Kind, Problem};
 use super::organizations::{self as orgs, MemberEntry, Membership};
+use super::problem::{Failure, Kind, Problem};
+use crate::model::InviteStatus;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
 use crate::server::domain::invite::DAY_SECS;
 use crate::server::domain::{EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
 
-pub const INVITE_REQUEST: &str = "requested_to_be_invited";
-pub const JOIN_REQUEST: &str = "requested_to_join";
+pub const INVITE_REQUEST: InviteStatus = InviteStatus::RequestedToBeInvited;
+pub const JOIN_REQUEST: InviteStatus = InviteStatus::RequestedToJoin;
 pub const ALREADY_PENDING: &str = "This address already has a pending invite or request.";
 
 /// A member asks for an address to be invited (any member may, 20 times a day).
@@ -31,7 +32,7 @@ pub async fn request_invite(
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(email));
     let role = match role.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Some(org.default_role.parse().unwrap_or(Role::Member)),
+        None => Some(org.default_role),
         Some(raw) => errors.check("role", raw.parse::<Role>().map_err(|e| vec![e])),
     };
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
@@ -51,7 +52,7 @@ pub async fn request_invite(
         members::NewRequest {
             org_id: org.id,
             email: email.as_str(),
-            role: role.as_str(),
+            role,
             requester_id: Some(actor.id),
             status: INVITE_REQUEST,
             now,
@@ -170,7 +171,7 @@ pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<
         members::NewRequest {
             org_id: org.id,
             email: email.as_str(),
-            role: &org.default_role,
+            role: org.default_role,
             requester_id: None,
             status: JOIN_REQUEST,
             now,
@@ -221,7 +222,8 @@ pub async fn list(
     if !membership.role.can_invite() {
         return Err(InviteError::Forbidden("Only owners and managers can see invite and join requests."));
     }
-    let requests = entries.into_iter().filter(|e| e.row.is_pending() && e.row.invite_status != "approved").collect();
+    let requests =
+        entries.into_iter().filter(|e| e.row.is_pending() && e.row.invite_status != InviteStatus::Approved).collect();
     Ok((membership, requests))
 }
 
@@ -249,15 +251,14 @@ pub async fn approve(
     let now = db::now();
     let mut tx = state.db.begin().await?;
     organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
-    let Some(row) = members::find(&mut tx, member_id)
-        .await?
-        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status != "approved")
-    else {
+    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
+        r.organization_id == membership.org.id && r.is_pending() && r.invite_status != InviteStatus::Approved
+    }) else {
         return Err(InviteError::NotFound);
     };
     let role: Role = match role.map(str::trim).filter(|r| !r.is_empty()) {
         Some(raw) => raw.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?,
-        None => row.role.parse().unwrap_or(Role::Member),
+        None => row.role,
     };
     if !membership.role.can_grant(role) {
         return Err(InviteError::Forbidden(
@@ -277,16 +278,8 @@ pub async fn approve(
     let days = i64::from(state.config.invite_days_valid);
     let generation = row.token_generation + 1;
     let token = invites::invite_token(state, row.id, generation);
-    if !members::approve_request(
-        &mut tx,
-        row.id,
-        role.as_str(),
-        actor.id,
-        &token.hash(),
-        now + days * DAY_SECS,
-        generation,
-    )
-    .await?
+    if !members::approve_request(&mut tx, row.id, role, actor.id, &token.hash(), now + days * DAY_SECS, generation)
+        .await?
     {
         return Err(InviteError::NotFound);
     }
@@ -321,8 +314,8 @@ pub async fn approve(
     tx.commit().await?;
     tracing::info!(member_id = row.id, "request approved");
     Ok(MemberRow {
-        invite_status: "approved".to_owned(),
-        role: role.as_str().to_owned(),
+        invite_status: InviteStatus::Approved,
+        role,
         inviter_id: Some(actor.id),
         token_expires_at: Some(now + days * DAY_SECS),
         token_hash: Some(token.hash()),
@@ -339,10 +332,9 @@ pub async fn reject(state: &AppState, actor: &UserRow, slug: &str, member_id: i6
     }
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let Some(row) = members::find(&mut tx, member_id)
-        .await?
-        .filter(|r| r.organization_id == membership.org.id && r.is_pending() && r.invite_status != "approved")
-    else {
+    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
+        r.organization_id == membership.org.id && r.is_pending() && r.invite_status != InviteStatus::Approved
+    }) else {
         return Err(InviteError::NotFound);
     };
     members::delete_pending(&mut tx, row.id).await?;

@@ -5,11 +5,13 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::SsoError;
+use crate::model::InviteStatus;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::sso::ProviderRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, organizations, outbox, two_factor};
-use crate::server::domain::invite::Refusal;
+use crate::server::domain::invite::{first_refusal, Refusal, Visitor};
+use crate::server::domain::seats;
 use crate::server::service::accept::{self, AcceptError};
 use crate::server::state::AppState;
 
@@ -83,7 +85,8 @@ pub(super) async fn may_join(
     email: &str,
 ) -> Result<bool, SsoError> {
     let invited = members::pending_for_email(tx, org.id, email).await?.is_some_and(|r| {
-        r.invite_status == "approved" && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now())
+        r.invite_status == InviteStatus::Approved
+            && !crate::server::domain::invite::is_expired(r.token_expires_at, db::now())
     });
     let registration_open = state.config.registration == crate::server::domain::RegistrationMode::Open;
     Ok(invited || (provider.allow_jit_membership && registration_open))
@@ -108,23 +111,16 @@ async fn add_member(
     let mut tx = state.db.begin().await?;
     organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
     let org = organizations::find_by_id(&mut tx, org.id).await?.ok_or(SsoError::NotFound)?;
-    if org.require_2fa && !two_factor::is_enrolled(&mut tx, user.id).await? {
-        return Ok(Joined::NotMember(format!(
-            "{} requires two-factor authentication. Set it up under Security, then sign in with {} again.",
-            org.name, provider.display_name
-        )));
-    }
-    let seats = members::seats_used(&mut tx, org.id).await?;
-    if org.member_limit.is_some_and(|limit| seats >= limit) {
-        return Ok(Joined::NotMember(format!("{} has no seats left. Ask an owner to make room.", org.name)));
+    if let Some(why) = cannot_join_yet(&mut tx, &org, provider, user).await? {
+        return Ok(Joined::NotMember(why));
     }
     if let Some(request) =
-        members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != "approved")
+        members::pending_for_email(&mut tx, org.id, email).await?.filter(|r| r.invite_status != InviteStatus::Approved)
     {
         members::delete_pending(&mut tx, request.id).await?;
     }
-    let role = org.default_role.clone();
-    let row = match members::insert_membership(&mut tx, org.id, user.id, &role, now).await {
+    let role = org.default_role;
+    let row = match members::insert_membership(&mut tx, org.id, user.id, role, now).await {
         Ok(row) => row,
         Err(err) if db::is_unique_violation(&err) => return Ok(Joined::Member),
         Err(err) => return Err(err.into()),
@@ -155,4 +151,34 @@ async fn add_member(
     tx.commit().await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "member added through SSO");
     Ok(Joined::Member)
+}
+
+/// Why the user cannot become a member now, if they cannot: the §5.3 checks
+/// (`first_refusal`) for a just-in-time member — signed in, the address just proven by the
+/// provider, through the provider — on the organization read under its seat lock, so
+/// what is left is two-factor authentication and a free seat.
+async fn cannot_join_yet(
+    tx: &mut db::Conn,
+    org: &OrgRow,
+    provider: &ProviderRow,
+    user: &UserRow,
+) -> Result<Option<String>, SsoError> {
+    let visitor = Visitor {
+        signed_in: true,
+        existing_member: false,
+        email_matches: true,
+        allow_email_mismatch: org.allow_email_mismatch,
+        needs_2fa: org.require_2fa && !two_factor::is_enrolled(tx, user.id).await?,
+        needs_email_verification: false,
+        needs_sso: false,
+        at_seat_limit: !seats::fit(org.member_limit, members::seats_used(tx, org.id).await? + 1),
+    };
+    Ok(first_refusal(&visitor).map(|refusal| match refusal {
+        Refusal::Needs2fa => format!(
+            "{} requires two-factor authentication. Set it up under Security, then sign in with {} again.",
+            org.name, provider.display_name
+        ),
+        Refusal::SeatLimit => format!("{} has no seats left. Ask an owner to make room.", org.name),
+        other => format!("You could not join {} yet: {}", org.name, other.details()),
+    }))
 }
