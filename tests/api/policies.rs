@@ -411,3 +411,28 @@ async fn concurrent_invites_and_accepts_never_exceed_the_seat_limit() {
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL").await, 2);
 }
+
+/// The invite page shows the step the server's §5.3 checks found first, not its own
+/// reading of the flags: with a mismatch allowed and two-factor authentication required,
+/// the next step is 2FA, not a Join button the server would refuse.
+#[tokio::test]
+async fn the_invite_page_shows_the_first_refusal_the_server_decided() {
+    let app = app_with_org().await;
+    enrol_totp(&app, &app.client).await;
+    let (status, body) = settings(&app, &app.client, json!({"allowEmailMismatch": true, "require2FA": true})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = app.invite(&app.client, ORG, "bob@work.example", "member").await;
+    let (link, _) = app.invite_link(id).await;
+    let bob = app.user("bob@home.example", "Bob").await;
+
+    let (_, details) = send(&bob, &app, "GET", &api(&link), None).await;
+    assert_eq!((details["emailMismatch"].as_bool(), details["needs2fa"].as_bool()), (Some(true), Some(true)));
+    let (status, body) = send(&bob, &app, "POST", &api(&link), None).await;
+    assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("needs_2fa")));
+
+    let html = bob.get(app.url(&link)).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("requires two-factor authentication for its members"), "{html}");
+    assert!(html.contains("Set up two-factor authentication"), "{html}");
+    assert!(!html.contains("Join as bob@home.example"), "no Join button the server would refuse: {html}");
+    assert!(html.contains("you are signed in as"), "the other address is still said: {html}");
+}
