@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a form with errors says above its fields.
+pub const FORM_HAS_ERRORS: &str = "Please correct the errors below.";
+
 /// Why an invite link cannot be accepted now (SPEC §5.2, §5.3), in the order the checks
 /// run. The serialized name is the machine reason the API answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +39,22 @@ impl Refusal {
             Self::NeedsEmailVerification => "needs_email_verification",
             Self::NeedsSso => "needs_sso",
             Self::SeatLimit => "seat_limit",
+        }
+    }
+
+    /// The sentence the API answers with this reason.
+    pub fn details(self) -> &'static str {
+        match self {
+            Self::Invalid => "Invalid invite code",
+            Self::Expired => "This invite has expired.",
+            Self::AlreadyUsed => "This invite has already been accepted.",
+            Self::NeedsAuthentication => "Sign in or create an account to accept this invite.",
+            Self::ExistingMember => "member already exists",
+            Self::EmailMismatch => "This invite was sent to another email address.",
+            Self::Needs2fa => "This organization requires two-factor authentication.",
+            Self::NeedsEmailVerification => "This organization requires a verified email address.",
+            Self::NeedsSso => "This organization requires signing in through its identity provider.",
+            Self::SeatLimit => "This organization has no seats left.",
         }
     }
 

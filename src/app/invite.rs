@@ -62,6 +62,14 @@ pub fn InvitePage() -> impl IntoView {
     }
 }
 
+/// The link's parts, posted back by the Join form.
+#[derive(Clone)]
+struct LinkParts {
+    org_slug: Option<String>,
+    member_id: String,
+    token: String,
+}
+
 fn render(
     invite: InviteView,
     org_slug: Option<String>,
@@ -70,36 +78,39 @@ fn render(
     join: ServerAction<AcceptInvite>,
     join_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let join_form = move |label: String| {
-        view! {
-            <ActionForm action=join attr:class="form">
-                <input type="hidden" name="org_slug" value=org_slug.clone().unwrap_or_default()/>
-                <input type="hidden" name="member_id" value=member_id.clone()/>
-                <input type="hidden" name="token" value=token.clone()/>
-                {move || join_error.get().map(|e| view! { <p class="alert error" role="alert">{e.summary()}</p> })}
-                <button type="submit" class="primary" disabled=move || join.pending().get()>{label}</button>
-            </ActionForm>
-        }
-    };
     let inviter = invite.inviter_name.clone().unwrap_or_else(|| "the person who invited you".to_owned());
     if let Some(refusal) = invite.refusal.filter(|r| r.ends_the_link()) {
-        let text = match refusal {
-            Refusal::Expired => format!("This invite has expired — ask {inviter} to send a new one."),
-            Refusal::AlreadyUsed => "This invite has already been accepted.".to_owned(),
-            _ => "This invite link is no longer valid.".to_owned(),
-        };
-        return view! {
-            <h1>"Invitation"</h1>
-            <p class="alert error" role="alert" data-testid="invite-message">{text}</p>
-            {(refusal == Refusal::AlreadyUsed).then(|| view! { <p><a href="/auth/login/">"Sign in"</a></p> })}
-        }
-        .into_any();
+        return unusable_link(refusal, &inviter).into_any();
     }
     let org = invite.org_name.clone();
-    let heading = view! {
+    let link = LinkParts { org_slug, member_id, token };
+    let join_form = move |label: String| view! { <JoinForm link=link.clone() join error=join_error label/> };
+    view! {
         <h1>"Join " {org.clone()}</h1>
-        <p>{inviter.clone()} " invited " <strong>{invite.invited_email.clone()}</strong> " to join " <strong>{org.clone()}</strong> "."</p>
+        <p>{inviter.clone()} " invited " <strong>{invite.invited_email.clone()}</strong> " to join " <strong>{org}</strong> "."</p>
+        {next_step(&invite, &inviter, join_form)}
+    }
+    .into_any()
+}
+
+/// A link that cannot be used, whoever follows it.
+fn unusable_link(refusal: Refusal, inviter: &str) -> impl IntoView {
+    let text = match refusal {
+        Refusal::Expired => format!("This invite has expired — ask {inviter} to send a new one."),
+        Refusal::AlreadyUsed => Refusal::AlreadyUsed.details().to_owned(),
+        _ => "This invite link is no longer valid.".to_owned(),
     };
+    view! {
+        <h1>"Invitation"</h1>
+        <p class="alert error" role="alert" data-testid="invite-message">{text}</p>
+        {(refusal == Refusal::AlreadyUsed).then(|| view! { <p><a href="/auth/login/">"Sign in"</a></p> })}
+    }
+}
+
+/// What the visitor does next: the step the server's §5.3 checks found first (the page
+/// decides nothing itself), or the Join button.
+fn next_step<V: IntoView + 'static>(invite: &InviteView, inviter: &str, join_form: impl Fn(String) -> V) -> AnyView {
+    let org = invite.org_name.clone();
     let provider = invite.sso_provider.clone().unwrap_or_default();
     // Join through the organization's identity provider: the invite waits in the session
     // and is accepted when the provider sends the visitor back.
@@ -108,69 +119,90 @@ fn render(
     });
     let signed_in = invite.signed_in_email.clone().unwrap_or_default();
     // Signed in with another address: said whatever else is needed, with a way to switch.
-    let mismatch = invite.email_mismatch.then(|| {
-        view! {
-            <p class="alert info" data-testid="invite-message">
-                "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
-                "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
-            </p>
-            <div class="actions">"Switch accounts: " <LogoutButton/></div>
-        }
-    });
-    // The page says what the server's §5.3 checks found first; it decides nothing itself.
-    let body = match invite.refusal {
-        Some(Refusal::NeedsAuthentication) if invite.require_sso => view! {
-            <p>{org.clone()} " requires signing in with " {provider} "."</p>
-            <p class="actions">{sso_join}</p>
-        }
-        .into_any(),
-        Some(Refusal::NeedsAuthentication) => view! {
-            <p>"To accept, create an account or sign in."</p>
-            <p class="actions">
-                {sso_join}
-                <a class="button" class:primary=invite.sso_provider.is_none() href="/auth/register/">"Create a new account"</a>
-                <a class="button" href="/auth/login/">"Sign in with an existing account"</a>
-            </p>
-        }
-        .into_any(),
+    let mismatch = || {
+        invite.email_mismatch.then(|| {
+            view! {
+                <p class="alert info" data-testid="invite-message">
+                    "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
+                    "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
+                </p>
+                <div class="actions">"Switch accounts: " <LogoutButton/></div>
+            }
+        })
+    };
+    let notice = |text: String| view! { {mismatch()} <p class="alert info" data-testid="invite-message">{text}</p> };
+    match invite.refusal {
+        Some(Refusal::NeedsAuthentication) => sign_in_step(invite, sso_join),
         Some(Refusal::ExistingMember) => view! {
             <p class="alert info" data-testid="invite-message">"You are already a member of " {org.clone()} "."</p>
-            <p><a href=format!("/organizations/{}/", invite.org_slug)>"Go to " {org.clone()}</a></p>
+            <p><a href=format!("/organizations/{}/", invite.org_slug)>"Go to " {org}</a></p>
             <div class="actions">"Switch accounts: " <LogoutButton/></div>
         }
         .into_any(),
-        Some(Refusal::EmailMismatch) => mismatch.into_any(),
+        Some(Refusal::EmailMismatch) => mismatch().into_any(),
         Some(Refusal::Needs2fa) => view! {
-            {mismatch}
-            <p class="alert info" data-testid="invite-message">{org.clone()} " requires two-factor authentication for its members."</p>
+            {notice(format!("{org} requires two-factor authentication for its members."))}
             <p><a href="/settings/account/security/">"Set up two-factor authentication"</a></p>
         }
         .into_any(),
         Some(Refusal::NeedsEmailVerification) => view! {
-            {mismatch}
-            <p class="alert info" data-testid="invite-message">{org.clone()} " requires a verified email address."</p>
+            {notice(format!("{org} requires a verified email address."))}
             <p><a href="/settings/account/emails/">"Verify your email address"</a></p>
         }
         .into_any(),
         Some(Refusal::NeedsSso) => view! {
-            {mismatch}
-            <p class="alert info" data-testid="invite-message">
-                {org.clone()} " requires signing in with " {provider} ". Sign in with it to join."
-            </p>
+            {notice(format!("{org} requires signing in with {provider}. Sign in with it to join."))}
             <p class="actions">{sso_join}</p>
         }
         .into_any(),
-        Some(Refusal::SeatLimit) => view! {
-            {mismatch}
-            <p class="alert info" data-testid="invite-message">
-                {org.clone()} " has no seats left. Ask " {inviter.clone()} " to make room, then come back to this link."
-            </p>
+        Some(Refusal::SeatLimit) => {
+            notice(format!("{org} has no seats left. Ask {inviter} to make room, then come back to this link."))
+                .into_any()
         }
-        .into_any(),
-        // Only the link's own refusals are left, handled above.
+        // The link's own refusals are shown by `unusable_link`.
         Some(_) => ().into_any(),
-        None if invite.email_mismatch => view! { {mismatch} {join_form(format!("Join as {signed_in}"))} }.into_any(),
+        None if invite.email_mismatch => view! { {mismatch()} {join_form(format!("Join as {signed_in}"))} }.into_any(),
         None => join_form(format!("Join {org}")).into_any(),
-    };
-    view! { {heading} {body} }.into_any()
+    }
+}
+
+/// An anonymous visitor: through the provider when the organization requires it,
+/// otherwise a new account or a sign-in (or the provider, when there is one).
+fn sign_in_step(invite: &InviteView, sso_join: Option<impl IntoView + 'static>) -> AnyView {
+    if invite.require_sso {
+        let provider = invite.sso_provider.clone().unwrap_or_default();
+        return view! {
+            <p>{invite.org_name.clone()} " requires signing in with " {provider} "."</p>
+            <p class="actions">{sso_join}</p>
+        }
+        .into_any();
+    }
+    view! {
+        <p>"To accept, create an account or sign in."</p>
+        <p class="actions">
+            {sso_join}
+            <a class="button" class:primary=invite.sso_provider.is_none() href="/auth/register/">"Create a new account"</a>
+            <a class="button" href="/auth/login/">"Sign in with an existing account"</a>
+        </p>
+    }
+    .into_any()
+}
+
+/// The Join button, with the link's parts; the refusal of the last attempt above it.
+#[component]
+fn JoinForm(
+    link: LinkParts,
+    join: ServerAction<AcceptInvite>,
+    error: Signal<Option<AppError>>,
+    label: String,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=join attr:class="form">
+            <input type="hidden" name="org_slug" value=link.org_slug.unwrap_or_default()/>
+            <input type="hidden" name="member_id" value=link.member_id/>
+            <input type="hidden" name="token" value=link.token/>
+            {move || error.get().map(|e| view! { <p class="alert error" role="alert">{e.summary()}</p> })}
+            <button type="submit" class="primary" disabled=move || join.pending().get()>{label}</button>
+        </ActionForm>
+    }
 }

@@ -24,7 +24,7 @@ pub struct UserView {
 pub enum AppError {
     /// The form has errors: messages by field, and the values typed (never a password)
     /// so the form can be shown again as it was.
-    #[error("Please correct the errors below.")]
+    #[error("{}", crate::model::FORM_HAS_ERRORS)]
     Invalid { fields: BTreeMap<String, Vec<String>>, values: BTreeMap<String, String> },
     /// A refusal with a sentence and a machine reason (`registration_closed`, …).
     #[error("{details}")]

@@ -37,24 +37,16 @@ impl BreachedPasswords {
         let (prefix, suffix) = digest.split_at(5);
         let mut url = self.base.clone();
         url.path_segments_mut().ok()?.pop_if_empty().push("range").push(prefix);
-        let response = match self.client.get(url).header("Add-Padding", "true").send().await {
-            Ok(response) if response.status().is_success() => response,
-            Ok(response) => {
-                tracing::warn!(
-                    status = response.status().as_u16(),
-                    "breached-password check failed; allowing the password"
-                );
-                return None;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "breached-password check unreachable; allowing the password");
-                return None;
-            }
+        let body = match self.client.get(url).header("Add-Padding", "true").send().await {
+            Ok(response) if response.status().is_success() => response.text().await.map_err(|err| err.to_string()),
+            Ok(response) => Err(format!("status {}", response.status().as_u16())),
+            Err(err) => Err(err.to_string()),
         };
-        let body = match response.text().await {
+        let body = match body {
             Ok(body) => body,
-            Err(err) => {
-                tracing::warn!(error = %err, "breached-password check failed; allowing the password");
+            Err(error) => {
+                // Fails open: a missing answer must not stop anyone registering.
+                tracing::warn!(error, "breached-password check failed; allowing the password");
                 return None;
             }
         };

@@ -8,8 +8,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 /// Version prefix of the stored form, so the scheme can change later.
 const PREFIX: &str = "v1:";
@@ -41,7 +40,7 @@ impl SealingKey {
     }
 
     fn derive_for(instance_secret: &[u8], label: &[u8]) -> Self {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_secret).expect("HMAC takes any key length");
+        let mut mac = crate::server::domain::hmac_sha256(instance_secret);
         mac.update(label);
         Self(Key::clone_from_slice(&mac.finalize().into_bytes()))
     }

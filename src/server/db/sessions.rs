@@ -62,8 +62,9 @@ impl DbSessionStore {
             tokio::spawn(write_groups(self.db.clone(), rx));
             tx
         });
-        writer.send(write).map_err(|_| backend("the session writer has stopped"))?;
-        committed.await.map_err(|_| backend("the session writer has stopped"))?.map_err(backend)
+        const STOPPED: &str = "the session writer has stopped";
+        writer.send(write).map_err(|_| backend(STOPPED))?;
+        committed.await.map_err(|_| backend(STOPPED))?.map_err(backend)
     }
 }
 

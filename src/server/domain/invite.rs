@@ -1,6 +1,6 @@
 //! Invite tokens and the validity rules of an invite link (SPEC §5.1, §5.2, §9.5).
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -45,14 +45,14 @@ impl std::fmt::Debug for InviteKey {
 impl InviteKey {
     /// HMAC-SHA256 of a fixed label under the instance secret: unrelated to its other uses.
     pub fn derive(instance_secret: &[u8]) -> Self {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(instance_secret).expect("HMAC takes any key length");
+        let mut mac = super::hmac_sha256(instance_secret);
         mac.update(b"gatehouse/invite-token/v1");
         Self(mac.finalize().into_bytes().into())
     }
 
     /// The token of invite `member_id` at `generation` (a regenerate moves to the next one).
     pub fn token(&self, member_id: i64, generation: i64) -> InviteToken {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = super::hmac_sha256(&self.0);
         mac.update(&member_id.to_be_bytes());
         mac.update(&generation.to_be_bytes());
         InviteToken(hex::encode(mac.finalize().into_bytes()))
@@ -92,23 +92,6 @@ pub fn is_expired(expires_at: Option<i64>, now: i64) -> bool {
 }
 
 pub use crate::model::Refusal;
-
-impl Refusal {
-    pub fn details(self) -> &'static str {
-        match self {
-            Self::Invalid => "Invalid invite code",
-            Self::Expired => "This invite has expired.",
-            Self::AlreadyUsed => "This invite has already been accepted.",
-            Self::NeedsAuthentication => "Sign in or create an account to accept this invite.",
-            Self::ExistingMember => "member already exists",
-            Self::EmailMismatch => "This invite was sent to another email address.",
-            Self::Needs2fa => "This organization requires two-factor authentication.",
-            Self::NeedsEmailVerification => "This organization requires a verified email address.",
-            Self::NeedsSso => "This organization requires signing in through its identity provider.",
-            Self::SeatLimit => "This organization has no seats left.",
-        }
-    }
-}
 
 /// What the accept checks after the link's validity need to know about the visitor.
 #[derive(Debug, Clone, Copy, Default)]

@@ -25,6 +25,12 @@ pub use registration::RegistrationMode;
 pub use role::Role;
 pub use slug::Slug;
 
+/// HMAC-SHA256 keyed with `key`, for the keys and signatures derived from the instance
+/// secret (invite tokens, sealing keys, verification links).
+pub fn hmac_sha256(key: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).expect("HMAC-SHA256 takes a key of any length")
+}
+
 /// The message of a required field left empty (the same wording everywhere).
 pub const REQUIRED: &str = "This field is required.";
 

@@ -8,10 +8,10 @@ use super::internal_errors;
 use super::problem::{Failure, Kind, Problem};
 use crate::model::InviteStatus;
 use crate::server::auth::session::{self, PendingInvite};
-use crate::server::db::members::InviteContext;
+use crate::server::db::members::{InviteContext, MemberRow};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, organizations, outbox, sso, two_factor, users};
+use crate::server::db::{self, audit, members, organizations, sso, two_factor, users};
 use crate::server::domain::invite::{self, first_refusal, Refusal, Visitor};
 use crate::server::domain::seats;
 use crate::server::state::AppState;
@@ -262,14 +262,7 @@ async fn finish_accept(
     proof: Option<&str>,
     ip: Option<&str>,
 ) -> Result<OrgRow, AcceptError> {
-    let mut locked: Option<db::Tx> = None;
-    if ctx.org.member_limit.is_some() {
-        let mut tx = state.db.begin().await?;
-        organizations::lock_seats(&mut tx, state.db.kind(), ctx.org.id).await?;
-        ctx.org =
-            organizations::find_by_id(&mut tx, ctx.org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
-        locked = Some(tx);
-    }
+    let mut locked = hold_seats(state, &mut ctx).await?;
     let facts = match locked.as_mut() {
         Some(tx) => visitor(tx, &ctx, user.as_ref(), proof).await?,
         None => visitor(&mut *state.db.conn().await?, &ctx, user.as_ref(), proof).await?,
@@ -279,15 +272,7 @@ async fn finish_accept(
         let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);
         if refusal == Refusal::ExistingMember && facts.email_matches {
             // The invite addressed to this member is now pointless: delete it, and only it.
-            match locked {
-                Some(mut tx) => {
-                    members::delete_pending(&mut tx, row.id).await?;
-                    tx.commit().await?;
-                }
-                None => {
-                    members::delete_pending(&mut *state.db.conn().await?, row.id).await?;
-                }
-            }
+            delete_invite(state, locked, row.id).await?;
             forget_pending_invite(session, row.id).await?;
         }
         return Err(AcceptError::Refused(refusal));
@@ -307,11 +292,58 @@ async fn finish_accept(
     }
     // Accepting with the invited address proves the mailbox (§4.3, §5.3 step 6): the one
     // place that says so.
-    let invited = row.email.clone().unwrap_or_default();
-    if invited == user.email && !user.email_verified {
+    if row.email.as_deref().unwrap_or_default() == user.email && !user.email_verified {
         users::set_email_verified(&mut tx, user.id).await?;
     }
-    let teams = db::teams::member_slugs(&mut tx, row.id).await?;
+    record_accept(&mut tx, ctx.org.id, row, &user, proof, ip, now).await?;
+    tx.commit().await?;
+    forget_pending_invite(session, row.id).await?;
+    tracing::info!(member_id = row.id, user_id = user.id, org_id = ctx.org.id, "invite accepted");
+    Ok(ctx.org)
+}
+
+/// In an organization with a seat limit: a transaction holding the seat count still
+/// (`lock_seats`) from the check to the write, with the organization read again under it.
+/// `None` elsewhere.
+async fn hold_seats(state: &AppState, ctx: &mut InviteContext) -> Result<Option<db::Tx>, AcceptError> {
+    if ctx.org.member_limit.is_none() {
+        return Ok(None);
+    }
+    let mut tx = state.db.begin().await?;
+    organizations::lock_seats(&mut tx, state.db.kind(), ctx.org.id).await?;
+    ctx.org = organizations::find_by_id(&mut tx, ctx.org.id).await?.ok_or(AcceptError::Refused(Refusal::Invalid))?;
+    Ok(Some(tx))
+}
+
+/// Deletes the pending invite `member_id`: in the transaction holding the seats when there
+/// is one (then committed), else on its own.
+async fn delete_invite(state: &AppState, locked: Option<db::Tx>, member_id: i64) -> Result<(), AcceptError> {
+    match locked {
+        Some(mut tx) => {
+            members::delete_pending(&mut tx, member_id).await?;
+            tx.commit().await?;
+        }
+        None => {
+            members::delete_pending(&mut *state.db.conn().await?, member_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What an accepted invite writes beside the membership: the `member.accept-invite` audit
+/// entry (with the teams joined, the address it was accepted as when not the invited one,
+/// and `via: sso` when the provider proved the address) and the `member.joined` event.
+async fn record_accept(
+    conn: &mut db::Conn,
+    org_id: i64,
+    row: &MemberRow,
+    user: &UserRow,
+    proof: Option<&str>,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let invited = row.email.clone().unwrap_or_default();
+    let teams = db::teams::member_slugs(conn, row.id).await?;
     let mut data = json!({
         "email": invited, "role": row.role, "teams": teams,
         "invite_status": row.invite_status, "user": user.id,
@@ -323,9 +355,9 @@ async fn finish_accept(
         data["via"] = json!("sso");
     }
     audit::insert(
-        &mut tx,
+        conn,
         audit::NewEntry {
-            org_id: ctx.org.id,
+            org_id,
             actor_id: Some(user.id),
             event: "member.accept-invite",
             target_member_id: Some(row.id),
@@ -337,18 +369,7 @@ async fn finish_accept(
         },
     )
     .await?;
-    outbox::queue_event(
-        &mut tx,
-        "member.joined",
-        ctx.org.id,
-        &json!({"memberId": row.id, "userId": user.id, "viaInvite": true}),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    forget_pending_invite(session, row.id).await?;
-    tracing::info!(member_id = row.id, user_id = user.id, org_id = ctx.org.id, "invite accepted");
-    Ok(ctx.org)
+    super::organizations::announce_joined(conn, org_id, row.id, user.id, true, now).await
 }
 
 /// Clears the session's pending invite when it is this one (another pending invite stays).

@@ -3,7 +3,7 @@
 use tower_sessions::Session;
 
 use super::limits::{self, Limit, Limited, Taken};
-use super::problem::{Failure, Kind, Problem, BUSY};
+use super::problem::{Failure, Kind, Problem, BUSY, INVALID};
 use super::{accept, emails, internal_errors};
 use crate::server::auth::password::{HashError, PasswordHash};
 use crate::server::auth::session;
@@ -26,7 +26,7 @@ pub struct RegisterInput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     #[error("Registration is not open on this site; use an invite link.")]
     NotAllowed,
@@ -134,11 +134,51 @@ pub async fn register(
         (Some(ip), max @ 1..) => Limit { max, ..limits::REGISTER_IP }.consume(state, ip).await?,
         _ => Taken::default(),
     };
+    let (email, name) = validate_registration(state, &input).await?;
+    let hash = match state.hasher.hash(&input.password).await {
+        Ok(hash) => hash,
+        Err(HashError::Busy) => {
+            taken.give_back(state).await?;
+            return Err(RegisterError::Busy);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let user = write_account(state, session, &email, &name, &hash).await?;
 
+    session::sign_in(session, user.id).await?;
+    session::take_invite_pass(session).await?;
+    tracing::info!(user_id = user.id, "user registered");
+    let redirect_to = match finish_pending_invite(state, session, &user).await? {
+        Some(path) => path,
+        None => landing_path(state, &user).await?,
+    };
+    let user = users::find_by_id(&mut *state.db.conn().await?, user.id).await?.unwrap_or(user);
+    Ok(Signed { user, redirect_to, second_factor_required: false })
+}
+
+/// The checks every new account passes, with their errors added to `errors`: an address,
+/// a display name, and a password the policy accepts for that address.
+fn check_account(
+    errors: &mut FieldErrors,
+    email: &str,
+    name: &str,
+    password: &Password,
+) -> (Option<EmailAddress>, Option<DisplayName>) {
+    let email = errors.check("email", EmailAddress::parse(email));
+    let name = errors.check("name", DisplayName::parse(name));
+    errors.check("password", PasswordPolicy.check(password, email.as_ref()));
+    (email, name)
+}
+
+/// Validates a registration, every field's errors together: [`check_account`], an address
+/// without an account yet, then, for an otherwise valid form only, a password that is not
+/// a known breached one.
+async fn validate_registration(
+    state: &AppState,
+    input: &RegisterInput,
+) -> Result<(EmailAddress, DisplayName), RegisterError> {
     let mut errors = FieldErrors::new();
-    let email = errors.check("email", EmailAddress::parse(&input.email));
-    let name = errors.check("name", DisplayName::parse(&input.name));
-    errors.check("password", PasswordPolicy.check(&input.password, email.as_ref()));
+    let (email, name) = check_account(&mut errors, &input.email, &input.name, &input.password);
     if let Some(email) = &email {
         if users::email_exists(&mut *state.db.conn().await?, email.as_str()).await? {
             errors.add("email", EMAIL_TAKEN);
@@ -154,53 +194,48 @@ pub async fn register(
     let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
         return Err(RegisterError::Invalid(errors));
     };
+    Ok((email, name))
+}
 
-    let hash = match state.hasher.hash(&input.password).await {
-        Ok(hash) => hash,
-        Err(HashError::Busy) => {
-            taken.give_back(state).await?;
-            return Err(RegisterError::Busy);
-        }
-        Err(err) => return Err(err.into()),
-    };
+/// Writes a registered account in one transaction with, unless the address is the one the
+/// session's pending invite was sent to, its verification email.
+async fn write_account(
+    state: &AppState,
+    session: &Session,
+    email: &EmailAddress,
+    name: &DisplayName,
+    hash: &PasswordHash,
+) -> Result<UserRow, RegisterError> {
     // Registering through the invited address's link proves the mailbox (SPEC §4.3); any
     // other new address gets a verification email (§7), queued with the account.
     let invited_here = session::pending_invite(session).await?.is_some_and(|p| p.email == email.as_str());
     let mut tx = state.db.begin().await?;
-    let inserted = users::insert(
-        &mut tx,
-        users::NewUser {
-            email: email.as_str(),
-            name: name.as_str(),
-            password_hash: Some(&hash),
-            email_verified: false,
-            is_superuser: false,
-            now: db::now(),
-        },
-    )
-    .await;
-    let user = match inserted {
-        Ok(user) => user,
-        // Two registrations of one address racing: the unique index decides.
-        Err(err) if db::is_unique_violation(&err) => {
-            return Err(RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN)))
-        }
-        Err(err) => return Err(err.into()),
+    let new = users::NewUser {
+        email: email.as_str(),
+        name: name.as_str(),
+        password_hash: Some(hash),
+        email_verified: false,
+        is_superuser: false,
+        now: db::now(),
     };
+    let user = insert_user(&mut tx, new).await?;
     if !invited_here {
         emails::queue(state, &mut tx, &user, user.created_at).await?;
     }
     tx.commit().await?;
+    Ok(user)
+}
 
-    session::sign_in(session, user.id).await?;
-    session::take_invite_pass(session).await?;
-    tracing::info!(user_id = user.id, "user registered");
-    let redirect_to = match finish_pending_invite(state, session, &user).await? {
-        Some(path) => path,
-        None => landing_path(state, &user).await?,
-    };
-    let user = users::find_by_id(&mut *state.db.conn().await?, user.id).await?.unwrap_or(user);
-    Ok(Signed { user, redirect_to, second_factor_required: false })
+/// Inserts a user. Two registrations of one address racing: the unique index decides, and
+/// the loser is told the address is taken.
+async fn insert_user(conn: &mut db::Conn, new: users::NewUser<'_>) -> Result<UserRow, RegisterError> {
+    users::insert(conn, new).await.map_err(|err| {
+        if db::is_unique_violation(&err) {
+            RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN))
+        } else {
+            err.into()
+        }
+    })
 }
 
 /// Creates a user directly (admin command): the same validation as registration, no
@@ -213,33 +248,21 @@ pub async fn create_user(
     superuser: bool,
 ) -> Result<UserRow, RegisterError> {
     let mut errors = FieldErrors::new();
-    let email = errors.check("email", EmailAddress::parse(email));
-    let name = errors.check("name", DisplayName::parse(name));
-    errors.check("password", PasswordPolicy.check(password, email.as_ref()));
+    let (email, name) = check_account(&mut errors, email, name, password);
     let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
         return Err(RegisterError::Invalid(errors));
     };
     let hash = state.hasher.hash(password).await?;
     let mut tx = state.db.begin().await?;
-    let user = users::insert(
-        &mut tx,
-        users::NewUser {
-            email: email.as_str(),
-            name: name.as_str(),
-            password_hash: Some(&hash),
-            email_verified: true,
-            is_superuser: superuser,
-            now: db::now(),
-        },
-    )
-    .await
-    .map_err(|err| {
-        if db::is_unique_violation(&err) {
-            RegisterError::Invalid(FieldErrors::single("email", EMAIL_TAKEN))
-        } else {
-            err.into()
-        }
-    })?;
+    let new = users::NewUser {
+        email: email.as_str(),
+        name: name.as_str(),
+        password_hash: Some(&hash),
+        email_verified: true,
+        is_superuser: superuser,
+        now: db::now(),
+    };
+    let user = insert_user(&mut tx, new).await?;
     tx.commit().await?;
     if superuser {
         // SPEC §4.3: the operator's superuser owns the single organization.

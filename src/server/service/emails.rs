@@ -53,7 +53,7 @@ impl Failure for VerifyError {
 }
 
 fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = crate::server::domain::hmac_sha256(key);
     mac.update(format!("email-verification\n{nonce}\n{user_id}\n{email}\n{expires_at}").as_bytes());
     mac
 }

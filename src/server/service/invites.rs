@@ -4,9 +4,10 @@ use serde_json::json;
 
 use super::internal_errors;
 use super::limits::Limited;
-use super::organizations::{self as orgs, OrgError};
-use super::problem::{Failure, Kind, Problem};
+use super::organizations::{self as orgs, Membership, OrgError};
+use super::problem::{Failure, Kind, Problem, INVALID};
 use crate::model::InviteStatus;
+use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, outbox, users};
 use crate::server::domain::invite::{self, InviteKey, InviteToken, DAY_SECS};
@@ -30,7 +31,7 @@ pub struct InviteInput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     /// No such organization (or not a member), member, invite or request.
     #[error("There is no such organization, member or invite, or you are not a member.")]
@@ -80,17 +81,25 @@ pub const ADDRESS_LIMITED: &str = "This address has been invited too many times 
 /// organization's lock, in the transaction that writes the send's audit entry, so that
 /// the count and the new entry are one step for concurrent sends. `Retry-After` is when
 /// the oldest counted send leaves the rolling day.
-pub(super) fn within_daily(
-    sent: members::SentSince,
-    max: i64,
-    now: i64,
-    message: &'static str,
-) -> Result<(), InviteError> {
+fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
     if sent.count < max {
         return Ok(());
     }
     let retry_after_secs = sent.oldest.map_or(DAY_SECS, |oldest| oldest + DAY_SECS - now).max(1) as u64;
     Err(InviteError::RateLimited(Limited { message, retry_after_secs }))
+}
+
+/// Refuses when the organization has sent the address its daily share of invites (SPEC
+/// §5.1): new invites, resends, regenerates and approved requests all count. Call like
+/// [`within_daily`], under the organization's lock.
+pub(super) async fn within_address_limit(
+    conn: &mut db::Conn,
+    org_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<(), InviteError> {
+    let to_address = members::sends_to_address_since(conn, now - DAY_SECS, org_id, email).await?;
+    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)
 }
 
 /// The actor's role read again under the organization's lock: a concurrent change may
@@ -101,6 +110,27 @@ async fn role_under_lock(conn: &mut db::Conn, org_id: i64, user_id: i64) -> Resu
         Some(row) => Ok(row.role),
         None => Err(InviteError::NotFound),
     }
+}
+
+/// The pending row `member_id` of organization `org_id` (an invite or a request) when
+/// `wanted` accepts its status; `NotFound` otherwise.
+pub(super) async fn find_pending(
+    conn: &mut db::Conn,
+    org_id: i64,
+    member_id: i64,
+    wanted: impl FnOnce(InviteStatus) -> bool,
+) -> Result<MemberRow, InviteError> {
+    let row = members::find(conn, member_id).await?;
+    row.filter(|r| r.organization_id == org_id && r.is_pending() && wanted(r.invite_status))
+        .ok_or(InviteError::NotFound)
+}
+
+/// Whether the address belongs to a member of organization `org_id`.
+pub(super) async fn is_member(conn: &mut db::Conn, org_id: i64, email: &str) -> Result<bool, sqlx::Error> {
+    Ok(match users::find_by_email(conn, email).await? {
+        Some(user) => members::membership(conn, org_id, user.id).await?.is_some(),
+        None => false,
+    })
 }
 
 pub const SEAT_LIMIT: &str =
@@ -151,12 +181,55 @@ pub async fn create(
     slug: &str,
     input: InviteInput,
 ) -> Result<(MemberRow, String), InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden(
-            "You do not have permission to invite members; ask an owner or manager, or request an invite.",
-        ));
-    }
+    let membership = orgs::manager_membership(
+        state,
+        actor,
+        slug,
+        "You do not have permission to invite members; ask an owner or manager, or request an invite.",
+    )
+    .await?;
+    let valid = validate(state, &membership, &input).await?;
+    let (org, email) = (&membership.org, valid.email.as_str());
+
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
+    // The inviter's daily count spans organizations: their own row is locked too.
+    users::lock(&mut tx, state.db.kind(), actor.id).await?;
+    within_daily_limits(&mut tx, org.id, actor.id, email, now).await?;
+    claim_address(&mut tx, org.id, email).await?;
+    check_seat(&mut tx, org.id).await?;
+    let (row, token) = write_invite(&mut tx, state, org.id, actor.id, &valid, now).await?;
+    let link = invite_link(state, row.id, token.expose());
+    let sent = InviteSent {
+        org,
+        sender: actor,
+        member_id: row.id,
+        email,
+        audit_event: "member.invite",
+        data: json!({"email": email, "role": valid.role.as_str(), "teams": input.teams}),
+        link: &link,
+        days: valid.days,
+        now,
+    };
+    sent.write(&mut tx, input.send_invite).await?;
+    tx.commit().await?;
+    tracing::info!(member_id = row.id, "invite created");
+    Ok((row, link))
+}
+
+/// An invite's input once checked.
+struct ValidInvite {
+    email: EmailAddress,
+    role: Role,
+    /// How many days the link works.
+    days: i64,
+    team_ids: Vec<i64>,
+}
+
+/// Validates the input (its teams must be the organization's), every field's errors
+/// together; then the role must be one the actor may grant.
+async fn validate(state: &AppState, membership: &Membership, input: &InviteInput) -> Result<ValidInvite, InviteError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&input.email));
     let role = match input.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
@@ -183,89 +256,135 @@ pub async fn create(
     if !membership.role.can_grant(role) {
         return Err(InviteError::Forbidden("You cannot invite someone with a role higher than your own."));
     }
+    Ok(ValidInvite { email, role, days, team_ids })
+}
 
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
-    // The inviter's daily count spans organizations: their own row is locked too.
-    users::lock(&mut tx, state.db.kind(), actor.id).await?;
+/// The daily limits of a new invite (SPEC §5.1): the inviter's, the organization's and the
+/// address's. Call under the organization's lock and the inviter's own.
+async fn within_daily_limits(
+    conn: &mut db::Conn,
+    org_id: i64,
+    inviter_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<(), InviteError> {
     let day_ago = now - DAY_SECS;
-    let by_inviter = members::invites_since(&mut tx, day_ago, Some(actor.id), None, None).await?;
+    let by_inviter = members::invites_since(conn, day_ago, Some(inviter_id), None, None).await?;
     within_daily(by_inviter, PER_INVITER_PER_DAY, now, "You have sent too many invites today. Try again tomorrow.")?;
-    let by_org = members::invites_since(&mut tx, day_ago, None, Some(membership.org.id), None).await?;
+    let by_org = members::invites_since(conn, day_ago, None, Some(org_id), None).await?;
     within_daily(
         by_org,
         PER_ORG_PER_DAY,
         now,
         "This organization has sent too many invites today. Try again tomorrow.",
     )?;
-    let to_address = members::sends_to_address_since(&mut tx, day_ago, membership.org.id, email.as_str()).await?;
-    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
-    if let Some(existing) = users::find_by_email(&mut tx, email.as_str()).await? {
-        if members::membership(&mut tx, membership.org.id, existing.id).await?.is_some() {
-            return Err(InviteError::AddressTaken(ALREADY_MEMBER));
-        }
+    within_address_limit(conn, org_id, email, now).await
+}
+
+/// Refuses an address that is a member already or has a pending invite; an invite request
+/// or join request for it is deleted, since the invite replaces it.
+async fn claim_address(conn: &mut db::Conn, org_id: i64, email: &str) -> Result<(), InviteError> {
+    if is_member(conn, org_id, email).await? {
+        return Err(InviteError::AddressTaken(ALREADY_MEMBER));
     }
-    if let Some(pending) = members::pending_for_email(&mut tx, membership.org.id, email.as_str()).await? {
+    if let Some(pending) = members::pending_for_email(conn, org_id, email).await? {
         if pending.invite_status == InviteStatus::Approved {
             return Err(InviteError::AddressTaken(ALREADY_INVITED));
         }
         // An invite request or join request for this address is replaced by the invite.
-        members::delete_pending(&mut tx, pending.id).await?;
+        members::delete_pending(conn, pending.id).await?;
     }
-    check_seat(&mut tx, membership.org.id).await?;
-    let row = match members::insert_invite(
-        &mut tx,
-        members::NewInvite {
-            org_id: membership.org.id,
-            email: email.as_str(),
-            role,
-            inviter_id: actor.id,
-            expires_at: now + days * DAY_SECS,
-            now,
-        },
-    )
-    .await
-    {
+    Ok(())
+}
+
+/// Writes the invite row with its first token (generation 0) and its teams; an address
+/// invited meanwhile (the unique index decides) is `AddressTaken`.
+async fn write_invite(
+    conn: &mut db::Conn,
+    state: &AppState,
+    org_id: i64,
+    inviter_id: i64,
+    valid: &ValidInvite,
+    now: i64,
+) -> Result<(MemberRow, InviteToken), InviteError> {
+    let new = members::NewInvite {
+        org_id,
+        email: valid.email.as_str(),
+        role: valid.role,
+        inviter_id,
+        expires_at: now + valid.days * DAY_SECS,
+        now,
+    };
+    let row = match members::insert_invite(conn, new).await {
         Ok(row) => row,
         Err(err) if db::is_unique_violation(&err) => return Err(InviteError::AddressTaken(ALREADY_INVITED)),
         Err(err) => return Err(err.into()),
     };
     let token = invite_token(state, row.id, 0);
-    members::set_token(&mut tx, row.id, &token.hash(), now + days * DAY_SECS, 0).await?;
+    members::set_token(conn, row.id, &token.hash(), now + valid.days * DAY_SECS, 0).await?;
     let row = MemberRow { token_hash: Some(token.hash()), token_generation: 0, ..row };
-    members::add_to_teams(&mut tx, row.id, &team_ids).await?;
-    let link = invite_link(state, row.id, token.expose());
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: "member.invite",
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: Some(email.as_str()),
-            ip: None,
-            data: json!({"email": email.as_str(), "role": role.as_str(), "teams": input.teams}),
-            now,
-        },
-    )
-    .await?;
-    outbox::queue_event(
-        &mut tx,
-        "member.invited",
-        membership.org.id,
-        &json!({"memberId": row.id, "email": email.as_str()}),
-        now,
-    )
-    .await?;
-    if input.send_invite {
-        let (subject, body) = invite_email(&actor.name, &membership.org.name, &link, days);
-        outbox::queue_mail(&mut tx, email.as_str(), &subject, &body, Some(row.id), now).await?;
+    members::add_to_teams(conn, row.id, &valid.team_ids).await?;
+    Ok((row, token))
+}
+
+/// An invite link going out (a new invite, an approved request, a resend or regenerate):
+/// what its audit entry, its email and its `member.invited` event (not written for a
+/// resend or regenerate) say. The audit entry is what the address's daily limit counts.
+pub(super) struct InviteSent<'a> {
+    pub org: &'a OrgRow,
+    /// The actor, in whose name the email goes.
+    pub sender: &'a UserRow,
+    pub member_id: i64,
+    pub email: &'a str,
+    pub audit_event: &'a str,
+    pub data: serde_json::Value,
+    pub link: &'a str,
+    /// How many days the link works, as the email says it.
+    pub days: i64,
+    pub now: i64,
+}
+
+impl InviteSent<'_> {
+    /// The audit entry, the `member.invited` event and, when `mail`, the invite email, in
+    /// that order, in the caller's transaction.
+    pub(super) async fn write(&self, conn: &mut db::Conn, mail: bool) -> Result<(), sqlx::Error> {
+        self.audit(conn).await?;
+        outbox::queue_event(
+            conn,
+            "member.invited",
+            self.org.id,
+            &json!({"memberId": self.member_id, "email": self.email}),
+            self.now,
+        )
+        .await?;
+        if mail {
+            self.mail(conn).await?;
+        }
+        Ok(())
     }
-    tx.commit().await?;
-    tracing::info!(member_id = row.id, "invite created");
-    Ok((row, link))
+
+    /// The audit entry alone.
+    pub(super) async fn audit(&self, conn: &mut db::Conn) -> Result<(), sqlx::Error> {
+        let entry = audit::NewEntry {
+            org_id: self.org.id,
+            actor_id: Some(self.sender.id),
+            event: self.audit_event,
+            target_member_id: Some(self.member_id),
+            target_user_id: None,
+            target_email: Some(self.email),
+            ip: None,
+            data: self.data.clone(),
+            now: self.now,
+        };
+        audit::insert(conn, entry).await
+    }
+
+    /// The invite email alone, queued in the outbox.
+    pub(super) async fn mail(&self, conn: &mut db::Conn) -> Result<(), sqlx::Error> {
+        let (subject, body) = invite_email(&self.sender.name, &self.org.name, self.link, self.days);
+        outbox::queue_mail(conn, self.email, &subject, &body, Some(self.member_id), self.now).await?;
+        Ok(())
+    }
 }
 
 /// The invite email: names the inviter and the organization, carries the link.
@@ -282,17 +401,11 @@ pub fn invite_email(inviter: &str, org: &str, link: &str, days: i64) -> (String,
 
 /// Revokes a pending invite (its link then says the invite is no longer valid).
 pub async fn revoke(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("You do not have permission to revoke invites."));
-    }
+    let membership =
+        orgs::manager_membership(state, actor, slug, "You do not have permission to revoke invites.").await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let Some(row) =
-        members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id && r.is_pending())
-    else {
-        return Err(InviteError::NotFound);
-    };
+    let row = find_pending(&mut tx, membership.org.id, member_id, |_| true).await?;
     members::delete_pending(&mut tx, row.id).await?;
     audit::insert(
         &mut tx,
@@ -331,66 +444,42 @@ pub async fn reissue(
     member_id: i64,
     regenerate: bool,
 ) -> Result<MemberRow, InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("You do not have permission to resend invites."));
-    }
+    let membership =
+        orgs::manager_membership(state, actor, slug, "You do not have permission to resend invites.").await?;
+    let org = &membership.org;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     // Resends and regenerates count against the address's daily limit (SPEC §5.1), under
     // the organization's lock like `create`, so that parallel ones are counted in turn.
-    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
-        r.organization_id == membership.org.id && r.is_pending() && r.invite_status == InviteStatus::Approved
-    }) else {
-        return Err(InviteError::NotFound);
-    };
+    crate::server::db::organizations::lock(&mut tx, state.db.kind(), org.id).await?;
+    let row = find_pending(&mut tx, org.id, member_id, |status| status == InviteStatus::Approved).await?;
     let expired = invite::is_expired(row.token_expires_at, now);
     if !regenerate && expired {
         return Err(InviteError::Conflict("This invite has expired; regenerate it to send a new link."));
     }
-    let to_address = members::sends_to_address_since(
-        &mut tx,
-        now - DAY_SECS,
-        membership.org.id,
-        row.email.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)?;
+    let email = row.email.clone().unwrap_or_default();
+    within_address_limit(&mut tx, org.id, &email, now).await?;
     let expires_at = if regenerate {
         now + i64::from(state.config.invite_days_valid) * DAY_SECS
     } else {
         row.token_expires_at.unwrap_or(now)
     };
-    // A resend mails the link the invite already has; a regenerate (or an invite whose
-    // token was not derived) moves to the next generation, which kills the old link.
-    let current = invite_token(state, row.id, row.token_generation);
-    let (generation, token) = if !regenerate && invite::token_matches(current.expose(), row.token_hash.as_deref()) {
-        (row.token_generation, current)
-    } else {
-        (row.token_generation + 1, invite_token(state, row.id, row.token_generation + 1))
-    };
+    let (generation, token) = reissued_token(state, &row, regenerate);
     members::set_token(&mut tx, row.id, &token.hash(), expires_at, generation).await?;
-    let email = row.email.clone().unwrap_or_default();
     let link = invite_link(state, row.id, token.expose());
-    let days = ((expires_at - now) + DAY_SECS - 1) / DAY_SECS;
-    let (subject, body) = invite_email(&actor.name, &membership.org.name, &link, days.max(1));
-    outbox::queue_mail(&mut tx, &email, &subject, &body, Some(row.id), now).await?;
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: if regenerate { "invite.regenerate" } else { "member.reinvite" },
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: Some(&email),
-            ip: None,
-            data: json!({"email": email, "role": row.role}),
-            now,
-        },
-    )
-    .await?;
+    let sent = InviteSent {
+        org,
+        sender: actor,
+        member_id: row.id,
+        email: &email,
+        audit_event: if regenerate { "invite.regenerate" } else { "member.reinvite" },
+        data: json!({"email": email, "role": row.role}),
+        link: &link,
+        days: (((expires_at - now) + DAY_SECS - 1) / DAY_SECS).max(1),
+        now,
+    };
+    sent.mail(&mut tx).await?;
+    sent.audit(&mut tx).await?;
     tx.commit().await?;
     Ok(MemberRow {
         token_expires_at: Some(expires_at),
@@ -398,6 +487,18 @@ pub async fn reissue(
         token_hash: Some(token.hash()),
         ..row
     })
+}
+
+/// The generation and token a reissued invite gets. A resend mails the link the invite
+/// already has; a regenerate (or an invite whose token was not derived) moves to the next
+/// generation, which kills the old link.
+fn reissued_token(state: &AppState, row: &MemberRow, regenerate: bool) -> (i64, InviteToken) {
+    let current = invite_token(state, row.id, row.token_generation);
+    if !regenerate && invite::token_matches(current.expose(), row.token_hash.as_deref()) {
+        (row.token_generation, current)
+    } else {
+        (row.token_generation + 1, invite_token(state, row.id, row.token_generation + 1))
+    }
 }
 
 /// Removes a member (not an invite: that is [`revoke`]). Managers cannot remove owners, and

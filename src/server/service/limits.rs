@@ -39,20 +39,13 @@ pub const LOGIN_IP: Limit = Limit {
     window_secs: 60,
     message: "Too many failed sign-in attempts from your network. Wait a minute and try again.",
 };
+/// What the second-factor limits say when reached.
+const TOO_MANY_CODES: &str = "Too many wrong codes. Wait a minute and try again.";
+
 /// Wrong second-factor codes per pending sign-in (5 per minute).
-pub const TWO_FACTOR_PENDING: Limit = Limit {
-    name: "2fa-pending",
-    max: 5,
-    window_secs: 60,
-    message: "Too many wrong codes. Wait a minute and try again.",
-};
+pub const TWO_FACTOR_PENDING: Limit = Limit { name: "2fa-pending", max: 5, window_secs: 60, message: TOO_MANY_CODES };
 /// Wrong second-factor codes per account, at sign-in and enrolment (5 per minute).
-pub const TWO_FACTOR_ACCOUNT: Limit = Limit {
-    name: "2fa-account",
-    max: 5,
-    window_secs: 60,
-    message: "Too many wrong codes. Wait a minute and try again.",
-};
+pub const TWO_FACTOR_ACCOUNT: Limit = Limit { name: "2fa-account", max: 5, window_secs: 60, message: TOO_MANY_CODES };
 /// Registrations per client address (20 per hour).
 pub const REGISTER_IP: Limit = Limit {
     name: "register-ip",

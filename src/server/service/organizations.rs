@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::internal_errors;
-use super::problem::{Failure, Kind, Problem};
+use super::problem::{Failure, Kind, Problem, INVALID};
 use crate::model::InviteStatus;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
@@ -13,7 +13,7 @@ use crate::server::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     /// The organization does not exist or the user is not a member: the same answer, so
     /// outsiders learn nothing.
@@ -135,6 +135,21 @@ pub async fn membership(state: &AppState, user: &UserRow, slug: &str) -> Result<
     Ok(membership)
 }
 
+/// [`membership`] for what only owners and managers may do: anyone else is refused with
+/// `Forbidden(refusal)`, the sentence naming what they cannot do.
+pub async fn manager_membership(
+    state: &AppState,
+    user: &UserRow,
+    slug: &str,
+    refusal: &'static str,
+) -> Result<Membership, OrgError> {
+    let membership = membership(state, user, slug).await?;
+    if !membership.role.can_invite() {
+        return Err(OrgError::Forbidden(refusal));
+    }
+    Ok(membership)
+}
+
 /// [`membership`] without the single sign-on requirement (the provider's own settings).
 pub async fn membership_ungated(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
     let mut conn = state.db.conn().await?;
@@ -214,10 +229,7 @@ pub async fn audit_log(
     slug: &str,
     limit: i64,
 ) -> Result<(Membership, Vec<audit::EntryRow>), OrgError> {
-    let membership = membership(state, user, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(OrgError::Forbidden("Only owners and managers can read the audit log."));
-    }
+    let membership = manager_membership(state, user, slug, "Only owners and managers can read the audit log.").await?;
     let entries = audit::list(&mut *state.db.conn().await?, membership.org.id, limit).await?;
     Ok((membership, entries))
 }
@@ -251,10 +263,7 @@ pub async fn create_team(
     name: &str,
     team_slug: Option<&str>,
 ) -> Result<(String, String), OrgError> {
-    let membership = membership(state, user, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(OrgError::Forbidden("Only owners and managers can create teams."));
-    }
+    let membership = manager_membership(state, user, slug, "Only owners and managers can create teams.").await?;
     let mut errors = FieldErrors::new();
     let name = name.trim();
     if name.is_empty() {
@@ -335,16 +344,29 @@ async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>)
         },
     )
     .await?;
-    outbox::queue_event(
-        &mut tx,
-        "member.joined",
-        org.id,
-        &json!({"memberId": member.id, "userId": user.id, "viaInvite": false}),
-        now,
-    )
-    .await?;
+    announce_joined(&mut tx, org.id, member.id, user.id, false, now).await?;
     tx.commit().await?;
     Ok(Some(org))
+}
+
+/// Announces a new membership to the organization's webhooks (`member.joined`), in the
+/// transaction that writes it; `via_invite` says whether an invite was accepted.
+pub(super) async fn announce_joined(
+    conn: &mut db::Conn,
+    org_id: i64,
+    member_id: i64,
+    user_id: i64,
+    via_invite: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    outbox::queue_event(
+        conn,
+        "member.joined",
+        org_id,
+        &json!({"memberId": member_id, "userId": user_id, "viaInvite": via_invite}),
+        now,
+    )
+    .await
 }
 
 /// A change of an organization's settings: `None` leaves a setting as it is; for the
@@ -371,72 +393,16 @@ pub async fn update_settings(
     slug: &str,
     input: SettingsInput,
 ) -> Result<OrgRow, OrgError> {
-    let membership = membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(OrgError::Forbidden("Only owners and managers can change the organization's settings."));
-    }
-    let mut errors = FieldErrors::new();
+    let membership =
+        manager_membership(state, actor, slug, "Only owners and managers can change the organization's settings.")
+            .await?;
     let mut tx = state.db.begin().await?;
     organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
     let org = organizations::find_by_id(&mut tx, membership.org.id).await?.ok_or(OrgError::NotFound)?;
     let before = org.settings();
-    let mut after = before.clone();
-    if let Some(name) = &input.name {
-        errors.check("name", required_text(name, MAX_ORG_NAME_LEN));
-        after.name = name.trim().to_owned();
-    }
-    if let Some(role) = &input.default_role {
-        match role.parse::<Role>() {
-            Ok(role) if membership.role.can_grant(role) => after.default_role = role,
-            Ok(_) => errors.add("defaultRole", "You cannot make a role higher than your own the default."),
-            Err(e) => errors.add("defaultRole", e),
-        }
-    }
-    after.require_2fa = input.require_2fa.unwrap_or(before.require_2fa);
-    after.require_email_verification = input.require_email_verification.unwrap_or(before.require_email_verification);
-    after.allow_join_requests = input.allow_join_requests.unwrap_or(before.allow_join_requests);
-    after.allow_email_mismatch = input.allow_email_mismatch.unwrap_or(before.allow_email_mismatch);
-    if after.require_2fa && !before.require_2fa && !db::two_factor::is_enrolled(&mut tx, actor.id).await? {
-        errors.add("require2FA", "Enable two-factor authentication on your own account before requiring it.");
-    }
-    if let Some(limit) = input.member_limit {
-        match limit {
-            Some(n) if !(1..=MAX_MEMBER_LIMIT).contains(&n) => errors.add(
-                "memberLimit",
-                format!("Ensure this value is between 1 and {MAX_MEMBER_LIMIT}, or empty for no limit."),
-            ),
-            Some(n) => {
-                let used = members::seats_used(&mut tx, org.id).await?;
-                if !seats::fit(Some(n), used) {
-                    errors.add(
-                        "memberLimit",
-                        format!("{used} seats are in use (members and pending invites); the limit cannot be lower. Remove members or revoke invites first."),
-                    );
-                }
-                after.member_limit = Some(n);
-            }
-            None => after.member_limit = None,
-        }
-    }
-    if !errors.is_empty() {
-        return Err(OrgError::Invalid(errors));
-    }
+    let after = checked_settings(&mut tx, org.id, actor.id, membership.role, &before, &input).await?;
     let updated = organizations::update_settings(&mut tx, org.id, &after).await?;
-    let mut changed = serde_json::Map::new();
-    let pairs = [
-        ("name", json!(before.name), json!(after.name)),
-        ("require2FA", json!(before.require_2fa), json!(after.require_2fa)),
-        ("requireEmailVerification", json!(before.require_email_verification), json!(after.require_email_verification)),
-        ("allowJoinRequests", json!(before.allow_join_requests), json!(after.allow_join_requests)),
-        ("defaultRole", json!(before.default_role), json!(after.default_role)),
-        ("allowEmailMismatch", json!(before.allow_email_mismatch), json!(after.allow_email_mismatch)),
-        ("memberLimit", json!(before.member_limit), json!(after.member_limit)),
-    ];
-    for (key, old, new) in pairs {
-        if old != new {
-            changed.insert(key.to_owned(), json!({"from": old, "to": new}));
-        }
-    }
+    let changed = settings_changes(&before, &after);
     if !changed.is_empty() {
         audit::insert(
             &mut tx,
@@ -456,4 +422,83 @@ pub async fn update_settings(
     }
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Validates the change and applies it to the settings `before`, read under the seat lock:
+/// a new member limit is checked against the seats in use as they are when it is written.
+/// Every field's errors together, or the settings to write.
+async fn checked_settings(
+    tx: &mut db::Conn,
+    org_id: i64,
+    actor_id: i64,
+    actor_role: Role,
+    before: &organizations::Settings,
+    input: &SettingsInput,
+) -> Result<organizations::Settings, OrgError> {
+    let mut errors = FieldErrors::new();
+    let mut after = before.clone();
+    if let Some(name) = &input.name {
+        errors.check("name", required_text(name, MAX_ORG_NAME_LEN));
+        after.name = name.trim().to_owned();
+    }
+    if let Some(role) = &input.default_role {
+        match role.parse::<Role>() {
+            Ok(role) if actor_role.can_grant(role) => after.default_role = role,
+            Ok(_) => errors.add("defaultRole", "You cannot make a role higher than your own the default."),
+            Err(e) => errors.add("defaultRole", e),
+        }
+    }
+    after.require_2fa = input.require_2fa.unwrap_or(before.require_2fa);
+    after.require_email_verification = input.require_email_verification.unwrap_or(before.require_email_verification);
+    after.allow_join_requests = input.allow_join_requests.unwrap_or(before.allow_join_requests);
+    after.allow_email_mismatch = input.allow_email_mismatch.unwrap_or(before.allow_email_mismatch);
+    if after.require_2fa && !before.require_2fa && !db::two_factor::is_enrolled(tx, actor_id).await? {
+        errors.add("require2FA", "Enable two-factor authentication on your own account before requiring it.");
+    }
+    if let Some(limit) = input.member_limit {
+        match limit {
+            Some(n) if !(1..=MAX_MEMBER_LIMIT).contains(&n) => errors.add(
+                "memberLimit",
+                format!("Ensure this value is between 1 and {MAX_MEMBER_LIMIT}, or empty for no limit."),
+            ),
+            Some(n) => {
+                let used = members::seats_used(tx, org_id).await?;
+                if !seats::fit(Some(n), used) {
+                    errors.add(
+                        "memberLimit",
+                        format!("{used} seats are in use (members and pending invites); the limit cannot be lower. Remove members or revoke invites first."),
+                    );
+                }
+                after.member_limit = Some(n);
+            }
+            None => after.member_limit = None,
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrgError::Invalid(errors));
+    }
+    Ok(after)
+}
+
+/// What the `org.edit` audit entry records: each setting that changed, `{from, to}`.
+fn settings_changes(
+    before: &organizations::Settings,
+    after: &organizations::Settings,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut changed = serde_json::Map::new();
+    let pairs = [
+        ("name", json!(before.name), json!(after.name)),
+        ("require2FA", json!(before.require_2fa), json!(after.require_2fa)),
+        ("requireEmailVerification", json!(before.require_email_verification), json!(after.require_email_verification)),
+        ("allowJoinRequests", json!(before.allow_join_requests), json!(after.allow_join_requests)),
+        ("defaultRole", json!(before.default_role), json!(after.default_role)),
+        ("allowEmailMismatch", json!(before.allow_email_mismatch), json!(after.allow_email_mismatch)),
+        ("memberLimit", json!(before.member_limit), json!(after.member_limit)),
+    ];
+    for (key, old, new) in pairs {
+        if old != new {
+            changed.insert(key.to_owned(), json!({"from": old, "to": new}));
+        }
+    }
+    changed
 }

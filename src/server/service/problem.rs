@@ -13,6 +13,9 @@ use super::limits::Limited;
 use crate::server::auth::password::BUSY_RETRY_AFTER_SECS;
 use crate::server::domain::FieldErrors;
 
+/// What a form with errors says above its fields (the browser shows the same words).
+pub use crate::model::FORM_HAS_ERRORS as INVALID;
+
 /// What a client is told when the password-hashing queue is full (SPEC §9.4).
 pub const BUSY: &str = "The server is busy. Try again in a moment.";
 
@@ -76,7 +79,7 @@ impl Problem {
 
     /// The input has errors.
     pub fn invalid(fields: FieldErrors) -> Self {
-        Self { fields, ..Self::new(Kind::Invalid, "invalid", "Please correct the errors below.") }
+        Self { fields, ..Self::new(Kind::Invalid, "invalid", INVALID) }
     }
 
     /// A rate limit was reached.

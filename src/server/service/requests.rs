@@ -4,13 +4,13 @@
 
 use serde_json::json;
 
-use super::invites::{self, check_seat, InviteError, ALREADY_MEMBER};
+use super::invites::{self, check_seat, find_pending, is_member, InviteError, InviteSent, ALREADY_MEMBER};
 use super::limits;
 use super::organizations::{self as orgs, MemberEntry, Membership};
-use super::problem::{Failure, Kind, Problem};
+use super::problem::{Failure, Kind, Problem, INVALID};
 use crate::model::InviteStatus;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, users};
+use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox};
 use crate::server::domain::invite::DAY_SECS;
 use crate::server::domain::{EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
@@ -29,6 +29,47 @@ pub async fn request_invite(
 ) -> Result<MemberRow, InviteError> {
     let membership = orgs::membership(state, actor, slug).await?;
     let org = &membership.org;
+    let (email, role) = validate_request(org, email, role)?;
+    // At most 20 a day per member and organization (SPEC §5.7), counted before the work.
+    limits::INVITE_REQUEST_MEMBER.consume(state, &format!("{}:{}", org.id, actor.id)).await?;
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    if is_member(&mut tx, org.id, email.as_str()).await? {
+        return Err(InviteError::AddressTaken(ALREADY_MEMBER));
+    }
+    let request = members::NewRequest {
+        org_id: org.id,
+        email: email.as_str(),
+        role,
+        requester_id: Some(actor.id),
+        status: INVITE_REQUEST,
+        now,
+    };
+    let data = json!({"email": email.as_str(), "role": role.as_str()});
+    let Some(row) = file_request(&mut tx, request, "invite-request.create", None, data).await? else {
+        return Err(InviteError::AddressTaken(ALREADY_PENDING));
+    };
+    let subject = format!("{} asked to invite {} to {}", actor.name, email.as_str(), org.name);
+    let asked = format!(
+        "{} ({}) asked for {} to be invited to {} as {}.",
+        actor.name,
+        actor.email,
+        email.as_str(),
+        org.name,
+        role.as_str()
+    );
+    notify_admins(&mut tx, state, org, &subject, &asked, now).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// An invite request's input, checked: the address, and the role asked for (the
+/// organization's default role when none is).
+fn validate_request(
+    org: &organizations::OrgRow,
+    email: &str,
+    role: Option<&str>,
+) -> Result<(EmailAddress, Role), InviteError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(email));
     let role = match role.map(str::trim).filter(|r| !r.is_empty()) {
@@ -38,72 +79,59 @@ pub async fn request_invite(
     let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
         return Err(InviteError::Invalid(errors));
     };
-    // At most 20 a day per member and organization (SPEC §5.7), counted before the work.
-    limits::INVITE_REQUEST_MEMBER.consume(state, &format!("{}:{}", org.id, actor.id)).await?;
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
-        if members::membership(&mut tx, org.id, user.id).await?.is_some() {
-            return Err(InviteError::AddressTaken(ALREADY_MEMBER));
-        }
-    }
-    let inserted = members::insert_request(
-        &mut tx,
-        members::NewRequest {
-            org_id: org.id,
-            email: email.as_str(),
-            role,
-            requester_id: Some(actor.id),
-            status: INVITE_REQUEST,
-            now,
-        },
-    )
-    .await;
-    let row = match inserted {
+    Ok((email, role))
+}
+
+/// Writes a request row and its audit entry (`event`, by the requester, from `ip`);
+/// `None` when the address already has a pending row (the unique index decided).
+async fn file_request(
+    conn: &mut db::Conn,
+    request: members::NewRequest<'_>,
+    event: &str,
+    ip: Option<&str>,
+    data: serde_json::Value,
+) -> Result<Option<MemberRow>, sqlx::Error> {
+    let (org_id, actor_id, email, now) = (request.org_id, request.requester_id, request.email, request.now);
+    let row = match members::insert_request(conn, request).await {
         Ok(row) => row,
-        Err(err) if db::is_unique_violation(&err) => return Err(InviteError::AddressTaken(ALREADY_PENDING)),
-        Err(err) => return Err(err.into()),
+        Err(err) if db::is_unique_violation(&err) => return Ok(None),
+        Err(err) => return Err(err),
     };
     audit::insert(
-        &mut tx,
+        conn,
         audit::NewEntry {
-            org_id: org.id,
-            actor_id: Some(actor.id),
-            event: "invite-request.create",
+            org_id,
+            actor_id,
+            event,
             target_member_id: Some(row.id),
             target_user_id: None,
-            target_email: Some(email.as_str()),
-            ip: None,
-            data: json!({"email": email.as_str(), "role": role.as_str()}),
+            target_email: Some(email),
+            ip,
+            data,
             now,
         },
     )
     .await?;
-    let subject = format!("{} asked to invite {} to {}", actor.name, email.as_str(), org.name);
+    Ok(Some(row))
+}
+
+/// Mails the organization's owners and managers about a new request: what was `asked`,
+/// then where to approve or reject it.
+async fn notify_admins(
+    conn: &mut db::Conn,
+    state: &AppState,
+    org: &organizations::OrgRow,
+    subject: &str,
+    asked: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let body = format!(
-        "{} ({}) asked for {} to be invited to {} as {}.\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
-        actor.name,
-        actor.email,
-        email.as_str(),
-        org.name,
-        role.as_str(),
+        "{asked}\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
         state.config.public_url(),
         org.slug
     );
-    notify_admins(&mut tx, org.id, &subject, &body, now).await?;
-    tx.commit().await?;
-    Ok(row)
-}
-
-async fn notify_admins(
-    conn: &mut db::Conn,
-    org_id: i64,
-    subject: &str,
-    body: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    for to in members::admin_emails(conn, org_id).await? {
-        outbox::queue_mail(conn, &to, subject, body, None, now).await?;
+    for to in members::admin_emails(conn, org.id).await? {
+        outbox::queue_mail(conn, &to, subject, &body, None, now).await?;
     }
     Ok(())
 }
@@ -114,7 +142,7 @@ pub enum JoinError {
     NotFound,
     #[error("This organization does not accept join requests.")]
     NotAllowed,
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     #[error("{0}")]
     RateLimited(limits::Limited),
@@ -158,55 +186,25 @@ pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<
     }
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
-        if members::membership(&mut tx, org.id, user.id).await?.is_some() {
-            return Ok(());
-        }
+    if is_member(&mut tx, org.id, email.as_str()).await? {
+        return Ok(());
     }
     if members::pending_for_email(&mut tx, org.id, email.as_str()).await?.is_some() {
         return Ok(());
     }
-    let inserted = members::insert_request(
-        &mut tx,
-        members::NewRequest {
-            org_id: org.id,
-            email: email.as_str(),
-            role: org.default_role,
-            requester_id: None,
-            status: JOIN_REQUEST,
-            now,
-        },
-    )
-    .await;
-    let row = match inserted {
-        Ok(row) => row,
-        Err(err) if db::is_unique_violation(&err) => return Ok(()),
-        Err(err) => return Err(err.into()),
+    let request = members::NewRequest {
+        org_id: org.id,
+        email: email.as_str(),
+        role: org.default_role,
+        requester_id: None,
+        status: JOIN_REQUEST,
+        now,
     };
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: org.id,
-            actor_id: None,
-            event: "join-request.create",
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: Some(email.as_str()),
-            ip,
-            data: json!({"email": email.as_str()}),
-            now,
-        },
-    )
-    .await?;
+    let data = json!({"email": email.as_str()});
+    let Some(row) = file_request(&mut tx, request, "join-request.create", ip, data).await? else { return Ok(()) };
     let subject = format!("{} asked to join {}", email.as_str(), org.name);
-    let body = format!(
-        "{} asked to join {}.\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
-        email.as_str(),
-        org.name,
-        state.config.public_url(),
-        org.slug
-    );
-    notify_admins(&mut tx, org.id, &subject, &body, now).await?;
+    let asked = format!("{} asked to join {}.", email.as_str(), org.name);
+    notify_admins(&mut tx, state, &org, &subject, &asked, now).await?;
     tx.commit().await?;
     tracing::info!(member_id = row.id, "join request created");
     Ok(())
@@ -222,9 +220,14 @@ pub async fn list(
     if !membership.role.can_invite() {
         return Err(InviteError::Forbidden("Only owners and managers can see invite and join requests."));
     }
-    let requests =
-        entries.into_iter().filter(|e| e.row.is_pending() && e.row.invite_status != InviteStatus::Approved).collect();
+    let requests = entries.into_iter().filter(|e| e.row.is_pending() && is_request(e.row.invite_status)).collect();
     Ok((membership, requests))
+}
+
+/// Whether a pending row with this status is a request (an invite request or a join
+/// request) rather than an invite.
+fn is_request(status: InviteStatus) -> bool {
+    status != InviteStatus::Approved
 }
 
 fn request_kind(row: &MemberRow) -> &'static str {
@@ -244,37 +247,18 @@ pub async fn approve(
     member_id: i64,
     role: Option<&str>,
 ) -> Result<MemberRow, InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("Only owners and managers can approve requests."));
-    }
+    let membership =
+        orgs::manager_membership(state, actor, slug, "Only owners and managers can approve requests.").await?;
+    let org = &membership.org;
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    organizations::lock_seats(&mut tx, state.db.kind(), membership.org.id).await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
-        r.organization_id == membership.org.id && r.is_pending() && r.invite_status != InviteStatus::Approved
-    }) else {
-        return Err(InviteError::NotFound);
-    };
-    let role: Role = match role.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(raw) => raw.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?,
-        None => row.role,
-    };
-    if !membership.role.can_grant(role) {
-        return Err(InviteError::Forbidden(
-            "You cannot approve a role higher than your own; change the role or ask an owner.",
-        ));
-    }
-    check_seat(&mut tx, membership.org.id).await?;
+    organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
+    let row = find_pending(&mut tx, org.id, member_id, is_request).await?;
+    let role = approved_role(&membership, role, row.role)?;
+    check_seat(&mut tx, org.id).await?;
+    let email = row.email.clone().unwrap_or_default();
     // Approving mails an invite: it counts against the address's daily limit (§5.1).
-    let sent = members::sends_to_address_since(
-        &mut tx,
-        now - DAY_SECS,
-        membership.org.id,
-        row.email.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    invites::within_daily(sent, invites::PER_ADDRESS_PER_DAY, now, invites::ADDRESS_LIMITED)?;
+    invites::within_address_limit(&mut tx, org.id, &email, now).await?;
     let days = i64::from(state.config.invite_days_valid);
     let generation = row.token_generation + 1;
     let token = invites::invite_token(state, row.id, generation);
@@ -283,34 +267,23 @@ pub async fn approve(
     {
         return Err(InviteError::NotFound);
     }
-    let email = row.email.clone().unwrap_or_default();
-    let kind = request_kind(&row);
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: if kind == "join-request" { "join-request.approve" } else { "invite-request.approve" },
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: Some(&email),
-            ip: None,
-            data: json!({"email": email, "role": role.as_str(), "requested_by": row.inviter_id}),
-            now,
-        },
-    )
-    .await?;
-    outbox::queue_event(
-        &mut tx,
-        "member.invited",
-        membership.org.id,
-        &json!({"memberId": row.id, "email": email}),
-        now,
-    )
-    .await?;
     let link = invites::invite_link(state, row.id, token.expose());
-    let (subject, body) = invites::invite_email(&actor.name, &membership.org.name, &link, days);
-    outbox::queue_mail(&mut tx, &email, &subject, &body, Some(row.id), now).await?;
+    let sent = InviteSent {
+        org,
+        sender: actor,
+        member_id: row.id,
+        email: &email,
+        audit_event: if request_kind(&row) == "join-request" {
+            "join-request.approve"
+        } else {
+            "invite-request.approve"
+        },
+        data: json!({"email": email, "role": role.as_str(), "requested_by": row.inviter_id}),
+        link: &link,
+        days,
+        now,
+    };
+    sent.write(&mut tx, true).await?;
     tx.commit().await?;
     tracing::info!(member_id = row.id, "request approved");
     Ok(MemberRow {
@@ -324,19 +297,28 @@ pub async fn approve(
     })
 }
 
+/// The role a request is approved with: the one the approver gives, else the one asked
+/// for; either way one the approver may grant.
+fn approved_role(membership: &Membership, given: Option<&str>, asked: Role) -> Result<Role, InviteError> {
+    let role: Role = match given.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(raw) => raw.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?,
+        None => asked,
+    };
+    if !membership.role.can_grant(role) {
+        return Err(InviteError::Forbidden(
+            "You cannot approve a role higher than your own; change the role or ask an owner.",
+        ));
+    }
+    Ok(role)
+}
+
 /// Rejects (deletes) a request.
 pub async fn reject(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("Only owners and managers can reject requests."));
-    }
+    let membership =
+        orgs::manager_membership(state, actor, slug, "Only owners and managers can reject requests.").await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| {
-        r.organization_id == membership.org.id && r.is_pending() && r.invite_status != InviteStatus::Approved
-    }) else {
-        return Err(InviteError::NotFound);
-    };
+    let row = find_pending(&mut tx, membership.org.id, member_id, is_request).await?;
     members::delete_pending(&mut tx, row.id).await?;
     let kind = request_kind(&row);
     audit::insert(

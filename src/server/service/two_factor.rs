@@ -4,7 +4,7 @@ use tower_sessions::Session;
 
 use super::accounts::{self, Signed};
 use super::limits;
-use super::problem::{Failure, Kind, Problem};
+use super::problem::{Failure, Kind, Problem, INVALID};
 use super::{accept, internal_errors};
 use crate::server::auth::sealed::SealingKey;
 use crate::server::auth::session::{self, PendingSecondFactor};
@@ -27,7 +27,7 @@ pub enum TwoFactorError {
     AlreadyEnrolled,
     #[error("No sign-in is waiting for a second factor; sign in with your password first.")]
     NoPendingLogin,
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     #[error("{0}")]
     RateLimited(limits::Limited),

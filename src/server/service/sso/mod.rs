@@ -39,7 +39,7 @@ use crate::server::auth::oidc::ProviderConfig;
 use crate::server::auth::sealed::SealingKey;
 use crate::server::db::sso::ProviderRow;
 use crate::server::domain::FieldErrors;
-use crate::server::service::problem::{Failure, Kind, Problem};
+use crate::server::service::problem::{Failure, Kind, Problem, INVALID};
 use crate::server::state::AppState;
 
 /// The path the provider returns to; the one redirect URI an operator registers.
@@ -52,7 +52,7 @@ pub enum SsoError {
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("Please correct the errors below.")]
+    #[error("{}", INVALID)]
     Invalid(FieldErrors),
     /// The sign-in did not happen; the sentence tells the user why and what to do.
     #[error("{message}")]
