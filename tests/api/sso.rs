@@ -39,6 +39,22 @@ async fn link_owner(app: &TestApp, idp: &Idp, owner: &Client) {
     assert_eq!((done.status, done.location.as_str()), (StatusCode::SEE_OTHER, "/organizations/acme/"));
 }
 
+/// Hal, who joined `acme` by invite before its owner (linked) made single sign-on required.
+async fn member_of_a_required_sso_org(app: &TestApp, idp: &Idp, owner: &Client) -> Client {
+    configure(app, idp, owner, false, false).await;
+    let id = app.invite(owner, "acme", "hal@example.com", "member").await;
+    let (page, _) = app.invite_link(id).await;
+    let hal = app.user("hal@example.com", "Hal").await;
+    let (status, _) =
+        send(&hal, app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    link_owner(app, idp, owner).await;
+    let (status, _) =
+        send(owner, app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+    hal
+}
+
 /// The sign-in page of `acme` as the client sees it (shows and clears the last notice).
 async fn sso_page(app: &TestApp, client: &Client) -> String {
     let res = client.get(app.url("/auth/login/acme/")).header("accept", "text/html").send().await.unwrap();
@@ -419,17 +435,7 @@ async fn an_email_claim_never_takes_over_an_existing_account() {
 #[tokio::test]
 async fn members_of_a_required_sso_organization_must_link_before_using_it() {
     let (app, idp, owner) = setup().await;
-    configure(&app, &idp, &owner, false, false).await;
-    let id = app.invite(&owner, "acme", "hal@example.com", "member").await;
-    let (page, _) = app.invite_link(id).await;
-    let hal = app.user("hal@example.com", "Hal").await;
-    let (status, _) =
-        send(&hal, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    link_owner(&app, &idp, &owner).await;
-    let (status, _) =
-        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
-    assert_eq!(status, StatusCode::OK);
+    let hal = member_of_a_required_sso_org(&app, &idp, &owner).await;
 
     let (status, body) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!((status, body["reason"].clone()), (StatusCode::UNAUTHORIZED, json!("sso_required")));
@@ -506,17 +512,7 @@ async fn a_userinfo_answer_about_another_subject_is_refused() {
 #[tokio::test]
 async fn a_required_sign_in_is_the_same_refusal_through_both_doors() {
     let (app, idp, owner) = setup().await;
-    configure(&app, &idp, &owner, false, false).await;
-    let id = app.invite(&owner, "acme", "hal@example.com", "member").await;
-    let (page, _) = app.invite_link(id).await;
-    let hal = app.user("hal@example.com", "Hal").await;
-    let (status, _) =
-        send(&hal, &app, "POST", &format!("/api/0{}", page.replacen("/accept/", "/accept-invite/", 1)), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    link_owner(&app, &idp, &owner).await;
-    let (status, _) =
-        send(&owner, &app, "PUT", "/api/0/organizations/acme/auth-provider/", Some(json!({"requireSso": true}))).await;
-    assert_eq!(status, StatusCode::OK);
+    let hal = member_of_a_required_sso_org(&app, &idp, &owner).await;
 
     let (status, body) = send(&hal, &app, "GET", "/api/0/organizations/acme/members/", None).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("sso_required")), "{body}");

@@ -329,24 +329,40 @@ async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>)
     // with the admin command.
     let role = role.unwrap_or(org.default_role);
     let member = members::insert_membership(&mut tx, org.id, user.id, role, now).await?;
+    let data = json!({"email": user.email, "role": role, "single_org": true});
+    record_member_added(&mut tx, &member, user, &user.email, None, data, now).await?;
+    tx.commit().await?;
+    Ok(Some(org))
+}
+
+/// A membership made without an invite (single-organization mode, just-in-time through a
+/// provider), in its transaction: audited as `member.add` by the new member with `data`,
+/// and announced (`member.joined`).
+pub(crate) async fn record_member_added(
+    conn: &mut db::Conn,
+    member: &MemberRow,
+    user: &UserRow,
+    email: &str,
+    ip: Option<&str>,
+    data: serde_json::Value,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     audit::insert(
-        &mut tx,
+        conn,
         audit::NewEntry {
-            org_id: org.id,
+            org_id: member.organization_id,
             actor_id: Some(user.id),
             event: "member.add",
             target_member_id: Some(member.id),
             target_user_id: Some(user.id),
-            target_email: Some(&user.email),
-            ip: None,
-            data: json!({"email": user.email, "role": role, "single_org": true}),
+            target_email: Some(email),
+            ip,
+            data,
             now,
         },
     )
     .await?;
-    announce_joined(&mut tx, org.id, member.id, user.id, false, now).await?;
-    tx.commit().await?;
-    Ok(Some(org))
+    announce_joined(conn, member.organization_id, member.id, user.id, false, now).await
 }
 
 /// Announces a new membership to the organization's webhooks (`member.joined`), in the

@@ -9,7 +9,7 @@ use crate::model::InviteStatus;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::sso::ProviderRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, organizations, outbox, two_factor};
+use crate::server::db::{self, members, organizations, two_factor};
 use crate::server::domain::invite::{first_refusal, Refusal, Visitor};
 use crate::server::domain::seats;
 use crate::server::service::accept::{self, AcceptError};
@@ -125,29 +125,8 @@ async fn add_member(
         Err(err) if db::is_unique_violation(&err) => return Ok(Joined::Member),
         Err(err) => return Err(err.into()),
     };
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: org.id,
-            actor_id: Some(user.id),
-            event: "member.add",
-            target_member_id: Some(row.id),
-            target_user_id: Some(user.id),
-            target_email: Some(email),
-            ip,
-            data: json!({"email": email, "role": role, "via": "sso", "invite_status": "just_in_time"}),
-            now,
-        },
-    )
-    .await?;
-    outbox::queue_event(
-        &mut tx,
-        "member.joined",
-        org.id,
-        &json!({"memberId": row.id, "userId": user.id, "viaInvite": false}),
-        now,
-    )
-    .await?;
+    let data = json!({"email": email, "role": role, "via": "sso", "invite_status": "just_in_time"});
+    crate::server::service::organizations::record_member_added(&mut tx, &row, user, email, ip, data, now).await?;
     tx.commit().await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = org.id, "member added through SSO");
     Ok(Joined::Member)
