@@ -16,7 +16,8 @@ use crate::server::db::{self, organizations, rate_limits, sso, two_factor};
 use crate::server::domain::next::safe_next;
 use crate::server::domain::sso::Intent;
 use crate::server::domain::Password;
-use crate::server::service::accounts::{current_user, reauthenticate, ReauthError};
+use crate::server::service::accounts::{current_user, reauthenticate, CurrentUserError, ReauthError};
+use crate::server::service::problem::BUSY;
 use crate::server::state::AppState;
 
 /// How long a started sign-in may take at the provider.
@@ -123,9 +124,10 @@ async fn link_requester(
     password: Option<&Password>,
     ip: Option<&str>,
 ) -> Result<i64, SsoError> {
-    let user = current_user(state, session)
-        .await
-        .map_err(|_| refused("not_signed_in", "Sign in to your account first, then link it."))?;
+    let user = current_user(state, session).await.map_err(|err| match err {
+        CurrentUserError::Anonymous => refused("not_signed_in", "Sign in to your account first, then link it."),
+        CurrentUserError::Internal(err) => SsoError::Internal(err),
+    })?;
     let empty = Password::new(String::new());
     reauthenticate(state, &user, password.unwrap_or(&empty), ip).await.map_err(|err| match err {
         ReauthError::WrongPassword => refused(
@@ -137,7 +139,7 @@ async fn link_requester(
             "Your account has no password to confirm the link with. Set one (Forgot your password?) and try again.",
         ),
         ReauthError::RateLimited(why) => refused("rate_limited", why),
-        ReauthError::Busy => refused("busy", "The server is busy. Please try again in a moment."),
+        ReauthError::Busy => refused("busy", BUSY),
         ReauthError::Internal(err) => SsoError::Internal(err),
     })?;
     Ok(user.id)
