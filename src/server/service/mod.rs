@@ -51,3 +51,31 @@ macro_rules! rate_limited_errors {
     };
 }
 pub(crate) use rate_limited_errors;
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    enum StepError {
+        #[error(transparent)]
+        Internal(anyhow::Error),
+    }
+    internal_errors!(StepError: std::io::Error);
+
+    /// The line of the `?` below.
+    const READ_LINE: u32 = 69;
+
+    fn read_the_disk() -> Result<(), StepError> {
+        let read: Result<(), std::io::Error> = Err(std::io::Error::other("disk unreadable"));
+        read?;
+        Ok(())
+    }
+
+    #[test]
+    fn an_internal_error_names_the_step_that_failed_and_its_cause() {
+        let Err(StepError::Internal(err)) = read_the_disk() else { panic!("the read fails") };
+        let logged = format!("{err:#}");
+        assert!(logged.starts_with(&format!("at {}:", file!())), "{logged}");
+        assert!(logged.ends_with("disk unreadable"), "{logged}");
+        assert!(logged.starts_with(&format!("at {}:{}", file!(), READ_LINE)), "the `?` that failed: {logged}");
+    }
+}
