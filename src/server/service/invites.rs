@@ -403,16 +403,29 @@ pub fn invite_email(inviter: &str, org: &str, link: &str, days: i64) -> (String,
 pub async fn revoke(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
     let membership =
         orgs::manager_membership(state, actor, slug, "You do not have permission to revoke invites.").await?;
+    delete_pending_row(state, &membership, actor, member_id, |_| true, |_| "invite.revoke").await
+}
+
+/// Deletes a pending row of the organization whose status is `wanted` (an invite, a request) and
+/// audits it as `event` names it, in one transaction. Revoking and rejecting.
+pub(super) async fn delete_pending_row(
+    state: &AppState,
+    membership: &Membership,
+    actor: &UserRow,
+    member_id: i64,
+    wanted: impl FnOnce(InviteStatus) -> bool,
+    event: impl Fn(&MemberRow) -> &'static str,
+) -> Result<(), InviteError> {
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let row = find_pending(&mut tx, membership.org.id, member_id, |_| true).await?;
+    let row = find_pending(&mut tx, membership.org.id, member_id, wanted).await?;
     members::delete_pending(&mut tx, row.id).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {
             org_id: membership.org.id,
             actor_id: Some(actor.id),
-            event: "invite.revoke",
+            event: event(&row),
             target_member_id: Some(row.id),
             target_user_id: None,
             target_email: row.email.as_deref(),

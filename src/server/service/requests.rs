@@ -316,26 +316,12 @@ fn approved_role(membership: &Membership, given: Option<&str>, asked: Role) -> R
 pub async fn reject(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
     let membership =
         orgs::manager_membership(state, actor, slug, "Only owners and managers can reject requests.").await?;
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    let row = find_pending(&mut tx, membership.org.id, member_id, is_request).await?;
-    members::delete_pending(&mut tx, row.id).await?;
-    let kind = request_kind(&row);
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: if kind == "join-request" { "join-request.reject" } else { "invite-request.reject" },
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: row.email.as_deref(),
-            ip: None,
-            data: json!({"email": row.email, "role": row.role}),
-            now,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let event = |row: &MemberRow| {
+        if request_kind(row) == "join-request" {
+            "join-request.reject"
+        } else {
+            "invite-request.reject"
+        }
+    };
+    invites::delete_pending_row(state, &membership, actor, member_id, is_request, event).await
 }
