@@ -99,14 +99,6 @@ impl std::str::FromStr for Role {
     }
 }
 
-impl TryFrom<&str> for Role {
-    type Error = String;
-
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
-        name.parse()
-    }
-}
-
 /// Where a row of the member table stands: a membership or an invite sent by an owner or
 /// manager (`approved`), or a request still waiting for one (SPEC §5.7). The serialized
 /// name is the one stored.

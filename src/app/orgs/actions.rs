@@ -75,7 +75,7 @@ pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    let (_, entries) = orgs::audit_log(&state, &user, &slug, 100).await?;
+    let entries = orgs::audit_log(&state, &user, &slug).await?;
     Ok(entries.into_iter().map(views::audit_entry).collect())
 }
 

@@ -194,16 +194,14 @@ pub async fn list_with_people(conn: &mut Conn, org_id: i64) -> Result<Vec<Listed
         .collect()
 }
 
-/// Adds a user as a member (organization creation, single-organization mode). The role is
-/// a [`Role`] or one's name (as tests seed rows); a name that is none is an encode error.
+/// Adds a user as a member (organization creation, single-organization mode, just in time).
 pub async fn insert_membership(
     conn: &mut Conn,
     org_id: i64,
     user_id: i64,
-    role: impl TryInto<Role, Error: Into<sqlx::error::BoxDynError>>,
+    role: Role,
     now: i64,
 ) -> Result<MemberRow, sqlx::Error> {
-    let role: Role = role.try_into().map_err(|e| sqlx::Error::Encode(e.into()))?;
     let row = sqlx::query(&format!(
         "INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) \
          VALUES ($1, $2, $3, 'approved', $4, $4) RETURNING {COLUMNS}"

@@ -223,16 +223,13 @@ pub async fn written_entry(
 }
 
 /// The audit log of an organization, newest first, for its owners and managers.
-pub async fn audit_log(
-    state: &AppState,
-    user: &UserRow,
-    slug: &str,
-    limit: i64,
-) -> Result<(Membership, Vec<audit::EntryRow>), OrgError> {
+pub async fn audit_log(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<audit::EntryRow>, OrgError> {
     let membership = manager_membership(state, user, slug, "Only owners and managers can read the audit log.").await?;
-    let entries = audit::list(&mut *state.db.conn().await?, membership.org.id, limit).await?;
-    Ok((membership, entries))
+    Ok(audit::list(&mut *state.db.conn().await?, membership.org.id, AUDIT_LOG_ENTRIES).await?)
 }
+
+/// How many of the newest audit entries are read.
+const AUDIT_LOG_ENTRIES: i64 = 100;
 
 /// An organization's settings as one of its members reads them.
 #[derive(Debug, Clone)]

@@ -18,9 +18,6 @@ use crate::server::service::organizations::{self as orgs, SettingsInput};
 use crate::server::service::requests;
 use crate::server::state::AppState;
 
-/// The audit log's page size.
-const AUDIT_PAGE: i64 = 100;
-
 /// A member id from a path: one that is not a number names no member.
 fn member_id_of(raw: &str) -> Result<i64, InviteError> {
     raw.parse().map_err(|_| InviteError::NotFound)
@@ -194,7 +191,7 @@ async fn audit_logs(
     SignedIn(user): SignedIn,
     Path(slug): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, entries) = orgs::audit_log(&state, &user, &slug, AUDIT_PAGE).await?;
+    let entries = orgs::audit_log(&state, &user, &slug).await?;
     Ok(Json(Value::Array(entries.iter().map(json::audit_entry).collect())))
 }
 /// `null` and absent differ for the member limit: `null` removes it, absent keeps it.
