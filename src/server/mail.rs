@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::db::{self, outbox, Db};
@@ -73,15 +73,16 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 }
 
 impl Mailer {
-    fn build(&self, to: &str, subject: &str, body: &str) -> Result<Message, String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("bad recipient: {e}"))?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_owned())
-            .map_err(|e| e.to_string())
+    /// A message: plain text, or plain text and HTML as alternatives (text first, so that
+    /// a reader without HTML sees it).
+    fn build(&self, mail: &outbox::MailRow) -> Result<Message, String> {
+        let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient: {e}"))?;
+        let message = Message::builder().from(self.from.clone()).to(to).subject(&mail.subject);
+        match &mail.html {
+            Some(html) => message.multipart(MultiPart::alternative_plain_html(mail.body.clone(), html.clone())),
+            None => message.header(ContentType::TEXT_PLAIN).body(mail.body.clone()),
+        }
+        .map_err(|e| e.to_string())
     }
 
     /// Sends every due email once; returns how many were sent.
@@ -95,7 +96,7 @@ impl Mailer {
         };
         let mut sent = 0;
         for mail in claimed {
-            let result = match self.build(&mail.to_addr, &mail.subject, &mail.body) {
+            let result = match self.build(&mail) {
                 Ok(message) => self.transport.send(message).await,
                 Err(err) => Err(err),
             };

@@ -330,3 +330,47 @@ pub async fn enrol_totp(app: &TestApp, client: &Client) -> (String, Vec<String>,
     let codes = body["recoveryCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     (secret, codes, body)
 }
+
+impl TestApp {
+    /// Every mail sent to `email` so far, oldest first (delivers the outbox first).
+    pub async fn mails_to(&self, email: &str) -> Vec<String> {
+        let to = format!("To: {email}");
+        self.mails().await.into_iter().filter(|mail| mail.lines().any(|line| line.trim_end() == to)).collect()
+    }
+
+    /// Waits up to 5 s for a mail to `email` that contains `needle`; the newest such mail.
+    pub async fn mail_to_containing(&self, email: &str, needle: &str) -> String {
+        for _ in 0..50 {
+            if let Some(mail) = self.mails_to(email).await.into_iter().rev().find(|mail| mail.contains(needle)) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {email} containing {needle:?}");
+    }
+
+    /// The newest password-reset link mailed to `email`, `(path, user_id, token)`; waits up
+    /// to 5 s (the mail is queued by a background task shortly after the answer).
+    pub async fn reset_link(&self, email: &str) -> (String, String, String) {
+        for _ in 0..50 {
+            if let Some(found) = self.mails_to(email).await.iter().rev().find_map(|mail| reset_link_in(mail)) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no password-reset mail to {email}");
+    }
+}
+
+/// The last `/account/recover/confirm/{user_id}/{token}/` link in a mail.
+fn reset_link_in(mail: &str) -> Option<(String, String, String)> {
+    const PREFIX: &str = "/account/recover/confirm/";
+    let rest = &mail[mail.rfind(PREFIX)? + PREFIX.len()..];
+    let user_id: String = rest.chars().take_while(|c| *c != '/' && !c.is_whitespace()).collect();
+    let rest = rest[user_id.len()..].strip_prefix('/')?;
+    let token: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    assert!(rest[token.len()..].starts_with('/'), "reset link ends with a slash in {mail}");
+    assert_eq!(token.len(), 64, "a 256-bit token in {mail}");
+    assert!(token.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()), "lower-case hex: {token}");
+    Some((format!("{PREFIX}{user_id}/{token}/"), user_id, token))
+}

@@ -17,5 +17,6 @@ mod outbound;
 mod pages;
 mod policies;
 mod requests;
+mod self_service;
 mod security;
 mod sso;

@@ -5,8 +5,8 @@ use tower_sessions::Session;
 
 use crate::server::domain::sso::{self as sso_rules, Intent};
 
-/// The signed-in user's id.
-const USER_ID: &str = "uid";
+/// The signed-in user's id (the session store copies it into its `user_id` column).
+pub const USER_ID: &str = "uid";
 
 pub type SessionResult<T> = Result<T, tower_sessions::session::Error>;
 
@@ -230,4 +230,43 @@ pub async fn record_sso_sign_in(session: &Session, org_id: i64, user_id: i64, at
 pub async fn sso_signed_in_orgs(session: &Session, user_id: i64, now: i64) -> SessionResult<Vec<i64>> {
     let all: Vec<SsoSignIn> = session.get(SSO_SIGN_INS).await?.unwrap_or_default();
     Ok(all.into_iter().filter(|s| s.user_id == user_id && sso_rules::is_fresh(s.at, now)).map(|s| s.org_id).collect())
+}
+
+/// What a signed-in session records about itself (SPEC §4.6): when it signed in, when it
+/// was last used (recorded coarsely, see `domain::sessions::TOUCH_EVERY_SECS`), and from
+/// where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Activity {
+    /// The user it was recorded for: a session that signs in as someone else starts anew.
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: String,
+}
+
+/// The key of [`Activity`] in the session data (the session list reads it from the rows).
+pub const ACTIVITY: &str = "activity";
+
+pub async fn activity(session: &Session) -> SessionResult<Option<Activity>> {
+    session.get(ACTIVITY).await
+}
+
+/// Records this request's use of a signed-in session: a new record right after signing in
+/// (or signing in as someone else), else the last activity when it is stale or the client
+/// moved. A session changes (and is written) only then, never on every request.
+pub async fn touch(session: &Session, now: i64, ip: Option<&str>, user_agent: &str) -> SessionResult<()> {
+    use crate::server::domain::sessions::{clean_user_agent, needs_touch};
+    let Some(user_id) = user_id(session).await? else { return Ok(()) };
+    let ip = ip.map(str::to_owned);
+    let activity = match activity(session).await? {
+        Some(seen) if seen.user_id == user_id => {
+            if !needs_touch(seen.last_seen_at, now) && seen.ip == ip {
+                return Ok(());
+            }
+            Activity { last_seen_at: now, ip, user_agent: clean_user_agent(user_agent), ..seen }
+        }
+        _ => Activity { user_id, created_at: now, last_seen_at: now, ip, user_agent: clean_user_agent(user_agent) },
+    };
+    session.insert(ACTIVITY, activity).await
 }

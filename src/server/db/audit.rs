@@ -37,13 +37,31 @@ pub async fn insert(conn: &mut Conn, entry: NewEntry<'_>) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// An audit entry as listed, with the actor's name.
+/// Keeps a user's address as text in the entries they wrote or were the target of, before
+/// the account is deleted (SPEC §4.7): the entries outlive it.
+pub async fn keep_address(conn: &mut Conn, user_id: i64, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_log SET actor_email = $1 WHERE actor_id = $2")
+        .bind(email)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE audit_log SET target_email = $1 WHERE target_user_id = $2 AND target_email IS NULL")
+        .bind(email)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// An audit entry as listed, with the actor's name and address (kept as text when the
+/// actor's account is gone).
 #[derive(Debug, Clone)]
 pub struct EntryRow {
     pub id: i64,
     pub event: String,
     pub actor_id: Option<i64>,
     pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
     pub target_member_id: Option<i64>,
     pub target_user_id: Option<i64>,
     pub ip: Option<String>,
@@ -54,7 +72,7 @@ pub struct EntryRow {
 /// The newest entries of an organization first.
 pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<EntryRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT a.id, a.event, a.actor_id, u.name AS actor_name, a.target_member_id, a.target_user_id, a.ip, a.data, a.created_at \
+        "SELECT a.id, a.event, a.actor_id, u.name AS actor_name, COALESCE(u.email, a.actor_email) AS actor_email, a.target_member_id, a.target_user_id, a.ip, a.data, a.created_at \
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id WHERE a.organization_id = $1 ORDER BY a.id DESC LIMIT $2",
     )
     .bind(org_id)
@@ -68,6 +86,7 @@ pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<EntryR
                 event: row.try_get("event")?,
                 actor_id: row.try_get("actor_id")?,
                 actor_name: row.try_get("actor_name")?,
+                actor_email: row.try_get("actor_email")?,
                 target_member_id: row.try_get("target_member_id")?,
                 target_user_id: row.try_get("target_user_id")?,
                 ip: row.try_get("ip")?,

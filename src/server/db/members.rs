@@ -494,3 +494,33 @@ pub async fn admin_emails(conn: &mut Conn, org_id: i64) -> Result<Vec<String>, s
     .fetch_all(conn)
     .await
 }
+
+/// A user's membership with its organization's name.
+#[derive(Debug, Clone)]
+pub struct UserMembership {
+    pub member_id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    pub role: Role,
+}
+
+/// Every membership of a user.
+pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership>, sqlx::Error> {
+    sqlx::query(
+        "SELECT m.id, m.organization_id, o.name, m.role FROM members m \
+         JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY m.organization_id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(UserMembership {
+            member_id: row.try_get("id")?,
+            org_id: row.try_get("organization_id")?,
+            org_name: row.try_get("name")?,
+            role: row.try_get("role")?,
+        })
+    })
+    .collect()
+}

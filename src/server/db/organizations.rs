@@ -176,3 +176,9 @@ pub async fn lock_seats(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Re
 pub async fn lock(conn: &mut Conn, kind: super::DbKind, org_id: i64) -> Result<(), sqlx::Error> {
     lock_seats(conn, kind, org_id).await
 }
+
+/// Deletes an organization with its members, invites, teams, audit log and provider.
+pub async fn delete(conn: &mut Conn, org_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org_id).execute(conn).await?;
+    Ok(())
+}

@@ -5,23 +5,28 @@ use sqlx::Row;
 
 use super::Conn;
 
+/// One email to queue: a plain-text part and, usually, an HTML part.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    /// The invite it is about, if any (its delivery state is shown to the inviter).
+    pub member_id: Option<i64>,
+}
+
 /// Queues one email.
-pub async fn queue_mail(
-    conn: &mut Conn,
-    to: &str,
-    subject: &str,
-    body: &str,
-    member_id: Option<i64>,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
+pub async fn queue_mail(conn: &mut Conn, mail: NewMail<'_>, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO mail_outbox (to_addr, subject, body, member_id, status, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $5) RETURNING id",
+        "INSERT INTO mail_outbox (to_addr, subject, body, html, member_id, status, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6) RETURNING id",
     )
-    .bind(to)
-    .bind(subject)
-    .bind(body)
-    .bind(member_id)
+    .bind(mail.to)
+    .bind(mail.subject)
+    .bind(mail.text)
+    .bind(mail.html)
+    .bind(mail.member_id)
     .bind(now)
     .fetch_one(conn)
     .await
@@ -34,6 +39,7 @@ pub struct MailRow {
     pub to_addr: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
     pub attempts: i64,
 }
 
@@ -120,7 +126,7 @@ async fn failed(
 
 /// Claims up to `limit` due emails (see [`claim`]).
 pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
-    claim(conn, Outbox::Mail, "id, to_addr, subject, body, attempts", now, lease_secs, limit)
+    claim(conn, Outbox::Mail, "id, to_addr, subject, body, html, attempts", now, lease_secs, limit)
         .await?
         .iter()
         .map(|row| {
@@ -129,6 +135,7 @@ pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) 
                 to_addr: row.try_get("to_addr")?,
                 subject: row.try_get("subject")?,
                 body: row.try_get("body")?,
+                html: row.try_get("html")?,
                 attempts: row.try_get("attempts")?,
             })
         })
@@ -138,11 +145,13 @@ pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) 
 pub async fn mail_sent(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
     // The body carries live links (invites, verification): once sent it is not kept
     // (SPEC §8, §9.5); recipient, subject, kind and state remain.
-    sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL, body = '' WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL, body = '', html = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! The server-side session store (`sessions` table) behind `tower-sessions`.
 //!
 //! Sessions live in the application database so that every instance behind a load balancer
-//! sees the same ones. The cookie carries only the random session id.
+//! sees the same ones. The cookie carries only the random session id. Each row also
+//! names its signed-in user (`user_id`, copied from the session data on every write), so
+//! that a user's sessions can be listed and ended (SPEC §4.6).
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -13,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
-use super::Db;
+use super::{Conn, Db};
+use crate::server::auth::session;
 
 /// `tower-sessions` store over [`Db`].
 ///
@@ -39,6 +42,7 @@ struct Write {
     id: String,
     data: String,
     expires_at: i64,
+    user_id: Option<i64>,
     /// `create` must not replace a row with the same id; `save` replaces it.
     create: bool,
     /// `Ok(false)`: a `create` whose id was taken (the caller draws another).
@@ -55,8 +59,15 @@ impl DbSessionStore {
     async fn write(&self, record: &Record, create: bool) -> session_store::Result<bool> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         let (done, committed) = oneshot::channel();
-        let write =
-            Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done };
+        let user_id = record.data.get(session::USER_ID).and_then(serde_json::Value::as_i64);
+        let write = Write {
+            id: record.id.to_string(),
+            data,
+            expires_at: record.expiry_date.unix_timestamp(),
+            user_id,
+            create,
+            done,
+        };
         let writer = self.writer.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(write_groups(self.db.clone(), rx));
@@ -85,7 +96,9 @@ async fn write_groups(db: Db, mut queue: mpsc::UnboundedReceiver<Write>) {
 }
 
 /// One commit: the new sessions (`ON CONFLICT DO NOTHING`, returning the ids that went
-/// in), then the saved ones (upserts); a transaction only when the group has both. Of two
+/// in), then the saved ones (updates of rows that still exist: a session signed out
+/// elsewhere meanwhile stays signed out); a transaction only when the group has more than
+/// one statement. Of two
 /// writes of one id in a group the later wins, as if they had been written one after the
 /// other: an earlier save is replaced, an earlier create draws another id. Returns, per
 /// write, whether it went in.
@@ -102,8 +115,8 @@ async fn write_group(db: &Db, group: &[Write]) -> Result<Vec<bool>, String> {
             saves.push(i);
         }
     }
-    // One statement commits on its own; two share a transaction.
-    if creates.is_empty() || saves.is_empty() {
+    // One statement commits on its own; more share a transaction.
+    if saves.is_empty() || (creates.is_empty() && saves.len() == 1) {
         let mut conn = db.single_write().await.map_err(|e| e.to_string())?;
         write_statements(&mut conn, group, &creates, &saves, &mut went_in).await?;
     } else {
@@ -124,12 +137,12 @@ async fn write_statements(
 ) -> Result<(), String> {
     if !creates.is_empty() {
         let sql = format!(
-            "INSERT INTO sessions (id, data, expires_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
             placeholders(creates.len())
         );
         let mut query = sqlx::query_scalar::<_, String>(&sql).persistent(false);
         for &i in creates {
-            query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
+            query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at).bind(group[i].user_id);
         }
         let inserted: HashSet<String> =
             query.fetch_all(&mut *conn).await.map_err(|e| e.to_string())?.into_iter().collect();
@@ -137,24 +150,60 @@ async fn write_statements(
             went_in[i] = inserted.contains(&group[i].id);
         }
     }
-    if !saves.is_empty() {
-        let sql = format!(
-            "INSERT INTO sessions (id, data, expires_at) VALUES {} \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-            placeholders(saves.len())
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for &i in saves {
-            query = query.bind(&group[i].id).bind(&group[i].data).bind(group[i].expires_at);
-        }
-        query.execute(&mut *conn).await.map_err(|e| e.to_string())?;
+    for &i in saves {
+        sqlx::query("UPDATE sessions SET data = $1, expires_at = $2, user_id = $3 WHERE id = $4")
+            .bind(&group[i].data)
+            .bind(group[i].expires_at)
+            .bind(group[i].user_id)
+            .bind(&group[i].id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of three values.
+/// `($1, $2, $3, $4), ($5, …), …` for `rows` rows of four values.
 fn placeholders(rows: usize) -> String {
-    (0..rows).map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3)).collect::<Vec<_>>().join(", ")
+    (0..rows)
+        .map(|r| format!("(${}, ${}, ${}, ${})", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A signed-in session of a user, as stored.
+#[derive(Debug, Clone)]
+pub struct UserSession {
+    pub id: String,
+    pub data: String,
+}
+
+/// The live sessions of a user.
+pub async fn for_user(conn: &mut Conn, user_id: i64, now: i64) -> Result<Vec<UserSession>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, data FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY id")
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(id, data)| UserSession { id, data }).collect())
+}
+
+/// Ends every session of a user but `except` (the one making the change, if any).
+pub async fn delete_for_user(conn: &mut Conn, user_id: i64, except: Option<&str>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(except.unwrap_or(""))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends one session of a user: false when the user has no such session.
+pub async fn delete_one(conn: &mut Conn, user_id: i64, id: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id = $2").bind(user_id).bind(id).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[async_trait]
@@ -230,7 +279,8 @@ mod tests {
     fn write(record: &Record, value: &str, create: bool) -> (Write, oneshot::Receiver<Result<bool, String>>) {
         let (done, rx) = oneshot::channel();
         let data = serde_json::json!({ "k": value }).to_string();
-        (Write { id: record.id.to_string(), data, expires_at: record.expiry_date.unix_timestamp(), create, done }, rx)
+        let expires_at = record.expiry_date.unix_timestamp();
+        (Write { id: record.id.to_string(), data, expires_at, user_id: None, create, done }, rx)
     }
 
     async fn value(store: &DbSessionStore, id: &Id) -> Option<String> {
@@ -275,7 +325,8 @@ mod tests {
     #[tokio::test]
     async fn in_one_group_the_later_write_of_a_session_wins() {
         let (store, _dir) = store().await;
-        let r = record("unused");
+        let mut r = record("unused");
+        store.create(&mut r).await.unwrap();
         let (a, a_done) = write(&r, "earlier", false);
         let (b, b_done) = write(&r, "later", false);
         let fresh = record("unused");
@@ -286,5 +337,33 @@ mod tests {
         assert_eq!(value(&store, &r.id).await.as_deref(), Some("later"));
         assert_eq!(value(&store, &fresh.id).await.as_deref(), Some("created second"));
         drop((a_done, b_done));
+    }
+
+    #[tokio::test]
+    async fn a_session_ended_elsewhere_is_not_brought_back_by_a_later_save() {
+        let (store, _dir) = store().await;
+        let mut r = record("signed in");
+        store.create(&mut r).await.unwrap();
+        store.delete(&r.id).await.unwrap();
+        store.save(&record_with_id(r.id, "touched")).await.unwrap();
+        assert_eq!(value(&store, &r.id).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_session_row_names_its_signed_in_user() {
+        let (store, _dir) = store().await;
+        let mut r = record("x");
+        r.data.insert(session::USER_ID.to_owned(), serde_json::json!(42));
+        store.create(&mut r).await.unwrap();
+        let mut conn = store.db.conn().await.unwrap();
+        let mine = for_user(&mut conn, 42, 0).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].id, r.id.to_string());
+        assert_eq!(delete_for_user(&mut conn, 42, Some(&r.id.to_string())).await.unwrap(), 0, "the one kept");
+        assert_eq!(delete_for_user(&mut conn, 42, None).await.unwrap(), 1);
+    }
+
+    fn record_with_id(id: Id, value: &str) -> Record {
+        Record { id, ..record(value) }
     }
 }

@@ -86,3 +86,10 @@ pub async fn set_secret(conn: &mut Conn, user_id: i64, secret: &str) -> Result<(
         .await?;
     Ok(())
 }
+
+/// Removes a user's authenticator and recovery codes: false when there was none.
+pub async fn remove(conn: &mut Conn, user_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    let done = sqlx::query("DELETE FROM totp_authenticators WHERE user_id = $1").bind(user_id).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}

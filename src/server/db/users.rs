@@ -97,11 +97,6 @@ pub async fn set_email_verified(conn: &mut Conn, id: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
-pub async fn set_password_hash(conn: &mut Conn, id: i64, hash: &PasswordHash) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash.as_phc()).bind(id).execute(conn).await?;
-    Ok(())
-}
-
 pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await
 }
@@ -114,5 +109,49 @@ pub async fn lock(conn: &mut Conn, kind: super::DbKind, user_id: i64) -> Result<
     if kind == super::DbKind::Postgres {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(user_id).execute(conn).await?;
     }
+    Ok(())
+}
+
+/// Sets a new password hash only while the stored one is still `expected` (`None`: no
+/// password yet): false when it changed meanwhile (a parallel reset or change won).
+pub async fn replace_password_hash(
+    conn: &mut Conn,
+    id: i64,
+    expected: Option<&PasswordHash>,
+    hash: &PasswordHash,
+) -> Result<bool, sqlx::Error> {
+    let expected = expected.map(|h| h.as_phc().to_owned());
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 \
+         AND ((password_hash IS NULL AND $3 IS NULL) OR password_hash = $3)",
+    )
+    .bind(hash.as_phc())
+    .bind(id)
+    .bind(expected)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_name(conn: &mut Conn, id: i64, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Moves an account to a new (lower-cased) address, verified by the link that was followed.
+/// A unique violation means another account has it (`users_email_key`).
+pub async fn change_email(conn: &mut Conn, id: i64, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email = $1, email_verified = 1 WHERE id = $2")
+        .bind(email)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an account; its memberships, identities, second factors and links go with it
+/// (foreign keys), its audit entries stay.
+pub async fn delete(conn: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }

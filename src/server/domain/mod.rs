@@ -13,6 +13,7 @@ pub mod password;
 pub mod registration;
 pub mod role;
 pub mod seats;
+pub mod sessions;
 pub mod slug;
 pub mod sso;
 pub mod totp;

@@ -7,6 +7,7 @@ use crate::server::db::audit::EntryRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::service::accept::Details;
+use crate::server::service::account::SessionView;
 use crate::server::service::organizations::MemberEntry;
 
 /// A stored Unix time as RFC 3339.
@@ -90,11 +91,31 @@ pub fn audit_entry(e: &EntryRow) -> Value {
     json!({
         "id": e.id.to_string(),
         "event": e.event,
-        "actor": e.actor_id.map(|id| json!({"id": id.to_string(), "name": e.actor_name})),
+        // An actor whose account was deleted keeps their address (SPEC §4.7), without an id.
+        "actor": match (e.actor_id, &e.actor_email) {
+            (Some(id), _) => json!({"id": id.to_string(), "name": e.actor_name, "email": e.actor_email}),
+            (None, Some(email)) => json!({"id": null, "name": email, "email": email}),
+            (None, None) => Value::Null,
+        },
         "targetObject": e.target_member_id,
         "targetUser": e.target_user_id.map(|id| id.to_string()),
         "ipAddress": e.ip,
         "data": e.data,
         "dateCreated": rfc3339(e.created_at),
+    })
+}
+
+/// One signed-in session of the user (SPEC §4.6); `id` is the public digest, never the
+/// session id.
+pub fn session(s: &SessionView) -> Value {
+    json!({
+        "id": s.id,
+        "current": s.current,
+        "browser": s.device.browser,
+        "os": s.device.os,
+        "device": s.device.line(),
+        "ipAddress": s.ip,
+        "dateCreated": (s.created_at > 0).then(|| rfc3339(s.created_at)),
+        "lastActive": (s.last_seen_at > 0).then(|| rfc3339(s.last_seen_at)),
     })
 }

@@ -1,6 +1,7 @@
 //! HTTP adapters: the router, middleware, the JSON API and the single sign-on flow.
 //! (The server functions' adapter is `server::server_fns`.)
 
+mod activity;
 mod api;
 pub mod client_ip;
 pub mod csrf;
@@ -33,8 +34,6 @@ use crate::app::{shell, App};
 
 /// The largest request body accepted anywhere (forms and JSON are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Sessions end after two weeks without use.
-pub const SESSION_IDLE_DAYS: i64 = 14;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 
@@ -58,7 +57,9 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(SESSION_IDLE_DAYS)));
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            crate::server::domain::sessions::IDLE_SECS,
+        )));
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the session layer: whether a request is anonymous is the session layer's
         // own reading of its cookie (SPEC §9.10), never a second parse of the header.
         .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -185,16 +185,20 @@ async fn validate_registration(
         }
     }
     if errors.is_empty() {
-        if let Some(breached) = &state.breached {
-            if let Some(message) = breached.check(&input.password).await {
-                errors.add("password", message);
-            }
+        if let Some(message) = breached(state, &input.password).await {
+            errors.add("password", message);
         }
     }
     let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
         return Err(RegisterError::Invalid(errors));
     };
     Ok((email, name))
+}
+
+/// The breached-password check's message for `password`, when the check is on and finds it
+/// (SPEC §4.2; fails open).
+pub(super) async fn breached(state: &AppState, password: &Password) -> Option<String> {
+    state.breached.as_ref()?.check(password).await
 }
 
 /// Writes a registered account in one transaction with, unless the address is the one the
@@ -469,11 +473,19 @@ impl Failure for CurrentUserError {
 }
 
 /// The signed-in, active user of this session, if any: the one lookup behind every
-/// adapter. A session whose user is gone or deactivated is anonymous.
+/// adapter. A session whose user is gone or deactivated is anonymous, and one past its
+/// lifetime is ended.
 pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<UserRow>, CurrentUserError> {
     let Some(id) = session::user_id(session).await? else {
         return Ok(None);
     };
+    // A session idle for 14 days or signed in 90 days ago is over (SPEC §4.6).
+    if let Some(activity) = session::activity(session).await?.filter(|a| a.user_id == id) {
+        if crate::server::domain::sessions::is_over(activity.created_at, activity.last_seen_at, db::now()) {
+            session::sign_out(session).await?;
+            return Ok(None);
+        }
+    }
     match users::find_by_id(&mut *state.db.conn().await?, id).await? {
         Some(user) if user.is_active => {
             let sso_signed_in = session::sso_signed_in_orgs(session, user.id, db::now()).await?;

@@ -13,7 +13,7 @@ use super::internal_errors;
 use super::limits;
 use super::problem::{Failure, Kind, Problem};
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, email_verifications, outbox, users};
+use crate::server::db::{self, email_verifications, users};
 use crate::server::domain::invite::{hash_token, DAY_SECS};
 use crate::server::state::AppState;
 
@@ -30,6 +30,9 @@ pub enum VerifyError {
     AlreadyUsed,
     #[error("Your email address is already verified.")]
     AlreadyVerified,
+    /// An address change whose new address another account took meanwhile (SPEC §4.7).
+    #[error("{}", super::accounts::EMAIL_TAKEN)]
+    EmailTaken,
     #[error("{0}")]
     RateLimited(super::limits::Limited),
     #[error(transparent)]
@@ -46,6 +49,7 @@ impl Failure for VerifyError {
             Self::Expired => Problem::new(Kind::Refused, "expired", sentence),
             Self::AlreadyUsed => Problem::new(Kind::Refused, "already_used", sentence),
             Self::AlreadyVerified => Problem::new(Kind::Conflict, "already_verified", sentence),
+            Self::EmailTaken => Problem::new(Kind::Conflict, "email_taken", sentence),
             Self::RateLimited(limited) => Problem::limited(limited),
             Self::Internal(err) => Problem::internal(err),
         }
@@ -60,19 +64,46 @@ fn signature(key: &[u8], nonce: &str, user_id: i64, email: &str, expires_at: i64
 
 /// Queues a verification email for the user's address, in the caller's transaction.
 pub async fn queue(state: &AppState, conn: &mut db::Conn, user: &UserRow, now: i64) -> Result<(), sqlx::Error> {
+    let link = new_link(state, conn, user.id, &user.email, email_verifications::VERIFY, now).await?;
+    let mail = super::mails::verify_address(&user.name, &user.email, &link, VALID_DAYS);
+    super::mails::queue(conn, &user.email, &mail, None, now).await?;
+    Ok(())
+}
+
+/// Queues, in the caller's transaction, the link that moves `user` to `new_email` (mailed
+/// to that address) and the notice to the current one (SPEC §4.7). A newer request
+/// replaces an unconfirmed one.
+pub async fn queue_change(
+    state: &AppState,
+    conn: &mut db::Conn,
+    user: &UserRow,
+    new_email: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    email_verifications::delete_unused_changes(conn, user.id).await?;
+    let link = new_link(state, conn, user.id, new_email, email_verifications::CHANGE, now).await?;
+    let mail = super::mails::confirm_new_address(&user.name, new_email, &link, VALID_DAYS);
+    super::mails::queue(conn, new_email, &mail, None, now).await?;
+    let settings = format!("{}/settings/account/", state.config.public_url());
+    let notice = super::mails::address_change_asked(&user.name, new_email, &settings);
+    super::mails::queue(conn, &user.email, &notice, None, now).await?;
+    Ok(())
+}
+
+/// Stores a new link for `email` and returns its address.
+async fn new_link(
+    state: &AppState,
+    conn: &mut db::Conn,
+    user_id: i64,
+    email: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let expires_at = now + VALID_DAYS * DAY_SECS;
-    let sig = hex::encode(signature(&state.secret, &nonce, user.id, &user.email, expires_at).finalize().into_bytes());
-    email_verifications::insert(conn, &hash_token(&nonce), user.id, &user.email, expires_at, now).await?;
-    let link = format!("{}/auth/verify-email/{nonce}{sig}/", state.config.public_url());
-    let body = format!(
-        "Hello {name},\n\nConfirm that {email} is your email address by opening this link:\n{link}\n\n\
-         The link works for {VALID_DAYS} days. If you did not create an account on Gatehouse, ignore this email.\n",
-        name = user.name,
-        email = user.email,
-    );
-    outbox::queue_mail(conn, &user.email, "Confirm your email address", &body, None, now).await?;
-    Ok(())
+    let sig = hex::encode(signature(&state.secret, &nonce, user_id, email, expires_at).finalize().into_bytes());
+    email_verifications::insert(conn, &hash_token(&nonce), user_id, email, purpose, expires_at, now).await?;
+    Ok(format!("{}/auth/verify-email/{nonce}{sig}/", state.config.public_url()))
 }
 
 /// Sends a new verification email on request (rate-limited).
@@ -137,6 +168,19 @@ pub async fn verify(state: &AppState, token: &str) -> Result<UserRow, VerifyErro
         return Err(VerifyError::AlreadyUsed);
     }
     let user = users::find_by_id(&mut tx, row.user_id).await?.ok_or(VerifyError::Invalid)?;
+    if row.purpose == email_verifications::CHANGE {
+        // An address change (SPEC §4.7): the account moves to the address the link was
+        // sent to, unless another account has it by now (the unique index decides).
+        return match users::change_email(&mut tx, user.id, &row.email).await {
+            Ok(()) => {
+                tx.commit().await?;
+                tracing::info!(user_id = user.id, "email address changed");
+                Ok(UserRow { email: row.email, email_verified: true, ..user })
+            }
+            Err(err) if db::is_unique_violation(&err) => Err(VerifyError::EmailTaken),
+            Err(err) => Err(err.into()),
+        };
+    }
     if user.email != row.email {
         // The account's address changed since the link was sent.
         return Err(VerifyError::Invalid);

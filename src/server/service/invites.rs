@@ -381,22 +381,10 @@ impl InviteSent<'_> {
 
     /// The invite email alone, queued in the outbox.
     pub(super) async fn mail(&self, conn: &mut db::Conn) -> Result<(), sqlx::Error> {
-        let (subject, body) = invite_email(&self.sender.name, &self.org.name, self.link, self.days);
-        outbox::queue_mail(conn, self.email, &subject, &body, Some(self.member_id), self.now).await?;
+        let mail = super::mails::invite(&self.sender.name, &self.org.name, self.link, self.days);
+        super::mails::queue(conn, self.email, &mail, Some(self.member_id), self.now).await?;
         Ok(())
     }
-}
-
-/// The invite email: names the inviter and the organization, carries the link.
-pub fn invite_email(inviter: &str, org: &str, link: &str, days: i64) -> (String, String) {
-    let subject = format!("{inviter} invited you to join {org} on Gatehouse");
-    let body = format!(
-        "Hello,\n\n{inviter} invited you to join the organization {org} on Gatehouse.\n\n\
-         Accept the invite here:\n{link}\n\n\
-         The link works for {days} day{s}. If you did not expect this invite, you can ignore this email.\n",
-        s = if days == 1 { "" } else { "s" }
-    );
-    (subject, body)
 }
 
 /// Revokes a pending invite (its link then says the invite is no longer valid).

@@ -75,6 +75,13 @@ pub const VERIFY_EMAIL_USER: Limit = Limit {
     message: "Too many verification emails were sent. Try again in an hour.",
 };
 
+/// What the password-reset limits say when reached: nothing about the account.
+const TOO_MANY_RESETS: &str = "Too many password reset requests. Wait a while and try again.";
+/// Password-reset requests per address, whether or not it has an account (5 per hour, SPEC §4.5).
+pub const RESET_ADDRESS: Limit = Limit { name: "reset-address", max: 5, window_secs: 3600, message: TOO_MANY_RESETS };
+/// Password-reset requests per client address (5 per minute, SPEC §4.5).
+pub const RESET_IP: Limit = Limit { name: "reset-ip", max: 5, window_secs: 60, message: TOO_MANY_RESETS };
+
 /// A refusal by a limit: the sentence for the user, and when trying again can succeed
 /// (the `Retry-After` of the 429).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,10 +3,12 @@
 //! Adapters (server functions, REST handlers) call these and only map errors.
 
 pub mod accept;
+pub mod account;
 pub mod accounts;
 pub mod emails;
 pub mod invites;
 pub mod limits;
+pub mod mails;
 pub mod organizations;
 pub mod problem;
 pub mod requests;

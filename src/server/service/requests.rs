@@ -10,7 +10,7 @@ use super::organizations::{self as orgs, MemberEntry, Membership};
 use super::problem::{Failure, Kind, Problem, INVALID};
 use crate::model::InviteStatus;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox};
+use crate::server::db::{self, audit, members, members::MemberRow, organizations};
 use crate::server::domain::invite::DAY_SECS;
 use crate::server::domain::{EmailAddress, FieldErrors, Role};
 use crate::server::state::AppState;
@@ -125,13 +125,10 @@ async fn notify_admins(
     asked: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let body = format!(
-        "{asked}\n\nApprove or reject the request on the members page:\n{}/organizations/{}/members/\n",
-        state.config.public_url(),
-        org.slug
-    );
+    let page = format!("{}/organizations/{}/members/", state.config.public_url(), org.slug);
+    let mail = super::mails::request_filed(subject, asked, &page);
     for to in members::admin_emails(conn, org.id).await? {
-        outbox::queue_mail(conn, &to, subject, &body, None, now).await?;
+        super::mails::queue(conn, &to, &mail, None, now).await?;
     }
     Ok(())
 }
