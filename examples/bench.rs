@@ -3,7 +3,7 @@
 //! server with `wrk` on loopback. Prints the numbers; asserts nothing.
 //!
 //!   cargo run --release --example bench -- --bin target/release/gatehouse [--database postgres://…/postgres]
-//!       [--seconds N] [--invites N] [--only login|invite|accept|register]
+//!       [--seconds N] [--invites N] [--only login|invite|accept|register|reset]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -48,7 +48,7 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register"].contains(&value.as_str()) => args.only = Some(value),
+            "--only" if ["login", "invite", "accept", "register", "reset"].contains(&value.as_str()) => args.only = Some(value),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -121,6 +121,9 @@ async fn main() {
         .env("RUST_LOG", "error")
         // One load generator on loopback is one client address.
         .env("APP_REGISTER_LIMIT_PER_IP", "0")
+        // The reset scenario names a client address per request (X-Forwarded-For), so that
+        // the per-client reset limit does not cut it short.
+        .env("APP_TRUSTED_PROXIES", "127.0.0.1")
         .stdout(Stdio::null())
         .spawn()
         .expect("start the server");
@@ -269,7 +272,53 @@ end
         println!("  p99 idle               {}", field(&idle, "99%"));
         println!("  p99 under registration {} ({registered_meanwhile} registrations meanwhile)", field(&loaded, "99%"));
     }
+    if args.runs("reset") {
+        reset_timing(&db, &client, &base).await;
+    }
     db.close().await;
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// SPEC §4.5: a password-reset request takes the same time whether or not the address has
+/// an account. 20 requests for addresses with an account and 20 for addresses without,
+/// interleaved, one at a time, each from its own client address and for its own address
+/// (so that no limit answers instead); prints the median and the 90th percentile of each.
+async fn reset_timing(db: &Db, client: &reqwest::Client, base: &str) {
+    const N: usize = 20;
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    for i in 0..N {
+        sqlx::query("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'R', $2, 1, 1, 0, $3)")
+            .bind(format!("reset{i}@bench.test")).bind(hash).bind(db::now()).execute(db.pool()).await.unwrap();
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..2 * N + 2 {
+        let (email, times) = if i % 2 == 0 {
+            (format!("reset{}@bench.test", i / 2 % N), &mut known)
+        } else {
+            (format!("nobody{}@bench.test", i / 2), &mut unknown)
+        };
+        let started = std::time::Instant::now();
+        let res = client
+            .post(format!("{base}/api/0/auth/password-reset/"))
+            .header("x-forwarded-for", format!("10.9.{}.{}", i / 200, i % 200 + 1))
+            .json(&serde_json::json!({"email": email}))
+            .send()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(res.status(), 204, "reset request for {email}");
+        // The first of each is a warm-up.
+        if i >= 2 {
+            times.push(took);
+        }
+    }
+    let stats = |times: &mut Vec<Duration>| {
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 9 / 10])
+    };
+    let ((km, k90), (um, u90)) = (stats(&mut known), stats(&mut unknown));
+    println!("POST /api/0/auth/password-reset/ ({N} each, one at a time)");
+    println!("  address with an account     median {:>8.2?}  p90 {:>8.2?}", km, k90);
+    println!("  address without an account  median {:>8.2?}  p90 {:>8.2?}", um, u90);
 }

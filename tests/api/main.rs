@@ -19,4 +19,5 @@ mod policies;
 mod requests;
 mod self_service;
 mod security;
+mod session_life;
 mod sso;

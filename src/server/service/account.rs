@@ -153,7 +153,10 @@ pub async fn request_reset(state: &AppState, email: &str, ip: Option<&str>) -> R
 async fn mail_reset_link(state: &AppState, email: &str) -> anyhow::Result<()> {
     let now = db::now();
     let mut tx = state.db.begin().await?;
+    // Housekeeping: links expired for a day are of no use to anyone.
+    password_resets::delete_expired(&mut tx, now - 86_400).await?;
     let Some(user) = users::find_by_email(&mut tx, email).await?.filter(|u| u.is_active) else {
+        tx.commit().await?;
         return Ok(());
     };
     let token = hex::encode(rand::random::<[u8; 32]>());
