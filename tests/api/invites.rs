@@ -421,9 +421,10 @@ async fn joining_completes_the_getting_started_step_through_the_event_outbox() {
 async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retried() {
     use gatehouse::server::db::outbox;
     use gatehouse::server::mail::{Mailer, Transport};
+    let mail = |to, subject| outbox::NewMail { to, subject, text: "body", html: None, member_id: None };
     let app = spawn_app().await;
     let mut tx = app.state.db.begin().await.unwrap();
-    outbox::queue_mail(&mut tx, "x@example.com", "rolled back", "body", None, 0).await.unwrap();
+    outbox::queue_mail(&mut tx, mail("x@example.com", "rolled back"), 0).await.unwrap();
     tx.rollback().await.unwrap();
     assert!(app.mails().await.is_empty());
 
@@ -435,7 +436,7 @@ async fn a_rolled_back_transaction_sends_nothing_and_a_failing_transport_is_retr
     let mut claimed = None;
     for _ in 0..20 {
         let mut conn = app.state.db.conn().await.unwrap();
-        let id = outbox::queue_mail(&mut conn, "y@example.com", "retry me", "body", None, 0).await.unwrap();
+        let id = outbox::queue_mail(&mut conn, mail("y@example.com", "retry me"), 0).await.unwrap();
         drop(conn);
         down.deliver_due(&app.state.db).await.unwrap();
         let (status, attempts, error): (String, i64, Option<String>) =

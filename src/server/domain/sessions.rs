@@ -104,7 +104,6 @@ mod tests {
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
         );
         assert_eq!(chrome.line(), "Chrome on Linux");
-        assert_eq!(Device::parse("curl/8.5.0").browser, "Unknown");
         assert_eq!(Device::parse("").line(), "Unknown on Unknown");
     }
 

@@ -109,26 +109,39 @@ pub fn qr_svg(data: &str) -> Option<String> {
 
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
-/// Fresh recovery codes, shown once: `xxxxx-xxxxx-xxxxx-xxxxx` (about 98 bits each).
+/// Characters of a recovery code: its two groups of four.
+const RECOVERY_CHARS: usize = 8;
+
+/// Fresh recovery codes, shown once: `xxxx-xxxx` (SPEC §6; about 40 bits each, from an
+/// alphabet without look-alike characters).
 pub fn generate_recovery_codes() -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {
-            let chars: Vec<char> =
-                (0..20).map(|_| RECOVERY_ALPHABET[rand::random::<usize>() % RECOVERY_ALPHABET.len()] as char).collect();
-            chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+            let chars: String = (0..RECOVERY_CHARS)
+                .map(|_| RECOVERY_ALPHABET[rand::random::<usize>() % RECOVERY_ALPHABET.len()] as char)
+                .collect();
+            format!("{}-{}", &chars[..4], &chars[4..])
         })
         .collect()
 }
 
-/// The stored form of a recovery code: SHA-256 of its normalised text (dashes, spaces and
-/// case ignored). The codes are long random strings, so a fast hash is enough.
-pub fn hash_recovery_code(code: &str) -> Option<String> {
+/// The stored form of a recovery code, from its normalised text (dashes, spaces and case
+/// ignored): HMAC-SHA256 keyed with the instance secret and bound to the user, so that a
+/// copy of the table alone cannot be searched for the short codes. Codes of the earlier
+/// 20-character form (about 98 bits) are stored as their plain SHA-256.
+pub fn hash_recovery_code(key: &[u8], user_id: i64, code: &str) -> Option<String> {
+    use hmac::Mac;
     let normalised: String =
         code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    if normalised.len() != 20 {
-        return None;
+    match normalised.len() {
+        RECOVERY_CHARS => {
+            let mut mac = super::hmac_sha256(key);
+            mac.update(format!("recovery-code\n{user_id}\n{normalised}").as_bytes());
+            Some(hex::encode(mac.finalize().into_bytes()))
+        }
+        20 => Some(hex::encode(Sha256::digest(normalised.as_bytes()))),
+        _ => None,
     }
-    Some(hex::encode(Sha256::digest(normalised.as_bytes())))
 }
 
 #[cfg(test)]
@@ -223,11 +236,15 @@ mod tests {
         let unique: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(unique.len(), RECOVERY_CODES);
         let code = &codes[0];
-        assert_eq!(code.len(), 23);
-        let hash = hash_recovery_code(code).unwrap();
-        assert_eq!(hash_recovery_code(&code.to_uppercase().replace('-', " ")), Some(hash.clone()));
-        assert_ne!(hash_recovery_code(&codes[1]), Some(hash));
-        assert_eq!(hash_recovery_code("short"), None);
+        assert_eq!(code.len(), 9);
+        assert!(codes.iter().all(|c| c.chars().enumerate().all(|(i, ch)| (i == 4) == (ch == '-'))), "{codes:?}");
+        let key = b"instance secret";
+        let hash = hash_recovery_code(key, 7, code).unwrap();
+        assert_eq!(hash_recovery_code(key, 7, &code.to_uppercase().replace('-', " ")), Some(hash.clone()));
+        assert_ne!(hash_recovery_code(key, 7, &codes[1]), Some(hash.clone()));
+        assert_ne!(hash_recovery_code(key, 8, code), Some(hash.clone()), "bound to the user");
+        assert_ne!(hash_recovery_code(b"another secret", 7, code), Some(hash), "keyed");
+        assert_eq!(hash_recovery_code(key, 7, "short"), None);
         assert!(looks_like_code("123 456") && !looks_like_code(code));
     }
 }

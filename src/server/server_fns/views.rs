@@ -1,18 +1,48 @@
 //! Rows and use-case results as the wire types the pages render (`crate::app::wire`).
 
 use crate::app::wire::{
-    AppError, AuditView, IdentityView, InviteView, JoinView, LinkableView, MemberView, OrgSettingsView, OrgView,
-    UserView,
+    AccountView, AppError, AuditView, IdentityView, InviteView, JoinView, LinkableView, MemberView, OrgSettingsView,
+    OrgView, SessionView, UserView,
 };
 use crate::server::db::audit::EntryRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::http::json::rfc3339;
 use crate::server::service::accept::{AcceptError, Details};
+use crate::server::service::account;
 use crate::server::service::organizations::{MemberEntry, Membership, Settings};
 
 pub fn user(user: &UserRow) -> UserView {
     UserView { id: user.id, email: user.email.clone(), name: user.name.clone(), email_verified: user.email_verified }
+}
+
+/// The account settings page.
+pub fn account(user: &UserRow) -> AccountView {
+    AccountView {
+        name: user.name.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        has_password: user.password_hash.is_some(),
+    }
+}
+
+/// A signed-in session as its user sees it; a time not recorded (0) is `None`.
+pub fn session(s: account::SessionView) -> SessionView {
+    SessionView {
+        device: s.device.line(),
+        signed_in: utc_minute(s.created_at),
+        last_active: utc_minute(s.last_seen_at),
+        id: s.id,
+        current: s.current,
+        ip: s.ip,
+    }
+}
+
+/// A time to the minute, in UTC: "2026-11-30 09:12 UTC" (the same for every reader, and
+/// the same on the server and in the browser).
+fn utc_minute(unix: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok().filter(|_| unix > 0)?;
+    Some(format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()))
 }
 
 pub fn organization(membership: &Membership, entries: &[MemberEntry], teams: Vec<(String, String)>) -> OrgView {
@@ -109,4 +139,15 @@ pub fn identity(i: crate::server::service::sso::LinkedIdentity) -> IdentityView 
 
 pub fn linkable((org_slug, org_name, provider_name): (String, String, String)) -> LinkableView {
     LinkableView { org_slug, org_name, provider_name }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_times_are_written_to_the_minute_in_utc_and_unknown_times_are_none() {
+        assert_eq!(utc_minute(1_796_029_920).as_deref(), Some("2026-11-30 09:12 UTC"));
+        assert_eq!(utc_minute(0), None);
+    }
 }

@@ -64,7 +64,7 @@ mod tests {
     internal_errors!(StepError: std::io::Error);
 
     /// The line of the `?` below.
-    const READ_LINE: u32 = 69;
+    const READ_LINE: u32 = 71;
 
     fn read_the_disk() -> Result<(), StepError> {
         let read: Result<(), std::io::Error> = Err(std::io::Error::other("disk unreadable"));
