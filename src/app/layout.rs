@@ -37,6 +37,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 <span class="whoami">
                                     "Signed in as " <strong>{user.email.clone()}</strong>
                                 </span>
+                                <a href="/settings/account/">"Account"</a>
                                 <a href="/settings/account/security/">"Security"</a>
                                 <a href="/settings/account/emails/">"Email"</a>
                                 <LogoutButton/>

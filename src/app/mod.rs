@@ -17,7 +17,10 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use self::account::{EmailsPage, SecurityPage, TwoFactorPage, VerifyEmailPage};
+use self::account::{
+    AccountSettingsPage, EmailsPage, RecoverPage, ResetPasswordPage, SecurityPage, SessionsPage, TwoFactorPage,
+    VerifyEmailPage,
+};
 use self::auth::{LoginPage, RegisterPage, SsoLoginPage};
 use self::home::StartPage;
 use self::invite::InvitePage;
@@ -74,6 +77,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/auth/verify-email/:token/") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/account/security/") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/account/emails/") view=EmailsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/") view=AccountSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/sessions/") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/recover/") view=RecoverPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/recover/confirm/:user_id/:token/") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:org_slug/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                 </Routes>

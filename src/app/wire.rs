@@ -260,3 +260,28 @@ pub struct IdentityView {
     pub provider_name: String,
     pub email: Option<String>,
 }
+
+/// The account settings page (`/settings/account/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    /// An account made through an identity provider may have no password yet.
+    pub has_password: bool,
+}
+
+/// One signed-in session of the user (SPEC §4.6), dates already written out (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// The session's public id (a digest, never the session id).
+    pub id: String,
+    /// The session of this browser.
+    pub current: bool,
+    /// "Firefox on Windows".
+    pub device: String,
+    pub ip: Option<String>,
+    /// When it signed in and was last used, `None` when not recorded.
+    pub signed_in: Option<String>,
+    pub last_active: Option<String>,
+}

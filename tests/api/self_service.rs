@@ -1098,3 +1098,23 @@ async fn every_new_route_answers_wrong_types_invalid_json_and_unknown_fields_wit
     assert!(app.mails_to("eve@example.com").await.is_empty());
     assert_eq!(count_mails(&app, "ada@example.com", "/account/recover/confirm/").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_change_requests_are_limited_per_account_even_in_parallel() {
+    // Each request mails an address of the user's choosing and says whether another account
+    // has it: 5 per hour, counted before the work, also when 40 arrive at once.
+    let app = spawn_app().await;
+    app.register("ada@example.com", "Ada", PASSWORD).await;
+    let requests = (0..40)
+        .map(|i| {
+            app.client
+                .post(app.url("/api/0/users/me/email/"))
+                .json(&json!({"email": format!("new{i}@example.com"), "password": PASSWORD}))
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    assert_eq!(tally(&answers), vec![(202, 5), (429, 35)], "{answers:?}");
+    assert!(answers.iter().filter(|a| a.0 == 429).all(|a| retry_after(&a.1) > 0));
+    let change_links: i64 = app.sql_i64("SELECT COUNT(*) FROM email_verifications WHERE purpose = 'change'").await;
+    assert_eq!(change_links, 1, "a newer request replaces an unconfirmed one");
+}

@@ -1,24 +1,15 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::actions::{
     emails_page, inspect_verification, second_factor_pending, security_page, ConfirmEmail, ConfirmTotp,
     ResendVerification, SecondFactor, UnlinkIdentity,
 };
+use super::security_forms::{RenewCodesForm, SecurityActions, TurnOffForm};
+use super::signed_out;
 use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::{AppError, SecurityView};
-
-/// Sends anonymous visitors to the login page, coming back here afterwards.
-fn signed_out(err: AppError, back: &'static str) -> AnyView {
-    match err {
-        AppError::Refused { reason, .. } if reason == "not_authenticated" => {
-            view! { <Redirect path=format!("/auth/login/?next={back}")/> }.into_any()
-        }
-        err => view! { <p class="alert error" role="alert">{err.summary()}</p> }.into_any(),
-    }
-}
+use crate::app::wire::SecurityView;
 
 /// `/settings/account/security/`: TOTP enrolment (QR code and secret), then the recovery
 /// codes, shown once.
@@ -26,7 +17,11 @@ fn signed_out(err: AppError, back: &'static str) -> AnyView {
 pub fn SecurityPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let unlink = ServerAction::<UnlinkIdentity>::new();
-    let page = Resource::new_blocking(move || (confirm.version().get(), unlink.version().get()), |_| security_page());
+    let manage = SecurityActions::new();
+    let page = Resource::new_blocking(
+        move || (confirm.version().get(), unlink.version().get(), manage.versions()),
+        |_| security_page(),
+    );
     let form = FormError::new(Signal::derive(move || confirm.value().get().and_then(Result::err)));
     view! {
         <Title text="Security"/>
@@ -36,7 +31,7 @@ pub fn SecurityPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Err(err) => signed_out(err, "/settings/account/security/"),
-                        Ok(view) => security_view(view, confirm, unlink, form).into_any(),
+                        Ok(view) => security_view(view, confirm, unlink, manage, form).into_any(),
                     }
                 })}
             </Suspense>
@@ -88,6 +83,7 @@ fn security_view(
     page: SecurityView,
     confirm: ServerAction<ConfirmTotp>,
     unlink: ServerAction<UnlinkIdentity>,
+    manage: SecurityActions,
     form: FormError,
 ) -> impl IntoView {
     let identities = identities_view(&page, unlink);
@@ -110,10 +106,18 @@ fn security_view(
         }
     });
     if page.enrolled {
+        let renewed = (!page.fresh_recovery_codes.is_empty() && manage.renewed()).then(|| {
+            view! {
+                <p class="alert success" role="status">"New recovery codes are ready. The old ones no longer work."</p>
+            }
+        });
         return view! {
+            {renewed}
             {fresh}
             <p class="alert success" data-testid="totp-status">"Two-factor authentication is on for " <strong>{page.email}</strong> "."</p>
             <p class="hint">{format!("{} unused recovery codes left.", page.unused_recovery_codes)}</p>
+            <RenewCodesForm manage/>
+            <TurnOffForm manage/>
             {identities}
         }
         .into_any();
@@ -121,6 +125,9 @@ fn security_view(
     let secret = page.secret.unwrap_or_default();
     let qr = page.qr_svg.unwrap_or_default();
     view! {
+        {manage.turned_off().then(|| view! {
+            <p class="alert success" role="status" data-testid="totp-off">"Two-factor authentication is off."</p>
+        })}
         <p>"Protect your account with a code from an authenticator app (1Password, Google Authenticator, Authy…) in addition to your password."</p>
         <ol class="steps">
             <li>

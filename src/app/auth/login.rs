@@ -30,6 +30,7 @@ pub fn LoginPage() -> impl IntoView {
                     errors=form.field("username") value=form.value("username") autofocus=true/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"
                     errors=form.field("password")/>
+                <p class="field-aside"><a href="/account/recover/">"Forgot your password?"</a></p>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
             <Suspense fallback=|| ()>

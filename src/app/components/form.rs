@@ -6,10 +6,12 @@ use crate::app::wire::AppError;
 
 /// A labelled input. Its errors are listed under it and linked with
 /// `aria-describedby`; `value` is what the user typed before an error (never for passwords).
+/// `id` defaults to `name`; give one when several forms of a page have a field of that name.
 #[component]
 pub fn Field(
     label: &'static str,
     name: &'static str,
+    #[prop(optional)] id: Option<&'static str>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(into)] errors: Signal<Vec<String>>,
@@ -17,15 +19,16 @@ pub fn Field(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
 ) -> impl IntoView {
-    let error_id = format!("{name}-errors");
-    let hint_id = format!("{name}-hint");
+    let id = id.unwrap_or(name);
+    let error_id = format!("{id}-errors");
+    let hint_id = format!("{id}-hint");
     let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
     let invalid = move || !errors.get().is_empty();
     view! {
         <div class="field" class:invalid=invalid>
-            <label for=name>{label}</label>
+            <label for=id>{label}</label>
             <input
-                id=name
+                id=id
                 name=name
                 type=kind
                 autocomplete=autocomplete

@@ -312,6 +312,9 @@ pub async fn request_email_change(
     password: &Password,
     ip: Option<&str>,
 ) -> Result<(), AccountError> {
+    // Counted first: each request mails an address the user chose, and answers whether
+    // another account has it; a few per hour is all a person needs.
+    limits::VERIFY_EMAIL_USER.consume(state, &user.id.to_string()).await?;
     let mut errors = FieldErrors::new();
     let parsed = errors.check("email", EmailAddress::parse(email));
     if let Some(new) = &parsed {

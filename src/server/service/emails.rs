@@ -80,6 +80,8 @@ pub async fn queue_change(
     new_email: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    // One request at a time per user, so that the newest is the one left.
+    users::lock(conn, state.db.kind(), user.id).await?;
     email_verifications::delete_unused_changes(conn, user.id).await?;
     let link = new_link(state, conn, user.id, new_email, email_verifications::CHANGE, now).await?;
     let mail = super::mails::confirm_new_address(&user.name, new_email, &link, VALID_DAYS);
