@@ -48,7 +48,9 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register", "reset"].contains(&value.as_str()) => args.only = Some(value),
+            "--only" if ["login", "invite", "accept", "register", "reset"].contains(&value.as_str()) => {
+                args.only = Some(value)
+            }
             other => panic!("unknown flag {other}"),
         }
     }

@@ -17,58 +17,8 @@ use crate::harness::*;
 
 const ORG: &str = "acme";
 
-/// Sends every request at once; each answer's status, headers and JSON body (`null` when
-/// the body is not JSON), in the order given.
-async fn all_at_once(requests: Vec<RequestBuilder>) -> Vec<(StatusCode, HeaderMap, Value)> {
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|req| {
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let res = req.send().await.unwrap();
-                let (status, headers) = (res.status(), res.headers().clone());
-                let text = res.text().await.unwrap();
-                (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
-    answers
-}
-
-/// How many answers had each status, e.g. `[(401, 5), (429, 35)]`, sorted by status.
-fn tally(answers: &[(StatusCode, HeaderMap, Value)]) -> Vec<(u16, usize)> {
-    let mut counts = std::collections::BTreeMap::new();
-    for (status, _, _) in answers {
-        *counts.entry(status.as_u16()).or_insert(0) += 1;
-    }
-    counts.into_iter().collect()
-}
-
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the
-/// server on Linux), so that the server sees another TCP peer.
-fn client_from(ip: &str) -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
 fn login_request(client: &Client, app: &TestApp, email: &str, password: &str) -> RequestBuilder {
     client.post(app.url("/api/0/auth/login/")).json(&json!({"username": email, "password": password}))
-}
-
-/// The `Retry-After` seconds of an answer (panics without one).
-fn retry_after(headers: &HeaderMap) -> u64 {
-    headers.get("retry-after").expect("Retry-After").to_str().unwrap().parse().expect("Retry-After in seconds")
 }
 
 /// A six-digit code that is none of the codes of the current, previous and next steps.

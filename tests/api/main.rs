@@ -17,7 +17,7 @@ mod outbound;
 mod pages;
 mod policies;
 mod requests;
-mod self_service;
 mod security;
+mod self_service;
 mod session_life;
 mod sso;

@@ -100,54 +100,6 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the server
-/// on Linux), so that the server sees another TCP peer.
-fn client_from(ip: &str) -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
-fn retry_after(headers: &HeaderMap) -> u64 {
-    headers.get("retry-after").expect("Retry-After").to_str().unwrap().parse().expect("Retry-After in seconds")
-}
-
-/// Sends every request at once; each answer's status, headers and JSON (`null` when not
-/// JSON), in the order given.
-async fn all_at_once(requests: Vec<RequestBuilder>) -> Vec<(StatusCode, HeaderMap, Value)> {
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|req| {
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let res = req.send().await.unwrap();
-                let (status, headers) = (res.status(), res.headers().clone());
-                let text = res.text().await.unwrap();
-                (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
-    answers
-}
-
-fn tally(answers: &[(StatusCode, HeaderMap, Value)]) -> Vec<(u16, usize)> {
-    let mut counts = std::collections::BTreeMap::new();
-    for (status, _, _) in answers {
-        *counts.entry(status.as_u16()).or_insert(0) += 1;
-    }
-    counts.into_iter().collect()
-}
-
 fn reason(body: &Value) -> Option<&str> {
     body["reason"].as_str()
 }
@@ -250,6 +202,12 @@ async fn opening_the_reset_link_only_shows_the_form_and_the_link_still_works() {
     for _ in 0..2 {
         let res = scanner.get(app.url(&path)).header("accept", "text/html").send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
+        // The page carries the token in its address and form: no cache keeps it, and no
+        // other site learns it through the Referer header.
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        assert_eq!(res.headers()["referrer-policy"], "same-origin");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Choose a new password") && html.contains("ada@example.com"), "{html}");
     }
     assert_eq!(me(&app, &scanner).await.0, StatusCode::UNAUTHORIZED, "opening the link signs no one in");
     assert_eq!(sign_in(&app, "ada@example.com", PASSWORD).await, StatusCode::OK, "the password is unchanged");

@@ -41,7 +41,7 @@ pub fn allow_form_action(origin: &str) {
 pub const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Called while a page renders on the server: puts the page policy, with this render's
-/// nonce, on the response.
+/// nonce, and `Cache-Control: no-store` on the response.
 pub fn set_page_policy() {
     let (Some(nonce), Some(res)) =
         (leptos::nonce::use_nonce(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>())
@@ -51,6 +51,9 @@ pub fn set_page_policy() {
     if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
         res.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
+    // Pages are rendered per visitor and some carry a token in their address or form (a
+    // reset link, an invite) or a person's data: no browser or proxy keeps a copy.
+    res.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 #[cfg(test)]

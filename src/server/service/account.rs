@@ -434,7 +434,8 @@ pub async fn renew_recovery_codes(
 ) -> Result<Vec<String>, AccountError> {
     accounts::reauthenticate(state, user, password, ip).await?;
     let codes = totp::generate_recovery_codes();
-    let hashes: Vec<String> = codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
+    let hashes: Vec<String> =
+        codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
     let now = db::now();
     let mut tx = state.db.begin().await?;
     if !two_factor::is_enrolled(&mut tx, user.id).await? {

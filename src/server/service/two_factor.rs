@@ -132,7 +132,8 @@ pub async fn confirm_enrolment(
     };
 
     let codes = totp::generate_recovery_codes();
-    let hashes: Vec<String> = codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
+    let hashes: Vec<String> =
+        codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
     let mut tx = state.db.begin().await?;
     let sealed = SealingKey::totp(&state.secret).seal(user.id, &offered.base32());
     match two_factor::insert(&mut tx, user.id, &sealed, step as i64, db::now()).await {
