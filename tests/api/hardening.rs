@@ -6,12 +6,10 @@
 //! Parallel attacks fire their requests from spawned tasks on a multi-threaded runtime, all
 //! at once.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::*;
 

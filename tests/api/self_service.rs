@@ -5,10 +5,8 @@
 //! Every client of a test comes from 127.0.0.1, and reset requests are limited to 5 per
 //! client address per minute: a test that does not test that limit asks for at most 5.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
