@@ -63,7 +63,7 @@ fn sessions_view(
     let others = list.iter().filter(|s| !s.current).count();
     view! {
         <div class="table-scroll">
-            <table data-testid="sessions">
+            <table class="sessions-table" data-testid="sessions">
                 <thead>
                     <tr>
                         <th>"Device"</th><th>"IP address"</th><th>"Signed in"</th><th>"Last active"</th>
@@ -96,9 +96,9 @@ fn session_row(s: SessionView, end_one: ServerAction<EndSession>) -> impl IntoVi
                 {s.device.clone()}
                 {s.current.then(|| view! { " " <span class="badge">"This session"</span> })}
             </td>
-            <td>{s.ip.clone().unwrap_or_else(unknown)}</td>
-            <td>{s.signed_in.clone().unwrap_or_else(unknown)}</td>
-            <td>{s.last_active.clone().unwrap_or_else(unknown)}</td>
+            <td data-label="IP address">{s.ip.clone().unwrap_or_else(unknown)}</td>
+            <td data-label="Signed in">{s.signed_in.clone().unwrap_or_else(unknown)}</td>
+            <td data-label="Last active">{s.last_active.clone().unwrap_or_else(unknown)}</td>
             <td>
                 {(!s.current).then(|| view! {
                     <ActionForm action=end_one attr:class="inline-form">
