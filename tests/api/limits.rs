@@ -128,6 +128,31 @@ async fn a_breached_password_is_refused_through_the_range_api() {
     assert_eq!(app.register("ada@example.com", "Ada", PASSWORD).await.status(), StatusCode::CREATED);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breached_password_is_refused_at_a_reset_and_at_a_change_too() {
+    let breached = "correct-horse-battery-9";
+    let url = range_server(breached, 4242, Duration::ZERO).await;
+    let app = spawn_app_with(Options { breached_url: Some(url), ..Options::default() }).await;
+    assert_eq!(app.register("ada@example.com", "Ada", PASSWORD).await.status(), StatusCode::CREATED);
+
+    let body = json!({"password": PASSWORD, "passwordNew": breached});
+    let (status, body) = send(&app.client, &app, "PUT", "/api/0/users/me/password/", Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["passwordNew"][0].as_str().unwrap().contains("4242 times"), "{body}");
+
+    let asked = json!({"email": "ada@example.com"});
+    assert_eq!(send(&app.other_client(), &app, "POST", "/api/0/auth/password-reset/", Some(asked)).await.0, 204);
+    let (_, user_id, token) = app.reset_link("ada@example.com").await;
+    let confirm = json!({"userId": user_id, "token": token, "password": breached});
+    let (status, body) =
+        send(&app.other_client(), &app, "POST", "/api/0/auth/password-reset/confirm/", Some(confirm)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["password"][0].as_str().unwrap().contains("4242 times"), "{body}");
+    // Nothing changed: the old password still signs in.
+    let login = json!({"username": "ada@example.com", "password": PASSWORD});
+    assert_eq!(send(&app.other_client(), &app, "POST", "/api/0/auth/login/", Some(login)).await.0, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn the_breached_password_check_fails_open_when_the_api_is_slow_or_down() {
     let breached = "correct-horse-battery-9";

@@ -21,6 +21,8 @@ use crate::server::state::AppState;
 
 /// How long a reset link works (SPEC §4.5).
 pub const RESET_VALID_SECS: i64 = 3600;
+/// The longest pause before a reset request's link is written (see `request_reset`).
+const RESET_JITTER_MS: u64 = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -128,7 +130,7 @@ async fn check_new_password(
 /// Asks for a reset link for `email`. The answer and its time are the same whether or not
 /// the address has an account: both count against the limits (per address, per client),
 /// and the link of an existing, active account is written and mailed after the answer,
-/// off the request.
+/// off the request, after a random pause of up to a second.
 #[tracing::instrument(skip_all)]
 pub async fn request_reset(state: &AppState, email: &str, ip: Option<&str>) -> Result<(), AccountError> {
     let mut errors = FieldErrors::new();
@@ -142,6 +144,10 @@ pub async fn request_reset(state: &AppState, email: &str, ip: Option<&str>) -> R
     limits::take(state, &hits).await?;
     let state = state.clone();
     tokio::spawn(async move {
+        // After a random pause: the work done only for an existing account (the link, the
+        // mail and its delivery) must not slow the requests that come right after this
+        // one in a way that tells the two apart.
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % RESET_JITTER_MS)).await;
         if let Err(err) = mail_reset_link(&state, email.as_str()).await {
             tracing::error!(error = format!("{err:#}"), "password reset link not written");
         }

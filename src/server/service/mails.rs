@@ -40,7 +40,7 @@ impl Compose {
         self.html.push_str(&format!(
             "<p>{}</p>\n<p><a href=\"{}\" style=\"display:inline-block;padding:10px 18px;background:#3b5bdb;\
              color:#ffffff;border-radius:6px;text-decoration:none;font-weight:600\">{}</a></p>\n\
-             <p style=\"font-size:13px;color:#555555\">Or open this address: <br>{}</p>\n",
+             <p style=\"font-size:13px;color:#555555;word-break:break-all\">Or open this address: <br>{}</p>\n",
             text(lead),
             attr(url),
             text(label),
