@@ -1074,3 +1074,35 @@ async fn email_change_requests_are_limited_per_account_even_in_parallel() {
     let change_links: i64 = app.sql_i64("SELECT COUNT(*) FROM email_verifications WHERE purpose = 'change'").await;
     assert_eq!(change_links, 1, "a newer request replaces an unconfirmed one");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_list_is_paged_with_a_link_header() {
+    let app = spawn_app().await;
+    app.register("ada@example.com", "Ada", PASSWORD).await;
+    for _ in 0..2 {
+        assert_eq!(sign_in(&app, "ada@example.com", PASSWORD).await, StatusCode::OK);
+    }
+    let page = |query: &str| app.client.get(app.url(&format!("/api/0/users/me/sessions/{query}"))).send();
+    let res = page("?per_page=2").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let link = res.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("rel=\"previous\"; results=\"false\""), "{link}");
+    assert!(link.contains("rel=\"next\"; results=\"true\""), "{link}");
+    let first: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(first.len(), 2);
+    let next = link.split(", ").find(|l| l.contains("rel=\"next\"")).unwrap();
+    let cursor = next.split("cursor=\"").nth(1).unwrap().trim_end_matches('"');
+    let res = page(&format!("?per_page=2&cursor={cursor}")).await.unwrap();
+    let link = res.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("rel=\"next\"; results=\"false\""), "{link}");
+    assert!(link.contains("rel=\"previous\"; results=\"true\""), "{link}");
+    let second: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(second.len(), 1, "three sessions in all");
+    assert!(!first.iter().any(|s| s["id"] == second[0]["id"]));
+    for bad in ["?per_page=0", "?per_page=101", "?per_page=x", "?cursor=nonsense"] {
+        let res = page(bad).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["reason"].as_str().is_some(), "{bad}: {body}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod extract;
 pub mod json;
 pub mod page_cache;
+pub mod paging;
 pub mod reply;
 pub mod security;
 mod sso_flow;

@@ -2,7 +2,7 @@
 //! verification, and self-service: password reset and change, name and address, sessions,
 //! recovery codes, turning 2FA off, deleting the account (SPEC §3, §4, §6, §7).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -15,6 +15,7 @@ use crate::server::domain::Password;
 use crate::server::http::client_ip::ClientIp;
 use crate::server::http::extract::{ApiJson, SignedIn};
 use crate::server::http::json;
+use crate::server::http::paging::{self, PageQuery};
 use crate::server::http::reply::ApiError;
 use crate::server::service::accounts::{self, RegisterInput};
 use crate::server::service::{account, emails, two_factor};
@@ -293,9 +294,12 @@ async fn sessions(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     session: Session,
-) -> Result<Json<Value>, ApiError> {
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = query.page()?;
     let listed = account::sessions(&state, &session, &user).await?;
-    Ok(Json(Value::Array(listed.iter().map(json::session).collect())))
+    let url = format!("{}/api/0/users/me/sessions/", state.config.public_url());
+    Ok(paging::answer(&url, page, listed.iter().map(json::session).collect()))
 }
 
 async fn end_session(
