@@ -91,3 +91,20 @@ async fn requests_in_a_row_do_not_write_the_session_until_its_activity_is_stale(
     assert!(touched["activity"]["last_seen_at"].as_i64() > aged["activity"]["last_seen_at"].as_i64());
     assert_eq!(touched["activity"]["created_at"], aged["activity"]["created_at"], "still the same sign-in");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_file_request_neither_reads_nor_writes_the_session() {
+    let app = spawn_app().await;
+    let client = app.user("ada@example.com", "Ada").await;
+    age(&app, "ada@example.com", 600, 301).await;
+    let (_, aged, expires_before) = stored(&app, "ada@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for path in ["/pkg/gatehouse.wasm", "/pkg/gatehouse.css", "/favicon.ico"] {
+        client.get(app.url(path)).send().await.unwrap();
+    }
+    let (_, after, expires_after) = stored(&app, "ada@example.com").await;
+    assert_eq!((expires_after, &after), (expires_before, &aged), "no activity recorded for static files");
+    assert_eq!(client.get(app.url("/api/0/users/me/")).send().await.unwrap().status(), 200);
+    let (_, _, expires_touched) = stored(&app, "ada@example.com").await;
+    assert!(expires_touched > expires_before, "a routed request records it");
+}

@@ -125,6 +125,14 @@ pub fn generate_recovery_codes() -> Vec<String> {
         .collect()
 }
 
+/// A fresh set of recovery codes for `user_id`: the codes, shown once, and their stored
+/// forms ([`hash_recovery_code`]).
+pub fn new_recovery_codes(key: &[u8], user_id: i64) -> (Vec<String>, Vec<String>) {
+    let codes = generate_recovery_codes();
+    let hashes = codes.iter().filter_map(|c| hash_recovery_code(key, user_id, c)).collect();
+    (codes, hashes)
+}
+
 /// The stored form of a recovery code, from its normalised text (dashes, spaces and case
 /// ignored): HMAC-SHA256 keyed with the instance secret and bound to the user, so that a
 /// copy of the table alone cannot be searched for the short codes. Codes of the earlier

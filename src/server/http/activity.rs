@@ -1,5 +1,6 @@
-//! Records when and from where a signed-in session is used (SPEC §4.6), after the request
-//! was answered and inside the session layer, which writes the session only when this
+//! Records when and from where a signed-in session is used (SPEC §4.6), after a routed
+//! request (a page, the API, a server function; not a static file) was answered, inside
+//! the session layer, which writes the session only when this
 //! changed it: at most once per `domain::sessions::TOUCH_EVERY_SECS` per session (or when
 //! the client moved), never once per request.
 

@@ -79,11 +79,13 @@ pub fn router(state: AppState) -> Router {
                 move || page(options.clone())
             },
         )
+        // The routes only, not the static files of the fallback: recording activity reads the
+        // session, which a request for the bundle or the stylesheet has no reason to load.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
         // Inside the session layer: whether a request is anonymous is the session layer's
         // own reading of its cookie (SPEC §9.10), never a second parse of the header.
         .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -373,25 +373,12 @@ pub async fn sessions(state: &AppState, session: &Session, user: &UserRow) -> Re
             if activity.as_ref().is_some_and(|a| is_over(a.created_at, a.last_seen_at, now)) {
                 return None;
             }
-            Some(match activity {
-                Some(a) => SessionView {
-                    id: public_id(&row.id),
-                    current,
-                    device: Device::parse(&a.user_agent),
-                    ip: a.ip,
-                    created_at: a.created_at,
-                    last_seen_at: a.last_seen_at,
-                },
-                // Signed in before sessions recorded their activity.
-                None => SessionView {
-                    id: public_id(&row.id),
-                    current,
-                    device: Device::parse(""),
-                    ip: None,
-                    created_at: 0,
-                    last_seen_at: 0,
-                },
-            })
+            // A session signed in before sessions recorded their activity has none.
+            let (device, ip, created_at, last_seen_at) = match activity {
+                Some(a) => (Device::parse(&a.user_agent), a.ip, a.created_at, a.last_seen_at),
+                None => (Device::parse(""), None, 0, 0),
+            };
+            Some(SessionView { id: public_id(&row.id), current, device, ip, created_at, last_seen_at })
         })
         .collect();
     listed.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_seen_at.cmp(&a.last_seen_at)));
@@ -439,9 +426,7 @@ pub async fn renew_recovery_codes(
     ip: Option<&str>,
 ) -> Result<Vec<String>, AccountError> {
     accounts::reauthenticate(state, user, password, ip).await?;
-    let codes = totp::generate_recovery_codes();
-    let hashes: Vec<String> =
-        codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
+    let (codes, hashes) = totp::new_recovery_codes(&state.secret, user.id);
     let now = db::now();
     let mut tx = state.db.begin().await?;
     if !two_factor::is_enrolled(&mut tx, user.id).await? {

@@ -131,9 +131,7 @@ pub async fn confirm_enrolment(
         return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
     };
 
-    let codes = totp::generate_recovery_codes();
-    let hashes: Vec<String> =
-        codes.iter().filter_map(|c| totp::hash_recovery_code(&state.secret, user.id, c)).collect();
+    let (codes, hashes) = totp::new_recovery_codes(&state.secret, user.id);
     let mut tx = state.db.begin().await?;
     let sealed = SealingKey::totp(&state.secret).seal(user.id, &offered.base32());
     match two_factor::insert(&mut tx, user.id, &sealed, step as i64, db::now()).await {
