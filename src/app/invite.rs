@@ -31,7 +31,8 @@ pub async fn accept_invite(org_slug: Option<String>, member_id: String, token: S
     use crate::server::service::accept::{self, InviteLink};
     let (state, session) = sfn::context().await?;
     let link = InviteLink::parse(org_slug, &member_id, token)?;
-    let org = accept::accept(&state, &session, &link, None).await?;
+    let ip = sfn::client_ip().await;
+    let org = accept::accept(&state, &session, &link, ip.as_deref()).await?;
     leptos_axum::redirect(&format!("/organizations/{}/", org.slug));
     Ok(())
 }

@@ -36,8 +36,12 @@ pub async fn organization(slug: String) -> Result<OrgView, AppError> {
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    let (membership, entries) = orgs::members(&state, &user, &slug).await?;
+    orgs::open(&state, &user, &slug).await?;
+    let slice = crate::server::db::page::Slice::default();
+    let (membership, page) = orgs::members(&state, &user, &slug, &slice).await?;
     let teams = orgs::teams(&state, &user, &slug).await?;
+    let requests = if membership.role.can_invite() { orgs::requests(&state, &membership).await? } else { Vec::new() };
+    let entries: Vec<_> = page.rows.into_iter().chain(requests).collect();
     Ok(views::organization(&membership, &entries, teams))
 }
 
@@ -75,8 +79,10 @@ pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    let entries = orgs::audit_log(&state, &user, &slug).await?;
-    Ok(entries.into_iter().map(views::audit_entry).collect())
+    let filter = crate::server::db::audit::Filter::default();
+    let slice = crate::server::db::page::Slice::default();
+    let (_, page) = orgs::audit_log(&state, &user, &slug, &filter, &slice).await?;
+    Ok(page.rows.into_iter().map(views::audit_entry).collect())
 }
 
 /// The organization's policy settings, for one of its members.

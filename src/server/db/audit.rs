@@ -3,6 +3,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
+use super::page::{Order, Slice};
 use super::Conn;
 
 /// One audit entry to write.
@@ -53,8 +54,9 @@ pub async fn keep_address(conn: &mut Conn, user_id: i64, email: &str) -> Result<
     Ok(())
 }
 
-/// An audit entry as listed, with the actor's name and address (kept as text when the
-/// actor's account is gone).
+/// An audit entry as listed, with the names that make it a sentence: the actor's (and
+/// address, kept as text when the actor's account is gone), the target's, and the inviter
+/// of the member row it names.
 #[derive(Debug, Clone)]
 pub struct EntryRow {
     pub id: i64,
@@ -64,19 +66,39 @@ pub struct EntryRow {
     pub actor_email: Option<String>,
     pub target_member_id: Option<i64>,
     pub target_user_id: Option<i64>,
+    /// The target user's name, or the address the entry names.
+    pub target_name: Option<String>,
+    pub target_email: Option<String>,
+    pub inviter_name: Option<String>,
     pub ip: Option<String>,
     pub data: Value,
     pub created_at: i64,
 }
 
-/// The newest entries of an organization first.
-pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<EntryRow>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.event, a.actor_id, u.name AS actor_name, COALESCE(u.email, a.actor_email) AS actor_email, a.target_member_id, a.target_user_id, a.ip, a.data, a.created_at \
-         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id WHERE a.organization_id = $1 ORDER BY a.id DESC LIMIT $2",
-    )
+/// Which entries of an organization's log to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub event: Option<String>,
+    pub actor_id: Option<i64>,
+}
+
+/// One page of an organization's entries, newest first (`slice` as `db::page` reads it).
+pub async fn list(conn: &mut Conn, org_id: i64, filter: &Filter, slice: &Slice) -> Result<Vec<EntryRow>, sqlx::Error> {
+    let keyset = slice.keyset_sql("a.id", Order::Descending, 4);
+    let rows = sqlx::query(&format!(
+        "SELECT a.id, a.event, a.actor_id, u.name AS actor_name, COALESCE(u.email, a.actor_email) AS actor_email, \
+         a.target_member_id, a.target_user_id, t.name AS target_name, COALESCE(a.target_email, t.email) AS target_email, \
+         i.name AS inviter_name, a.ip, a.data, a.created_at \
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id LEFT JOIN users t ON t.id = a.target_user_id \
+         LEFT JOIN members m ON m.id = a.target_member_id LEFT JOIN users i ON i.id = m.inviter_id \
+         WHERE a.organization_id = $1 AND ($2 IS NULL OR a.event = $2) AND ($3 IS NULL OR a.actor_id = $3) \
+         AND {} {}",
+        keyset.condition, keyset.order_by
+    ))
     .bind(org_id)
-    .bind(limit)
+    .bind(filter.event.as_deref())
+    .bind(filter.actor_id)
+    .bind(keyset.bound)
     .fetch_all(conn)
     .await?;
     rows.iter()
@@ -89,10 +111,29 @@ pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<EntryR
                 actor_email: row.try_get("actor_email")?,
                 target_member_id: row.try_get("target_member_id")?,
                 target_user_id: row.try_get("target_user_id")?,
+                target_name: row.try_get("target_name")?,
+                target_email: row.try_get("target_email")?,
+                inviter_name: row.try_get("inviter_name")?,
                 ip: row.try_get("ip")?,
                 data: serde_json::from_str(&row.try_get::<String, _>("data")?).unwrap_or(Value::Null),
                 created_at: row.try_get("created_at")?,
             })
         })
         .collect()
+}
+
+/// What the log's filters offer: the events it holds and the people who acted, by name.
+pub async fn facets(conn: &mut Conn, org_id: i64) -> Result<(Vec<String>, Vec<(i64, String)>), sqlx::Error> {
+    let events = sqlx::query_scalar("SELECT DISTINCT event FROM audit_log WHERE organization_id = $1 ORDER BY event")
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let people = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.name FROM audit_log a JOIN users u ON u.id = a.actor_id \
+         WHERE a.organization_id = $1 ORDER BY u.name",
+    )
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?;
+    Ok((events, people))
 }

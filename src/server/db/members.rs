@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::page::{Order, Slice};
 use super::Conn;
 use crate::model::{InviteStatus, Role};
 
@@ -164,34 +165,86 @@ pub struct Listed {
     pub mail_state: Option<String>,
 }
 
-/// An organization's member list (memberships first, then pending rows) with each
-/// member's person, inviter and newest mail state, in one query.
-pub async fn list_with_people(conn: &mut Conn, org_id: i64) -> Result<Vec<Listed>, sqlx::Error> {
+/// Which rows of an organization's member table a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Memberships, then pending invites (SPEC §3's member list).
+    MembersAndInvites,
+    /// Invite requests and join requests waiting for a decision (§5.7).
+    Requests,
+}
+
+/// The sort key of the member list: memberships first, then pending rows, each by id
+/// (ids stay far below 2^40). [`list_key`] computes the same for a row.
+const LIST_KEY: &str = "(CASE WHEN m.user_id IS NULL THEN 1099511627776 ELSE 0 END + m.id)";
+
+/// A row's place in the member list (see `LIST_KEY`).
+pub fn list_key(row: &MemberRow) -> i64 {
+    if row.is_pending() {
+        (1_i64 << 40) + row.id
+    } else {
+        row.id
+    }
+}
+
+/// The member list's SELECT: each row with its person, its inviter and the state of the
+/// newest email about it.
+fn listed_select() -> String {
     let member_cols = COLUMNS.split(", ").map(|c| format!("m.{c} AS m_{c}")).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(&format!(
+    format!(
         "SELECT {member_cols}, u.id AS u_id, u.email AS u_email, u.name AS u_name, i.name AS inviter_name, \
          (SELECT o.status FROM mail_outbox o WHERE o.member_id = m.id ORDER BY o.id DESC LIMIT 1) AS mail_state \
-         FROM members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN users i ON i.id = m.inviter_id \
-         WHERE m.organization_id = $1 ORDER BY (m.user_id IS NULL), m.id"
+         FROM members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN users i ON i.id = m.inviter_id"
+    )
+}
+
+fn listed_from(row: &AnyRow) -> Result<Listed, sqlx::Error> {
+    let id: Option<i64> = row.try_get("u_id")?;
+    let person = match id {
+        Some(id) => Some(MemberPerson { id, email: row.try_get("u_email")?, name: row.try_get("u_name")? }),
+        None => None,
+    };
+    Ok(Listed {
+        row: from_row_prefixed(row, "m_")?,
+        person,
+        inviter_name: row.try_get("inviter_name")?,
+        mail_state: row.try_get("mail_state")?,
+    })
+}
+
+/// One page of an organization's member list, in one query (`slice` as `db::page` reads
+/// it: one row more than the page, in the direction of reading).
+pub async fn listed(conn: &mut Conn, org_id: i64, which: Rows, slice: &Slice) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows = match which {
+        Rows::MembersAndInvites => "(m.user_id IS NOT NULL OR m.invite_status = 'approved')",
+        Rows::Requests => "(m.user_id IS NULL AND m.invite_status <> 'approved')",
+    };
+    let keyset = slice.keyset_sql(LIST_KEY, Order::Ascending, 2);
+    sqlx::query(&format!(
+        "{} WHERE m.organization_id = $1 AND {rows} AND {} {}",
+        listed_select(),
+        keyset.condition,
+        keyset.order_by
     ))
     .bind(org_id)
+    .bind(keyset.bound)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let id: Option<i64> = row.try_get("u_id")?;
-            let person = match id {
-                Some(id) => Some(MemberPerson { id, email: row.try_get("u_email")?, name: row.try_get("u_name")? }),
-                None => None,
-            };
-            Ok(Listed {
-                row: from_row_prefixed(row, "m_")?,
-                person,
-                inviter_name: row.try_get("inviter_name")?,
-                mail_state: row.try_get("mail_state")?,
-            })
-        })
-        .collect()
+    .await?
+    .iter()
+    .map(listed_from)
+    .collect()
+}
+
+/// One row of an organization's member list, read as [`listed`] reads it.
+pub async fn listed_one(conn: &mut Conn, org_id: i64, member_id: i64) -> Result<Option<Listed>, sqlx::Error> {
+    sqlx::query(&format!("{} WHERE m.organization_id = $1 AND m.id = $2", listed_select()))
+        .bind(org_id)
+        .bind(member_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(listed_from)
+        .transpose()
 }
 
 /// Adds a user as a member (organization creation, single-organization mode, just in time).
@@ -523,4 +576,14 @@ pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership
         })
     })
     .collect()
+}
+
+/// Takes a member off a team; whether they were on it.
+pub async fn remove_from_team(conn: &mut Conn, member_id: i64, team_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND member_id = $2")
+        .bind(team_id)
+        .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -11,6 +11,7 @@ mod enums;
 pub mod members;
 pub mod organizations;
 pub mod outbox;
+pub mod page;
 pub mod password_resets;
 pub mod rate_limits;
 pub mod sessions;

@@ -85,12 +85,14 @@ pub async fn find_by_id(conn: &mut Conn, id: i64) -> Result<Option<OrgRow>, sqlx
         .transpose()
 }
 
-/// The organizations a user belongs to, oldest membership first.
+/// The organizations a user belongs to: the one they last opened first (SPEC §2), then
+/// the oldest membership first.
 pub async fn for_user(conn: &mut Conn, user_id: i64) -> Result<Vec<OrgRow>, sqlx::Error> {
     let cols = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
     sqlx::query(&format!(
         "SELECT {cols} FROM organizations o JOIN members m ON m.organization_id = o.id \
-         WHERE m.user_id = $1 ORDER BY m.id"
+         JOIN users u ON u.id = m.user_id \
+         WHERE m.user_id = $1 ORDER BY CASE WHEN o.id = u.last_org_id THEN 0 ELSE 1 END, m.id"
     ))
     .bind(user_id)
     .fetch_all(conn)

@@ -22,6 +22,10 @@ pub struct UserRow {
     /// column: filled from the session by `service::accounts::current_user`, empty when
     /// the row is read for anything else.
     pub sso_signed_in: Vec<i64>,
+    /// The client address of the request this user is acting in, for the audit log. Not
+    /// a column: filled by the adapters (`http::extract::SignedIn`,
+    /// `server_fns::user_context`), `None` when the row is read for anything else.
+    pub client_ip: Option<String>,
 }
 
 const COLUMNS: &str = "id, email, name, password_hash, email_verified, is_active, is_superuser, created_at";
@@ -37,6 +41,7 @@ fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
         is_superuser: row.try_get::<i64, _>("is_superuser")? != 0,
         created_at: row.try_get("created_at")?,
         sso_signed_in: Vec::new(),
+        client_ip: None,
     })
 }
 
@@ -153,5 +158,15 @@ pub async fn change_email(conn: &mut Conn, id: i64, email: &str) -> Result<(), s
 /// (foreign keys), its audit entries stay.
 pub async fn delete(conn: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Records the organization the user last opened (SPEC §2); a write only when it changes.
+pub async fn set_last_org(conn: &mut Conn, user_id: i64, org_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_org_id = $1 WHERE id = $2 AND (last_org_id IS NULL OR last_org_id <> $1)")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Everything here is a plain function or a newtype that parses; the unit tests beside each
 //! rule are named as sentences.
 
+pub mod audit;
 pub mod email;
 pub mod errors;
 pub mod invite;

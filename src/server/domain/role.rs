@@ -24,6 +24,12 @@ impl Role {
     pub fn can_grant(self, role: Role) -> bool {
         self.can_invite() && (self == Self::Owner || role < Self::Owner)
     }
+
+    /// Whether this role may change the role of, or remove, someone holding `other`
+    /// (SPEC §5.10): only a role it could grant, so a manager never touches an owner.
+    pub fn can_manage(self, other: Role) -> bool {
+        self.can_grant(other)
+    }
 }
 
 /// The order of power.
@@ -52,6 +58,12 @@ mod tests {
     fn a_member_cannot_invite() {
         assert!(!Member.can_invite());
         assert!(!Member.can_grant(Member));
+    }
+
+    #[test]
+    fn a_manager_manages_members_and_managers_but_not_owners() {
+        assert!(Manager.can_manage(Member) && Manager.can_manage(Manager) && !Manager.can_manage(Owner));
+        assert!(Owner.can_manage(Owner) && !Member.can_manage(Member));
     }
 
     #[test]

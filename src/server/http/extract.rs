@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
+use super::client_ip::ClientIp;
 use super::reply::ApiError;
 use crate::server::db::users::UserRow;
 use crate::server::service::accounts;
@@ -64,6 +65,8 @@ impl FromRequestParts<AppState> for SignedIn {
                 "session layer missing: {why}"
             )))
         })?;
-        Ok(Self(accounts::current_user(state, &session).await?))
+        let user = accounts::current_user(state, &session).await?;
+        let ip = ClientIp::from_request_parts(parts, state).await.ok().map(|ip| ip.to_string());
+        Ok(Self(UserRow { client_ip: ip, ..user }))
     }
 }

@@ -100,6 +100,7 @@ pub fn audit_entry(e: &EntryRow) -> Value {
         "targetObject": e.target_member_id,
         "targetUser": e.target_user_id.map(|id| id.to_string()),
         "ipAddress": e.ip,
+        "note": crate::server::service::organizations::audit_note(e),
         "data": e.data,
         "dateCreated": rfc3339(e.created_at),
     })

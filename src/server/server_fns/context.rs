@@ -21,7 +21,7 @@ pub async fn context() -> Result<(AppState, Session), AppError> {
 pub async fn user_context() -> Result<(AppState, Session, UserRow), AppError> {
     let (state, session) = context().await?;
     let user = accounts::current_user(&state, &session).await?;
-    Ok((state, session, user))
+    Ok((state, session, UserRow { client_ip: client_ip().await, ..user }))
 }
 
 fn missing(what: &'static str) -> AppError {

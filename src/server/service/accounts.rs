@@ -148,7 +148,7 @@ pub async fn register(
     session::sign_in(session, user.id).await?;
     session::take_invite_pass(session).await?;
     tracing::info!(user_id = user.id, "user registered");
-    let redirect_to = match finish_pending_invite(state, session, &user).await? {
+    let redirect_to = match finish_pending_invite(state, session, &user, ip).await? {
         Some(path) => path,
         None => landing_path(state, &user).await?,
     };
@@ -416,6 +416,7 @@ async fn finish_pending_invite(
     state: &AppState,
     session: &Session,
     user: &UserRow,
+    ip: Option<&str>,
 ) -> Result<Option<String>, RegisterError> {
     let Some(pending) =
         accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))?
@@ -431,7 +432,7 @@ async fn finish_pending_invite(
         return Ok(Some(pending.link.page_path()));
     }
     // Accepting marks the invited address verified (`accept::finish_accept`).
-    match accept::accept(state, session, &pending.link, None).await {
+    match accept::accept(state, session, &pending.link, ip).await {
         Ok(org) => Ok(Some(format!("/organizations/{}/", org.slug))),
         Err(accept::AcceptError::Refused(_) | accept::AcceptError::Expired { .. }) => {
             Ok(Some(pending.link.page_path()))
@@ -451,6 +452,18 @@ fn accept_internal(err: accept::AcceptError) -> anyhow::Error {
 /// Destroys the session.
 pub async fn logout(session: &Session) -> Result<(), CurrentUserError> {
     Ok(session::sign_out(session).await?)
+}
+
+/// "Switch accounts" on the invite page (SPEC §5.6): signs out, but the invite pending in
+/// the session stays (in a new session), so that signing in with the right account comes
+/// back to it. Nothing else of the old session survives.
+pub async fn switch_accounts(session: &Session) -> Result<(), CurrentUserError> {
+    let pending = session::pending_invite(session).await?;
+    session::sign_out(session).await?;
+    if let Some(pending) = pending {
+        session::set_pending_invite(session, &pending).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -51,6 +51,14 @@ pub enum InviteError {
     /// The actor must link an identity at the organization's provider first.
     #[error("{0}")]
     SsoRequired(String),
+    /// The change would leave the organization without an owner.
+    #[error("{0}")]
+    LastOwner(&'static str),
+    #[error("There is no such team in this organization.")]
+    NoSuchTeam,
+    /// The actor's password, asked again for a sensitive change, was not given right.
+    #[error(transparent)]
+    Reauth(super::accounts::ReauthError),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -69,6 +77,9 @@ impl Failure for InviteError {
             Self::RateLimited(limited) => Problem::limited(limited),
             Self::SeatLimit => Problem::new(Kind::Conflict, "seat_limit", sentence),
             Self::SsoRequired(_) => Problem::new(Kind::NotAuthenticated, "sso_required", sentence),
+            Self::LastOwner(_) => Problem::new(Kind::Conflict, "last_owner", sentence),
+            Self::NoSuchTeam => Problem::new(Kind::NotFound, "not_found", sentence),
+            Self::Reauth(err) => err.problem(),
             Self::Internal(err) => Problem::internal(err),
         }
     }
@@ -100,16 +111,6 @@ pub(super) async fn within_address_limit(
 ) -> Result<(), InviteError> {
     let to_address = members::sends_to_address_since(conn, now - DAY_SECS, org_id, email).await?;
     within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)
-}
-
-/// The actor's role read again under the organization's lock: a concurrent change may
-/// have demoted or removed them since their membership was read, and a role change or a
-/// removal is decided on what holds now (SPEC §5.10).
-async fn role_under_lock(conn: &mut db::Conn, org_id: i64, user_id: i64) -> Result<Role, InviteError> {
-    match members::membership(conn, org_id, user_id).await? {
-        Some(row) => Ok(row.role),
-        None => Err(InviteError::NotFound),
-    }
 }
 
 /// The pending row `member_id` of organization `org_id` (an invite or a request) when
@@ -232,8 +233,9 @@ struct ValidInvite {
 async fn validate(state: &AppState, membership: &Membership, input: &InviteInput) -> Result<ValidInvite, InviteError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&input.email));
+    // Without a role, the organization's default role (SPEC §5.1).
     let role = match input.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        None => Some(Role::Member),
+        None => Some(membership.org.default_role),
         Some(raw) => errors.check("role", raw.parse::<Role>().map_err(|e| vec![e])),
     };
     let days = errors.check(
@@ -372,7 +374,7 @@ impl InviteSent<'_> {
             target_member_id: Some(self.member_id),
             target_user_id: None,
             target_email: Some(self.email),
-            ip: None,
+            ip: self.sender.client_ip.as_deref(),
             data: self.data.clone(),
             now: self.now,
         };
@@ -391,33 +393,41 @@ impl InviteSent<'_> {
 pub async fn revoke(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
     let membership =
         orgs::manager_membership(state, actor, slug, "You do not have permission to revoke invites.").await?;
-    delete_pending_row(state, &membership, actor, member_id, |_| true, |_| "invite.revoke").await
+    let approved = |status| status == InviteStatus::Approved;
+    delete_pending_row(state, &membership, actor, member_id, approved, |_| ("invite.revoke", Some("invite.revoked")))
+        .await
 }
 
-/// Deletes a pending row of the organization whose status is `wanted` (an invite, a request) and
-/// audits it as `event` names it, in one transaction. Revoking and rejecting.
+/// Deletes a pending row of the organization whose status is `wanted` (an invite, a request),
+/// audits it and announces it as `events` names them (audit event, outbox event), in one
+/// transaction. Revoking and rejecting.
 pub(super) async fn delete_pending_row(
     state: &AppState,
     membership: &Membership,
     actor: &UserRow,
     member_id: i64,
     wanted: impl FnOnce(InviteStatus) -> bool,
-    event: impl Fn(&MemberRow) -> &'static str,
+    events: impl Fn(&MemberRow) -> (&'static str, Option<&'static str>),
 ) -> Result<(), InviteError> {
     let now = db::now();
     let mut tx = state.db.begin().await?;
     let row = find_pending(&mut tx, membership.org.id, member_id, wanted).await?;
     members::delete_pending(&mut tx, row.id).await?;
+    let (event, announced) = events(&row);
+    if let Some(announced) = announced {
+        let payload = json!({"memberId": row.id, "email": row.email, "actorId": actor.id});
+        outbox::queue_event(&mut tx, announced, membership.org.id, &payload, now).await?;
+    }
     audit::insert(
         &mut tx,
         audit::NewEntry {
             org_id: membership.org.id,
             actor_id: Some(actor.id),
-            event: event(&row),
+            event,
             target_member_id: Some(row.id),
             target_user_id: None,
             target_email: row.email.as_deref(),
-            ip: None,
+            ip: actor.client_ip.as_deref(),
             data: json!({"email": row.email, "role": row.role}),
             now,
         },
@@ -434,6 +444,9 @@ pub async fn cleanup_expired(state: &AppState, days: i64) -> Result<u64, sqlx::E
     tx.commit().await?;
     Ok(deleted)
 }
+
+/// What resending an expired invite answers (SPEC §5.1).
+pub const RESEND_EXPIRED: &str = "You cannot resend an expired invitation without regenerating it.";
 
 /// Resend or regenerate a pending invite (SPEC §5.1). `resend` mails the same link again
 /// (the token is derived, so it can be) and keeps the expiry, refusing an expired invite;
@@ -456,7 +469,7 @@ pub async fn reissue(
     let row = find_pending(&mut tx, org.id, member_id, |status| status == InviteStatus::Approved).await?;
     let expired = invite::is_expired(row.token_expires_at, now);
     if !regenerate && expired {
-        return Err(InviteError::Conflict("This invite has expired; regenerate it to send a new link."));
+        return Err(InviteError::Conflict(RESEND_EXPIRED));
     }
     let email = row.email.clone().unwrap_or_default();
     within_address_limit(&mut tx, org.id, &email, now).await?;
@@ -500,102 +513,4 @@ fn reissued_token(state: &AppState, row: &MemberRow, regenerate: bool) -> (i64, 
     } else {
         (row.token_generation + 1, invite_token(state, row.id, row.token_generation + 1))
     }
-}
-
-/// Removes a member (not an invite: that is [`revoke`]). Managers cannot remove owners, and
-/// the last owner cannot be removed.
-pub async fn remove_member(state: &AppState, actor: &UserRow, slug: &str, member_id: i64) -> Result<(), InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    // Removals and role changes of one organization take turns, so that two owners
-    // removing or demoting each other at once leave one (SPEC §5.10).
-    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
-    let actor_role = role_under_lock(&mut tx, membership.org.id, actor.id).await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
-        return Err(InviteError::NotFound);
-    };
-    let Some(user_id) = row.user_id else {
-        drop(tx);
-        return revoke(state, actor, slug, member_id).await;
-    };
-    let role = row.role;
-    let leaving_self = user_id == actor.id;
-    if !leaving_self && (!actor_role.can_invite() || (role == Role::Owner && actor_role != Role::Owner)) {
-        return Err(InviteError::Forbidden("You do not have permission to remove this member."));
-    }
-    if role == Role::Owner {
-        let owners = members::count_owners(&mut tx, membership.org.id).await?;
-        if owners <= 1 {
-            return Err(InviteError::Conflict("The last owner cannot be removed; make someone else an owner first."));
-        }
-    }
-    members::delete(&mut tx, membership.org.id, row.id).await?;
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: "member.remove",
-            target_member_id: Some(row.id),
-            target_user_id: Some(user_id),
-            target_email: None,
-            ip: None,
-            data: json!({"role": row.role, "user": user_id}),
-            now,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Changes a member's (or a pending invite's) role. Only roles the actor may grant can be
-/// given or taken away; the last owner keeps the role.
-pub async fn change_role(
-    state: &AppState,
-    actor: &UserRow,
-    slug: &str,
-    member_id: i64,
-    role: &str,
-) -> Result<MemberRow, InviteError> {
-    let membership = orgs::membership(state, actor, slug).await?;
-    let new_role: Role = role.parse().map_err(|e: String| InviteError::Invalid(FieldErrors::single("role", e)))?;
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    // Under the organization's lock, like removals: the owner count and the actor's own
-    // role are read as they are when the change is written (SPEC §5.10).
-    crate::server::db::organizations::lock(&mut tx, state.db.kind(), membership.org.id).await?;
-    let actor_role = role_under_lock(&mut tx, membership.org.id, actor.id).await?;
-    let Some(row) = members::find(&mut tx, member_id).await?.filter(|r| r.organization_id == membership.org.id) else {
-        return Err(InviteError::NotFound);
-    };
-    let old_role = row.role;
-    if !actor_role.can_grant(new_role) || !actor_role.can_grant(old_role) {
-        return Err(InviteError::Forbidden("You cannot give or take away a role higher than your own."));
-    }
-    if old_role == Role::Owner && new_role != Role::Owner && row.user_id.is_some() {
-        let owners = members::count_owners(&mut tx, membership.org.id).await?;
-        if owners <= 1 {
-            return Err(InviteError::Conflict("The last owner cannot be demoted; make someone else an owner first."));
-        }
-    }
-    members::set_role(&mut tx, row.id, new_role).await?;
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event: "member.edit",
-            target_member_id: Some(row.id),
-            target_user_id: row.user_id,
-            target_email: row.email.as_deref(),
-            ip: None,
-            data: json!({"from": old_role.as_str(), "role": new_role.as_str()}),
-            now,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(MemberRow { role: new_role, ..row })
 }

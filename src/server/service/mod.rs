@@ -9,6 +9,7 @@ pub mod emails;
 pub mod invites;
 pub mod limits;
 pub mod mails;
+pub mod members;
 pub mod organizations;
 pub mod problem;
 pub mod requests;
@@ -64,7 +65,7 @@ mod tests {
     internal_errors!(StepError: std::io::Error);
 
     /// The line of the `?` below.
-    const READ_LINE: u32 = 71;
+    const READ_LINE: u32 = 72;
 
     fn read_the_disk() -> Result<(), StepError> {
         let read: Result<(), std::io::Error> = Err(std::io::Error::other("disk unreadable"));

@@ -5,9 +5,11 @@ use serde_json::json;
 use super::internal_errors;
 use super::problem::{Failure, Kind, Problem, INVALID};
 use crate::model::InviteStatus;
+use crate::server::db::members::{MemberRow, Rows};
 use crate::server::db::organizations::OrgRow;
+use crate::server::db::page::{Paged, Slice};
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, audit, members, members::MemberRow, organizations, outbox, sso};
+use crate::server::db::{self, audit, members, organizations, outbox, sso};
 use crate::server::domain::{required_text, seats, FieldErrors, Role, Slug};
 use crate::server::state::AppState;
 
@@ -101,7 +103,7 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
             target_member_id: Some(member.id),
             target_user_id: Some(user.id),
             target_email: None,
-            ip: None,
+            ip: user.client_ip.as_deref(),
             data: json!({"slug": org.slug, "name": org.name}),
             now,
         },
@@ -158,7 +160,15 @@ pub async fn membership_ungated(state: &AppState, user: &UserRow, slug: &str) ->
     Ok(Membership { role: member.role, org, member })
 }
 
-/// The organizations a user belongs to.
+/// The organization `slug` opened by one of its members: [`membership`], remembered as
+/// the one `/` and the organization switcher start from (SPEC §2).
+pub async fn open(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
+    let membership = membership(state, user, slug).await?;
+    db::users::set_last_org(&mut *state.db.conn().await?, user.id, membership.org.id).await?;
+    Ok(membership)
+}
+
+/// The organizations a user belongs to, the one they last opened first.
 pub async fn for_user(state: &AppState, user: &UserRow) -> Result<Vec<OrgRow>, OrgError> {
     Ok(organizations::for_user(&mut *state.db.conn().await?, user.id).await?)
 }
@@ -175,61 +185,111 @@ pub struct MemberEntry {
     pub teams: Vec<String>,
 }
 
-/// Memberships and pending invites of an organization, for one of its members. Invite
-/// and join requests (and so the requesters' addresses) only for owners and managers
-/// (SPEC §5.7).
-pub async fn members(state: &AppState, user: &UserRow, slug: &str) -> Result<(Membership, Vec<MemberEntry>), OrgError> {
-    let membership = membership(state, user, slug).await?;
-    let sees_requests = membership.role.can_invite();
-    let now = db::now();
-    let mut conn = state.db.conn().await?;
-    let mut teams = db::teams::slugs_by_member(&mut conn, membership.org.id).await?;
-    let entries = members::list_with_people(&mut conn, membership.org.id)
-        .await?
-        .into_iter()
-        .filter(|listed| sees_requests || listed.row.invite_status == InviteStatus::Approved)
-        .map(|listed| {
-            let pending = listed.row.is_pending();
-            MemberEntry {
-                expired: pending && crate::server::domain::invite::is_expired(listed.row.token_expires_at, now),
-                mail_state: if pending { listed.mail_state } else { None },
-                user: listed.person,
-                inviter_name: listed.inviter_name,
-                teams: teams.remove(&listed.row.id).unwrap_or_default(),
-                row: listed.row,
-            }
-        })
-        .collect();
-    Ok((membership, entries))
+/// How many owners an organization has (a page marks the last one, who cannot leave or be
+/// demoted).
+pub async fn owners(state: &AppState, membership: &Membership) -> Result<i64, OrgError> {
+    Ok(members::count_owners(&mut *state.db.conn().await?, membership.org.id).await?)
 }
 
-/// A member row just written (an invite, a request, a role change), as the API answers it:
-/// the actor as inviter, the mail queued when `mail_queued`, and its teams.
-pub async fn written_entry(
+/// One page of an organization's member list (memberships, then pending invites), for
+/// one of its members.
+pub async fn members(
     state: &AppState,
-    row: MemberRow,
-    actor: &UserRow,
-    mail_queued: bool,
-) -> Result<MemberEntry, OrgError> {
-    let teams = db::teams::member_slugs(&mut *state.db.conn().await?, row.id).await?;
-    Ok(MemberEntry {
-        row,
-        user: None,
-        inviter_name: Some(actor.name.clone()),
-        expired: false,
-        mail_state: mail_queued.then(|| "queued".to_owned()),
+    user: &UserRow,
+    slug: &str,
+    slice: &Slice,
+) -> Result<(Membership, Paged<MemberEntry>), OrgError> {
+    let membership = membership(state, user, slug).await?;
+    let mut conn = state.db.conn().await?;
+    let rows = members::listed(&mut conn, membership.org.id, Rows::MembersAndInvites, slice).await?;
+    let page = slice.keyset_page(rows, |listed| members::list_key(&listed.row));
+    let mut teams = db::teams::slugs_by_member(&mut conn, membership.org.id).await?;
+    let now = db::now();
+    let page = page.map(|listed| {
+        let teams = teams.remove(&listed.row.id).unwrap_or_default();
+        entry(listed, teams, now)
+    });
+    Ok((membership, page))
+}
+
+/// How many pending requests a list shows at most (each is limited per day, §5.7).
+const REQUESTS_SHOWN: i64 = 500;
+
+/// The invite and join requests of an organization waiting for a decision. Call only for
+/// an owner's or manager's membership: requesters' addresses are theirs to see (§5.7).
+pub async fn requests(state: &AppState, membership: &Membership) -> Result<Vec<MemberEntry>, OrgError> {
+    let mut conn = state.db.conn().await?;
+    let slice = Slice { cursor: None, per_page: REQUESTS_SHOWN };
+    let rows = members::listed(&mut conn, membership.org.id, Rows::Requests, &slice).await?;
+    let now = db::now();
+    Ok(rows.into_iter().take(REQUESTS_SHOWN as usize).map(|listed| entry(listed, Vec::new(), now)).collect())
+}
+
+/// One row of the member list, for one of the organization's members: a request only
+/// for owners and managers.
+pub async fn member(state: &AppState, user: &UserRow, slug: &str, member_id: i64) -> Result<MemberEntry, OrgError> {
+    let membership = membership(state, user, slug).await?;
+    let entry = read_back(state, membership.org.id, member_id).await?;
+    if entry.row.invite_status != InviteStatus::Approved && !membership.role.can_invite() {
+        return Err(OrgError::NotFound);
+    }
+    Ok(entry)
+}
+
+/// A member row as the database holds it now: what every write answers (SPEC §3), never
+/// assembled from the request.
+pub async fn read_back(state: &AppState, org_id: i64, member_id: i64) -> Result<MemberEntry, OrgError> {
+    let mut conn = state.db.conn().await?;
+    let listed = members::listed_one(&mut conn, org_id, member_id).await?.ok_or(OrgError::NotFound)?;
+    let teams = db::teams::member_slugs(&mut conn, member_id).await?;
+    Ok(entry(listed, teams, db::now()))
+}
+
+fn entry(listed: members::Listed, teams: Vec<String>, now: i64) -> MemberEntry {
+    let pending = listed.row.is_pending();
+    MemberEntry {
+        expired: pending && crate::server::domain::invite::is_expired(listed.row.token_expires_at, now),
+        mail_state: if pending { listed.mail_state } else { None },
+        user: listed.person,
+        inviter_name: listed.inviter_name,
         teams,
+        row: listed.row,
+    }
+}
+
+/// The audit log of an organization, newest first, one page, for its owners and managers.
+pub async fn audit_log(
+    state: &AppState,
+    user: &UserRow,
+    slug: &str,
+    filter: &audit::Filter,
+    slice: &Slice,
+) -> Result<(Membership, Paged<audit::EntryRow>), OrgError> {
+    let membership = manager_membership(state, user, slug, "Only owners and managers can read the audit log.").await?;
+    let rows = audit::list(&mut *state.db.conn().await?, membership.org.id, filter, slice).await?;
+    Ok((membership, slice.keyset_page(rows, |e| e.id)))
+}
+
+/// What the audit log's filters offer: its events and the people who acted.
+pub async fn audit_facets(
+    state: &AppState,
+    membership: &Membership,
+) -> Result<(Vec<String>, Vec<(i64, String)>), OrgError> {
+    Ok(audit::facets(&mut *state.db.conn().await?, membership.org.id).await?)
+}
+
+/// An audit entry as a sentence (`domain::audit`).
+pub fn audit_note(e: &audit::EntryRow) -> String {
+    let actor = e.actor_name.as_deref().or(e.actor_email.as_deref());
+    let target = e.target_name.as_deref().or(e.target_email.as_deref());
+    crate::server::domain::audit::sentence(&crate::server::domain::audit::Entry {
+        event: &e.event,
+        actor,
+        target,
+        inviter: e.inviter_name.as_deref(),
+        data: &e.data,
     })
 }
-
-/// The audit log of an organization, newest first, for its owners and managers.
-pub async fn audit_log(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<audit::EntryRow>, OrgError> {
-    let membership = manager_membership(state, user, slug, "Only owners and managers can read the audit log.").await?;
-    Ok(audit::list(&mut *state.db.conn().await?, membership.org.id, AUDIT_LOG_ENTRIES).await?)
-}
-
-/// How many of the newest audit entries are read.
-const AUDIT_LOG_ENTRIES: i64 = 100;
 
 /// An organization's settings as one of its members reads them.
 #[derive(Debug, Clone)]
@@ -276,14 +336,30 @@ pub async fn create_team(
         }
         return Err(OrgError::Invalid(errors));
     };
+    let now = db::now();
     let mut tx = state.db.begin().await?;
-    match db::teams::insert(&mut tx, membership.org.id, team_slug.as_str(), name, db::now()).await {
+    match db::teams::insert(&mut tx, membership.org.id, team_slug.as_str(), name, now).await {
         Ok(_) => {}
         Err(err) if db::is_unique_violation(&err) => {
             return Err(OrgError::Invalid(FieldErrors::single("slug", "A team with this slug already exists.")))
         }
         Err(err) => return Err(err.into()),
     }
+    audit::insert(
+        &mut tx,
+        audit::NewEntry {
+            org_id: membership.org.id,
+            actor_id: Some(user.id),
+            event: "team.create",
+            target_member_id: None,
+            target_user_id: None,
+            target_email: None,
+            ip: user.client_ip.as_deref(),
+            data: json!({"slug": team_slug.as_str(), "name": name}),
+            now,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok((team_slug.as_str().to_owned(), name.to_owned()))
 }
@@ -426,7 +502,7 @@ pub async fn update_settings(
                 target_member_id: None,
                 target_user_id: None,
                 target_email: None,
-                ip: None,
+                ip: actor.client_ip.as_deref(),
                 data: serde_json::Value::Object(changed),
                 now: db::now(),
             },

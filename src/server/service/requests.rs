@@ -46,7 +46,8 @@ pub async fn request_invite(
         now,
     };
     let data = json!({"email": email.as_str(), "role": role.as_str()});
-    let Some(row) = file_request(&mut tx, request, "invite-request.create", None, data).await? else {
+    let Some(row) = file_request(&mut tx, request, "invite-request.create", actor.client_ip.as_deref(), data).await?
+    else {
         return Err(InviteError::AddressTaken(ALREADY_PENDING));
     };
     let subject = format!("{} asked to invite {} to {}", actor.name, email.as_str(), org.name);
@@ -213,11 +214,10 @@ pub async fn list(
     actor: &UserRow,
     slug: &str,
 ) -> Result<(Membership, Vec<MemberEntry>), InviteError> {
-    let (membership, entries) = orgs::members(state, actor, slug).await?;
-    if !membership.role.can_invite() {
-        return Err(InviteError::Forbidden("Only owners and managers can see invite and join requests."));
-    }
-    let requests = entries.into_iter().filter(|e| e.row.is_pending() && is_request(e.row.invite_status)).collect();
+    let membership =
+        orgs::manager_membership(state, actor, slug, "Only owners and managers can see invite and join requests.")
+            .await?;
+    let requests = orgs::requests(state, &membership).await?;
     Ok((membership, requests))
 }
 
@@ -314,11 +314,8 @@ pub async fn reject(state: &AppState, actor: &UserRow, slug: &str, member_id: i6
     let membership =
         orgs::manager_membership(state, actor, slug, "Only owners and managers can reject requests.").await?;
     let event = |row: &MemberRow| {
-        if request_kind(row) == "join-request" {
-            "join-request.reject"
-        } else {
-            "invite-request.reject"
-        }
+        let audited = if request_kind(row) == "join-request" { "join-request.reject" } else { "invite-request.reject" };
+        (audited, None)
     };
     invites::delete_pending_row(state, &membership, actor, member_id, is_request, event).await
 }

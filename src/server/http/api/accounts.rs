@@ -299,7 +299,7 @@ async fn sessions(
     let page = query.page()?;
     let listed = account::sessions(&state, &session, &user).await?;
     let url = format!("{}/api/0/users/me/sessions/", state.config.public_url());
-    Ok(paging::answer(&url, page, listed.iter().map(json::session).collect()))
+    Ok(paging::answer(&url, page.per_page, page.offset_page(listed.iter().map(json::session).collect())))
 }
 
 async fn end_session(

@@ -1,7 +1,7 @@
 //! Organizations, members, invites, requests, teams and the audit log in the JSON API
 //! (SPEC §3, §5.1, §5.7).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -9,11 +9,16 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::server::db::audit;
+use crate::server::db::members::MemberRow;
+use crate::server::domain::Password;
 use crate::server::http::client_ip::ClientIp;
 use crate::server::http::extract::{ApiJson, SignedIn};
 use crate::server::http::json;
+use crate::server::http::paging::{self, PageQuery};
 use crate::server::http::reply::ApiError;
 use crate::server::service::invites::{self, InviteError, InviteInput};
+use crate::server::service::members;
 use crate::server::service::organizations::{self as orgs, SettingsInput};
 use crate::server::service::requests;
 use crate::server::state::AppState;
@@ -34,7 +39,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/organizations/{slug}/join-request/", post(join_request))
         .route("/organizations/{slug}/members/", get(list_members).post(invite))
-        .route("/organizations/{slug}/members/{member_id}/", delete(remove_member).put(update_member))
+        .route("/organizations/{slug}/members/me/", delete(leave))
+        .route(
+            "/organizations/{slug}/members/{member_id}/",
+            get(member_details).delete(remove_member).put(update_member),
+        )
+        .route("/organizations/{slug}/members/{member_id}/teams/{team_slug}/", post(join_team).delete(leave_team))
+        .route("/organizations/{slug}/transfer-ownership/", post(transfer_ownership))
         .route("/organizations/{slug}/teams/", get(list_teams).post(create_team))
         .route("/organizations/{slug}/audit-logs/", get(audit_logs))
 }
@@ -72,9 +83,26 @@ async fn list_members(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let slice = query.page()?;
+    let (membership, page) = orgs::members(&state, &user, &slug, &slice).await?;
+    let url = format!("{}/api/0/organizations/{}/members/", state.config.public_url(), membership.org.slug);
+    Ok(paging::answer(&url, slice.per_page, page.map(|entry| json::member(&entry))))
+}
+
+async fn member_details(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path((slug, member_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, entries) = orgs::members(&state, &user, &slug).await?;
-    Ok(Json(Value::Array(entries.iter().map(json::member).collect())))
+    let member_id = member_id_of(&member_id)?;
+    Ok(Json(json::member(&orgs::member(&state, &user, &slug, member_id).await?)))
+}
+
+/// The member JSON of a row just written, read back from the database (SPEC §3).
+async fn written(state: &AppState, row: &MemberRow) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json::member(&orgs::read_back(state, row.organization_id, row.id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -110,8 +138,7 @@ async fn invite(
         expires_in_days: body.expires_in_days,
     };
     let (row, _link) = invites::create(&state, &user, &slug, input).await?;
-    let entry = orgs::written_entry(&state, row, &user, true).await?;
-    Ok((StatusCode::CREATED, Json(json::member(&entry))).into_response())
+    Ok((StatusCode::CREATED, written(&state, &row).await?).into_response())
 }
 
 async fn remove_member(
@@ -120,8 +147,56 @@ async fn remove_member(
     Path((slug, member_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let member_id = member_id_of(&member_id)?;
-    invites::remove_member(&state, &user, &slug, member_id).await?;
+    members::remove(&state, &user, &slug, member_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    members::leave(&state, &user, &slug).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TransferBody {
+    member_id: i64,
+    #[serde(default)]
+    password: String,
+}
+
+async fn transfer_ownership(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<Json<Value>, ApiError> {
+    let password = Password::new(body.password);
+    let row = members::transfer_ownership(&state, &user, &slug, body.member_id, &password).await?;
+    written(&state, &row).await
+}
+
+async fn join_team(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path((slug, member_id, team_slug)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let member_id = member_id_of(&member_id)?;
+    let row = members::set_team(&state, &user, &slug, member_id, &team_slug, true).await?;
+    Ok((StatusCode::CREATED, written(&state, &row).await?).into_response())
+}
+
+async fn leave_team(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path((slug, member_id, team_slug)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let member_id = member_id_of(&member_id)?;
+    let row = members::set_team(&state, &user, &slug, member_id, &team_slug, false).await?;
+    written(&state, &row).await
 }
 
 #[derive(Deserialize)]
@@ -144,7 +219,7 @@ async fn update_member(
 ) -> Result<Json<Value>, ApiError> {
     let member_id = member_id_of(&member_id)?;
     let row = match (&body.role, body.reinvite || body.regenerate) {
-        (Some(role), false) => invites::change_role(&state, &user, &slug, member_id, role).await?,
+        (Some(role), false) => members::change_role(&state, &user, &slug, member_id, role).await?,
         (None, true) => invites::reissue(&state, &user, &slug, member_id, body.regenerate).await?,
         _ => {
             return Err(ApiError::http(
@@ -154,8 +229,7 @@ async fn update_member(
             ))
         }
     };
-    let entry = orgs::written_entry(&state, row, &user, true).await?;
-    Ok(Json(json::member(&entry)))
+    written(&state, &row).await
 }
 
 #[derive(Deserialize)]
@@ -186,13 +260,46 @@ async fn create_team(
     Ok((StatusCode::CREATED, Json(json!({"slug": team_slug, "name": name}))).into_response())
 }
 
+/// The audit log's filters: an event name, an actor's user id.
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
 async fn audit_logs(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     Path(slug): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let entries = orgs::audit_log(&state, &user, &slug).await?;
-    Ok(Json(Value::Array(entries.iter().map(json::audit_entry).collect())))
+    Query(paging_query): Query<PageQuery>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let slice = paging_query.page()?;
+    let event = query.event.filter(|e| !e.is_empty());
+    let actor_id = match query.actor.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST, "actor must be a user id.", "invalid_actor"))?,
+        ),
+    };
+    let filter = audit::Filter { event, actor_id };
+    let (membership, page) = orgs::audit_log(&state, &user, &slug, &filter, &slice).await?;
+    let mut url = url::Url::parse(&format!(
+        "{}/api/0/organizations/{}/audit-logs/",
+        state.config.public_url(),
+        membership.org.slug
+    ))
+    .map_err(|err| ApiError::from(crate::server::service::problem::Problem::internal(err.into())))?;
+    if let Some(event) = &filter.event {
+        url.query_pairs_mut().append_pair("event", event);
+    }
+    if let Some(actor) = filter.actor_id {
+        url.query_pairs_mut().append_pair("actor", &actor.to_string());
+    }
+    Ok(paging::answer(url.as_str(), slice.per_page, page.map(|entry| json::audit_entry(&entry))))
 }
 /// `null` and absent differ for the member limit: `null` removes it, absent keeps it.
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
@@ -273,8 +380,7 @@ async fn create_invite_request(
     ApiJson(body): ApiJson<InviteRequestBody>,
 ) -> Result<Response, ApiError> {
     let row = requests::request_invite(&state, &user, &slug, &body.email, body.role.as_deref()).await?;
-    let entry = orgs::written_entry(&state, row, &user, false).await?;
-    Ok((StatusCode::CREATED, Json(json::member(&entry))).into_response())
+    Ok((StatusCode::CREATED, written(&state, &row).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -301,8 +407,7 @@ async fn approve_request(
         ));
     }
     let row = requests::approve(&state, &user, &slug, member_id, body.role.as_deref()).await?;
-    let entry = orgs::written_entry(&state, row, &user, true).await?;
-    Ok(Json(json::member(&entry)))
+    written(&state, &row).await
 }
 
 async fn reject_request(
