@@ -8,9 +8,11 @@ mod idp;
 
 mod accounts;
 mod admin;
+mod administration;
 mod doors;
 mod hardening;
 mod invites;
+mod landing;
 mod limits;
 mod malformed;
 mod outbound;

@@ -161,6 +161,15 @@ pub async fn delete(conn: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The organization the user last opened, if any (they may have left it since).
+pub async fn last_org(conn: &mut Conn, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT last_org_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
 /// Records the organization the user last opened (SPEC §2); a write only when it changes.
 pub async fn set_last_org(conn: &mut Conn, user_id: i64, org_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET last_org_id = $1 WHERE id = $2 AND (last_org_id IS NULL OR last_org_id <> $1)")

@@ -519,6 +519,10 @@ pub async fn delete_account(
             now,
         };
         audit::insert(&mut tx, entry).await?;
+        let payload = serde_json::json!({
+            "memberId": m.member_id, "userId": user.id, "email": user.email, "role": m.role, "reason": "account_deleted",
+        });
+        crate::server::db::outbox::queue_event(&mut tx, "member.left", m.org_id, &payload, now).await?;
     }
     for org_id in &alone {
         organizations::delete(&mut tx, *org_id).await?;

@@ -164,7 +164,12 @@ pub async fn membership_ungated(state: &AppState, user: &UserRow, slug: &str) ->
 /// the one `/` and the organization switcher start from (SPEC §2).
 pub async fn open(state: &AppState, user: &UserRow, slug: &str) -> Result<Membership, OrgError> {
     let membership = membership(state, user, slug).await?;
-    db::users::set_last_org(&mut *state.db.conn().await?, user.id, membership.org.id).await?;
+    // A read first: opening the same organization again (the common case) writes nothing,
+    // and takes no write turn on SQLite.
+    if db::users::last_org(&mut *state.db.conn().await?, user.id).await? != Some(membership.org.id) {
+        let mut conn = state.db.single_write().await?;
+        db::users::set_last_org(&mut conn, user.id, membership.org.id).await?;
+    }
     Ok(membership)
 }
 
