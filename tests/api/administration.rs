@@ -951,3 +951,46 @@ async fn leaving_and_transferring_from_another_site_are_refused_and_change_nothi
         0
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Found in review: an owner-role invite is an owner's to change; deleting an account
+// races a transfer; switching accounts leaves nothing of the old session behind.
+
+#[tokio::test]
+async fn a_manager_cannot_resend_regenerate_or_revoke_an_invite_for_an_owner() {
+    let (app, ada) = app_with_owner().await;
+    let (max, _) = join(&app, &ada, "max@example.com", "Max", "manager").await;
+    let id = app.invite(&ada, ORG, "olive@example.com", "owner").await;
+    for body in [json!({"reinvite": true}), json!({"regenerate": true})] {
+        let (status, answer) = send(&max, &app, "PUT", &member_path(id), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}: {answer}");
+    }
+    assert_eq!(send(&max, &app, "DELETE", &member_path(id), None).await.0, StatusCode::FORBIDDEN);
+    let (status, invite) = send(&ada, &app, "GET", &member_path(id), None).await;
+    assert_eq!(status, StatusCode::OK, "the invite is still there: {invite}");
+    assert_eq!(invite["role"], "owner");
+    // Its owner may.
+    assert_eq!(send(&ada, &app, "DELETE", &member_path(id), None).await.0, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn deleting_an_account_while_being_made_the_only_owner_never_leaves_the_organization_ownerless() {
+    for round in 0..6 {
+        let (app, ada) = app_with_owner().await;
+        let (bob, bob_id) = join(&app, &ada, "bob@example.com", "Bob", "manager").await;
+        join(&app, &ada, "cy@example.com", "Cy", "member").await;
+        let answers = all_at_once(vec![
+            ada.post(app.url(TRANSFER)).json(&json!({"memberId": bob_id, "password": PASSWORD})),
+            bob.delete(app.url("/api/0/users/me/")).json(&json!({"password": PASSWORD})),
+        ])
+        .await;
+        let owners = app
+            .sql_i64(
+                "SELECT COUNT(*) FROM members m JOIN organizations o ON o.id = m.organization_id \
+                 WHERE o.slug = 'acme' AND m.role = 'owner' AND m.user_id IS NOT NULL",
+            )
+            .await;
+        assert!(owners >= 1, "round {round}: no owner left after {:?}", tally(&answers));
+        assert!(answers.iter().all(|(s, _, _)| !s.is_server_error()), "round {round}: {:?}", tally(&answers));
+    }
+}

@@ -27,6 +27,14 @@ pub async fn sign_out(session: &Session) -> SessionResult<()> {
     session.flush().await
 }
 
+/// Signs out, and whatever is stored afterwards goes to a session with a new id: a
+/// request still running on the old id (which would save its copy, signed in) then finds
+/// no row to write to.
+pub async fn sign_out_into_new_session(session: &Session) -> SessionResult<()> {
+    session.flush().await?;
+    session.cycle_id().await
+}
+
 /// Set when an anonymous visitor opens a valid invite link: allows one registration while
 /// registration is `invite_only` (SPEC §4.1).
 const INVITE_PASS: &str = "invite_registration";

@@ -459,16 +459,18 @@ pub async fn delete_expired_invites(conn: &mut Conn, before: i64) -> Result<u64,
     Ok(done.rows_affected())
 }
 
-/// Adds a member to teams.
-pub async fn add_to_teams(conn: &mut Conn, member_id: i64, team_ids: &[i64]) -> Result<(), sqlx::Error> {
+/// Adds a member to teams; how many of them they were not on yet.
+pub async fn add_to_teams(conn: &mut Conn, member_id: i64, team_ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let mut added = 0;
     for team_id in team_ids {
-        sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        added += sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(team_id)
             .bind(member_id)
             .execute(&mut *conn)
-            .await?;
+            .await?
+            .rows_affected();
     }
-    Ok(())
+    Ok(added)
 }
 
 /// What a new invite request or join request is made of (no token until approved).

@@ -150,7 +150,7 @@ impl Slice {
         let total = all.len() as i64;
         let offset = self.cursor.map_or(0, |c| c.offset);
         let rows = all.into_iter().skip(offset as usize).take(self.per_page as usize).collect();
-        let next = offset + self.per_page;
+        let next = offset.saturating_add(self.per_page);
         let side =
             |offset: i64, is_prev: bool, results: bool| Side { cursor: Cursor { value: 0, offset, is_prev }, results };
         Paged {

@@ -492,10 +492,23 @@ pub async fn delete_account(
     let mut memberships = members::of_user(&mut tx, user.id).await?;
     // Locks in one order (organization id), as every other transaction that counts owners.
     memberships.sort_by_key(|m| m.org_id);
+    let mut locked = Vec::with_capacity(memberships.len());
+    for mut m in memberships {
+        organizations::lock(&mut tx, state.db.kind(), m.org_id).await?;
+        // The role as it is now, under the lock: a transfer may have made the user an owner
+        // since the list was read (or a removal taken the membership away).
+        match members::membership(&mut tx, m.org_id, user.id).await? {
+            Some(row) => {
+                m.role = row.role;
+                locked.push(m);
+            }
+            None => continue,
+        }
+    }
+    let memberships = locked;
     let mut sole_owner = Vec::new();
     let mut alone = Vec::new();
     for m in &memberships {
-        organizations::lock(&mut tx, state.db.kind(), m.org_id).await?;
         let members_count = members::memberships_count(&mut tx, m.org_id).await?;
         if members_count <= 1 {
             alone.push(m.org_id);

@@ -459,7 +459,7 @@ pub async fn logout(session: &Session) -> Result<(), CurrentUserError> {
 /// back to it. Nothing else of the old session survives.
 pub async fn switch_accounts(session: &Session) -> Result<(), CurrentUserError> {
     let pending = session::pending_invite(session).await?;
-    session::sign_out(session).await?;
+    session::sign_out_into_new_session(session).await?;
     if let Some(pending) = pending {
         session::set_pending_invite(session, &pending).await?;
     }

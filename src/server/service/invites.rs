@@ -412,6 +412,9 @@ pub(super) async fn delete_pending_row(
     let now = db::now();
     let mut tx = state.db.begin().await?;
     let row = find_pending(&mut tx, membership.org.id, member_id, wanted).await?;
+    if !membership.role.can_manage(row.role) {
+        return Err(InviteError::Forbidden(HIGHER_ROLE_INVITE));
+    }
     members::delete_pending(&mut tx, row.id).await?;
     let (event, announced) = events(&row);
     if let Some(announced) = announced {
@@ -445,6 +448,10 @@ pub async fn cleanup_expired(state: &AppState, days: i64) -> Result<u64, sqlx::E
     Ok(deleted)
 }
 
+/// What a manager is told about an invite for an owner: only owners resend, regenerate or
+/// revoke it, as only they could have sent it.
+const HIGHER_ROLE_INVITE: &str = "You cannot change an invite for a role higher than your own.";
+
 /// What resending an expired invite answers (SPEC §5.1).
 pub const RESEND_EXPIRED: &str = "You cannot resend an expired invitation without regenerating it.";
 
@@ -467,6 +474,9 @@ pub async fn reissue(
     // the organization's lock like `create`, so that parallel ones are counted in turn.
     crate::server::db::organizations::lock(&mut tx, state.db.kind(), org.id).await?;
     let row = find_pending(&mut tx, org.id, member_id, |status| status == InviteStatus::Approved).await?;
+    if !membership.role.can_manage(row.role) {
+        return Err(InviteError::Forbidden(HIGHER_ROLE_INVITE));
+    }
     let expired = invite::is_expired(row.token_expires_at, now);
     if !regenerate && expired {
         return Err(InviteError::Conflict(RESEND_EXPIRED));

@@ -243,8 +243,7 @@ pub async fn set_team(
     let row = member_or_invite(&mut tx, membership.org.id, member_id).await?;
     let team_id = teams::find_id(&mut tx, membership.org.id, team_slug).await?.ok_or(InviteError::NoSuchTeam)?;
     let changed = if on {
-        members::add_to_teams(&mut tx, row.id, &[team_id]).await?;
-        true
+        members::add_to_teams(&mut tx, row.id, &[team_id]).await? > 0
     } else {
         members::remove_from_team(&mut tx, row.id, team_id).await?
     };
