@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::auth::{LogoutButton, SsoButton};
+use super::auth::SsoButton;
 use super::wire::{AppError, InviteView, Refusal};
 
 /// The invite's details for this visitor; remembers the invite in the session.
@@ -35,6 +35,32 @@ pub async fn accept_invite(org_slug: Option<String>, member_id: String, token: S
     let org = accept::accept(&state, &session, &link, ip.as_deref()).await?;
     leptos_axum::redirect(&format!("/organizations/{}/", org.slug));
     Ok(())
+}
+
+/// "Switch accounts" (SPEC §5.6): signs out but keeps the pending invite, so that signing
+/// in with the invited account comes back to the invite page.
+#[server(prefix = "/_fn", endpoint = "invite/switch-accounts")]
+pub async fn switch_accounts() -> Result<(), AppError> {
+    use crate::server::server_fns as sfn;
+    use crate::server::service::accounts;
+    let (_, session) = sfn::context().await?;
+    accounts::switch_accounts(&session).await?;
+    leptos_axum::redirect("/auth/login/");
+    Ok(())
+}
+
+/// The "Switch accounts" button with what it does.
+#[component]
+fn SwitchAccountsButton() -> impl IntoView {
+    let switch = ServerAction::<SwitchAccounts>::new();
+    view! {
+        <ActionForm action=switch attr:class="switch-accounts">
+            <button type="submit" aria-describedby="switch-accounts-hint" disabled=move || switch.pending().get()>
+                "Switch accounts"
+            </button>
+            <p class="hint" id="switch-accounts-hint">"Sign out and sign in with another account; this invite waits for you."</p>
+        </ActionForm>
+    }
 }
 
 #[component]
@@ -127,7 +153,7 @@ fn next_step<V: IntoView + 'static>(invite: &InviteView, inviter: &str, join_for
                     "This invite was sent to " <strong>{invite.invited_email.clone()}</strong>
                     "; you are signed in as " <strong>{signed_in.clone()}</strong> "."
                 </p>
-                <div class="actions">"Switch accounts: " <LogoutButton/></div>
+                <div class="actions"><SwitchAccountsButton/></div>
             }
         })
     };
@@ -137,7 +163,7 @@ fn next_step<V: IntoView + 'static>(invite: &InviteView, inviter: &str, join_for
         Some(Refusal::ExistingMember) => view! {
             <p class="alert info" data-testid="invite-message">"You are already a member of " {org.clone()} "."</p>
             <p><a href=format!("/organizations/{}/", invite.org_slug)>"Go to " {org}</a></p>
-            <div class="actions">"Switch accounts: " <LogoutButton/></div>
+            <div class="actions"><SwitchAccountsButton/></div>
         }
         .into_any(),
         Some(Refusal::EmailMismatch) => mismatch().into_any(),

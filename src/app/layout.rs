@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use super::auth::{current_user, LogoutButton};
+use super::orgs::my_organizations;
 use super::wire::UserView;
 
 /// The signed-in user, fetched again on every navigation so the header never lags behind
@@ -23,12 +24,23 @@ pub fn Layout(children: Children) -> impl IntoView {
     let user =
         Resource::new_blocking(move || location.pathname.get(), |_| async move { current_user().await.ok().flatten() });
     provide_context(CurrentUser(user));
+    // The user's organizations for the switcher: the page's own first, then the one last
+    // opened; read again on each navigation, as the user is.
+    let orgs = Resource::new_blocking(
+        move || location.pathname.get(),
+        |path| async move { current_first(my_organizations().await.unwrap_or_default(), &path) },
+    );
     view! {
         <header class="topbar">
-            <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"◆"</span>
-                " Gatehouse"
-            </a>
+            <div class="topbar-start">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true">"◆"</span>
+                    " Gatehouse"
+                </a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move { org_switcher(orgs.await) })}
+                </Suspense>
+            </div>
             <nav aria-label="Account">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
@@ -53,6 +65,42 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main class="page">{children()}</main>
         <footer class="footer">"Gatehouse — registration and organization invitations"</footer>
     }
+}
+
+/// The organization of the page shown first (it may not be recorded as the last opened
+/// yet when the header asks), then the others, the one last opened first.
+fn current_first(mut orgs: Vec<(String, String)>, path: &str) -> Vec<(String, String)> {
+    let slug = path.strip_prefix("/organizations/").and_then(|rest| rest.split('/').next());
+    if let Some(at) = slug.and_then(|slug| orgs.iter().position(|(s, _)| s == slug)) {
+        let current = orgs.remove(at);
+        orgs.insert(0, current);
+    }
+    orgs
+}
+
+/// The organization switcher: the organization last opened, and a menu of the others and
+/// "New organization". A `<details>` menu: it opens with the keyboard and without
+/// JavaScript.
+fn org_switcher(orgs: Vec<(String, String)>) -> impl IntoView {
+    let (_, current) = orgs.first().cloned()?;
+    let label = format!("Organization: {current}. Switch organization");
+    Some(view! {
+        <details class="org-switcher">
+            <summary aria-label=label>
+                <span class="org-switcher-name">{current}</span>
+            </summary>
+            <nav class="org-switcher-menu" aria-label="Your organizations">
+                <ul>
+                    {orgs.into_iter().enumerate().map(|(i, (slug, name))| view! {
+                        <li>
+                            <a href=format!("/organizations/{slug}/") aria-current=(i == 0).then_some("true")>{name}</a>
+                        </li>
+                    }).collect_view()}
+                    <li class="org-switcher-new"><a href="/organizations/new/">"New organization"</a></li>
+                </ul>
+            </nav>
+        </details>
+    })
 }
 
 #[component]

@@ -96,7 +96,8 @@ pub struct OrgView {
     pub teams: Vec<(String, String)>,
 }
 
-/// A row of the member table: a membership or a pending invite.
+/// A row of the member table: a membership or a pending invite. What the signed-in
+/// member may do with it was decided by the server (`can_manage`, `last_owner`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
     pub id: i64,
@@ -110,6 +111,55 @@ pub struct MemberView {
     pub mail_status: Option<String>,
     /// A membership or invite (`Approved`), or a request.
     pub invite_status: InviteStatus,
+    /// The slugs of the teams the member or invite is on.
+    pub teams: Vec<String>,
+    /// The signed-in member's own row.
+    pub you: bool,
+    /// The signed-in member may change this row's role and remove it (an invite: resend,
+    /// regenerate, revoke).
+    pub can_manage: bool,
+    /// The organization's only owner: nobody may demote or remove them.
+    pub last_owner: bool,
+    /// When a pending invite's link stops working, `YYYY-MM-DD` (UTC).
+    pub expires_on: Option<String>,
+}
+
+impl MemberView {
+    /// The name, or the address when there is no name (an invite).
+    pub fn display_name(&self) -> String {
+        if self.name.is_empty() {
+            self.email.clone()
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// The members page (SPEC §5.10): one page of members and invites, the requests, the
+/// teams, and what the signed-in member may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersView {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+    pub can_invite: bool,
+    /// The role an invite gets unless another is chosen.
+    pub default_role: Role,
+    /// The roles the signed-in member may give, least first.
+    pub grantable: Vec<Role>,
+    /// Memberships on this page.
+    pub members: Vec<MemberView>,
+    /// Pending invites on this page.
+    pub invites: Vec<MemberView>,
+    /// Invite and join requests (owners and managers only).
+    pub requests: Vec<MemberView>,
+    /// Teams as `(slug, name)`.
+    pub teams: Vec<(String, String)>,
+    /// Why the signed-in member cannot leave (the last owner), or `None`.
+    pub cannot_leave: Option<String>,
+    /// Cursors of the neighbouring pages, when there are rows there.
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 /// What the invite page shows (SPEC §5.5).
@@ -148,15 +198,40 @@ impl InviteView {
     }
 }
 
-/// One audit-log entry.
+/// One audit-log entry, written out on the server so that the page reads the same
+/// rendered and hydrated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {
     pub id: i64,
     pub event: String,
+    /// The entry as a sentence.
+    pub note: String,
     pub actor: Option<String>,
+    /// The entry's data, pretty-printed JSON.
     pub data: String,
     pub ip: Option<String>,
+    /// RFC 3339, for `<time datetime>`.
     pub date: String,
+    /// "2026-11-30 09:12 UTC".
+    pub utc: String,
+    /// "5 minutes ago", "yesterday", or the date.
+    pub ago: String,
+}
+
+/// The audit-log page: one page of entries, the filters offered and chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+    pub can_invite: bool,
+    pub entries: Vec<AuditView>,
+    /// The events in the log, for the event filter.
+    pub events: Vec<String>,
+    /// `(user id, name)` of everyone who acted, for the person filter.
+    pub people: Vec<(i64, String)>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 /// An organization's policy settings as its settings page shows them.
@@ -175,6 +250,8 @@ pub struct OrgSettingsView {
     pub member_limit: Option<i64>,
     /// Members plus pending invites.
     pub seats_used: i64,
+    /// For an owner: the members ownership can be handed to, `(member id, "Name <email>")`.
+    pub transfer_to: Vec<(i64, String)>,
 }
 
 /// The account security page: second-factor state, or an enrolment in progress.

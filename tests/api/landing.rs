@@ -61,3 +61,59 @@ async fn opening_an_organization_one_is_not_a_member_of_remembers_nothing() {
     assert_eq!(start_page(&app, &eve).await, "/organizations/evil/");
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM users WHERE last_org_id IS NOT NULL").await, 0);
 }
+
+/// A request carrying the session cookie `cookie` (no cookie store: the test decides).
+fn with_cookie(req: reqwest::RequestBuilder, cookie: &str) -> reqwest::RequestBuilder {
+    req.header("cookie", format!("gatehouse_session={cookie}"))
+}
+
+#[tokio::test]
+async fn switching_accounts_on_the_invite_page_keeps_the_invite_in_a_new_session_and_ends_the_old_one() {
+    let app = spawn_app().await;
+    let ada = app.user("ada@example.com", "Ada").await;
+    app.create_org(&ada, "Acme", "acme").await;
+    app.user("bob@example.com", "Bob").await;
+    app.user("eve@example.com", "Eve").await;
+    let id = app.invite(&ada, "acme", "bob@example.com", "member").await;
+    let (link, _) = app.invite_link(id).await;
+
+    // Eve is signed in (her cookie kept by hand) and opens Bob's invite.
+    let plain = new_client();
+    let res = plain
+        .post(app.url("/api/0/auth/login/"))
+        .json(&serde_json::json!({"username": "eve@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let old = session_cookie(res.headers()).expect("a session cookie");
+    let page = with_cookie(plain.get(app.url(&link)), &old).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let switched = with_cookie(plain.post(app.url("/_fn/invite/switch-accounts")), &old)
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("referer", app.url(&link))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::FOUND);
+    assert_eq!(location(&switched), "/auth/login/");
+    let new = session_cookie(switched.headers()).expect("the invite kept in a session");
+    assert_ne!(new, old, "a new session id");
+    let me = with_cookie(plain.get(app.url("/api/0/users/me/")), &old).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "the old session is over");
+    let me = with_cookie(plain.get(app.url("/api/0/users/me/")), &new).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "nobody is signed in in the new one");
+
+    // Bob signs in through the form in the new session and comes back to the invite.
+    let login = with_cookie(plain.post(app.url("/_fn/auth/login")), &new)
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("referer", app.url("/auth/login/"))
+        .form(&[("username", "bob@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    assert_eq!(location(&login), link);
+}

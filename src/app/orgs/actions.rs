@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::wire::{AppError, AuditView, JoinView, OrgSettingsView, OrgView};
+use crate::app::wire::{AppError, AuditPageView, JoinView, OrgSettingsView, OrgView};
 
 /// Creates an organization and goes to its page.
 #[server(prefix = "/_fn", endpoint = "orgs/create")]
@@ -20,29 +20,31 @@ pub async fn create_organization(name: String, slug: String) -> Result<(), AppEr
     }
 }
 
-/// The organizations the signed-in user belongs to: `(slug, name)`.
+/// The organizations the signed-in user belongs to, `(slug, name)`, the one last opened
+/// first; none for an anonymous visitor (the header asks on every page).
 #[server(prefix = "/_fn", endpoint = "orgs/mine")]
 pub async fn my_organizations() -> Result<Vec<(String, String)>, AppError> {
     use crate::server::server_fns as sfn;
-    use crate::server::service::organizations as orgs;
-    let (state, _, user) = sfn::user_context().await?;
+    use crate::server::service::{accounts, organizations as orgs};
+    let (state, session) = sfn::context().await?;
+    let Some(user) = accounts::signed_in(&state, &session).await? else { return Ok(Vec::new()) };
     let list = orgs::for_user(&state, &user).await?;
     Ok(list.into_iter().map(|o| (o.slug, o.name)).collect())
 }
 
-/// An organization with its members and pending invites, for one of its members.
+/// An organization with its members (the first page) and teams, for one of its members;
+/// remembered as the one last opened.
 #[server(prefix = "/_fn", endpoint = "orgs/overview")]
 pub async fn organization(slug: String) -> Result<OrgView, AppError> {
+    use crate::server::db::page::Slice;
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
     orgs::open(&state, &user, &slug).await?;
-    let slice = crate::server::db::page::Slice::default();
-    let (membership, page) = orgs::members(&state, &user, &slug, &slice).await?;
+    let (membership, page) = orgs::members(&state, &user, &slug, &Slice::default()).await?;
     let teams = orgs::teams(&state, &user, &slug).await?;
-    let requests = if membership.role.can_invite() { orgs::requests(&state, &membership).await? } else { Vec::new() };
-    let entries: Vec<_> = page.rows.into_iter().chain(requests).collect();
-    Ok(views::organization(&membership, &entries, teams))
+    let owners = orgs::owners(&state, &membership).await?;
+    Ok(views::organization(&membership, &page.rows, teams, owners))
 }
 
 /// Invites an address from the members page.
@@ -52,7 +54,9 @@ pub async fn invite_member(slug: String, email: String, role: String) -> Result<
     use crate::server::service::invites::{self, InviteInput};
     let (state, _, user) = sfn::user_context().await?;
     let values = sfn::values([("email", &email), ("role", &role)]);
-    let input = InviteInput { email, role: Some(role), send_invite: true, ..InviteInput::default() };
+    // No role chosen: the organization's default role.
+    let role = Some(role).filter(|r| !r.is_empty());
+    let input = InviteInput { email, role, send_invite: true, ..InviteInput::default() };
     match invites::create(&state, &user, &slug, input).await {
         Ok(_) => {
             leptos_axum::redirect(&format!("/organizations/{slug}/members/"));
@@ -73,25 +77,42 @@ pub async fn revoke_invite(slug: String, member_id: i64) -> Result<(), AppError>
     Ok(())
 }
 
-/// The audit log, newest first (owners and managers).
+/// One page of the audit log, newest first (owners and managers), filtered by event and
+/// by who acted (`actor`, a user id); an empty or unreadable filter or cursor is ignored.
 #[server(prefix = "/_fn", endpoint = "orgs/audit")]
-pub async fn audit_log(slug: String) -> Result<Vec<AuditView>, AppError> {
+pub async fn audit_log(
+    slug: String,
+    event: Option<String>,
+    actor: Option<String>,
+    cursor: Option<String>,
+) -> Result<AuditPageView, AppError> {
+    use crate::server::db::audit::Filter;
+    use crate::server::db::page::{Cursor, Slice};
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    let filter = crate::server::db::audit::Filter::default();
-    let slice = crate::server::db::page::Slice::default();
-    let (_, page) = orgs::audit_log(&state, &user, &slug, &filter, &slice).await?;
-    Ok(page.rows.into_iter().map(views::audit_entry).collect())
+    let filter = Filter { event: event.filter(|e| !e.is_empty()), actor_id: actor.and_then(|a| a.parse().ok()) };
+    let slice = Slice { cursor: cursor.as_deref().and_then(Cursor::parse), ..Slice::default() };
+    let (membership, page) = orgs::audit_log(&state, &user, &slug, &filter, &slice).await?;
+    let facets = orgs::audit_facets(&state, &membership).await?;
+    Ok(views::audit_page(&membership, page, facets))
 }
 
-/// The organization's policy settings, for one of its members.
+/// The organization's policy settings, for one of its members; for an owner, also the
+/// members ownership can be handed to.
 #[server(prefix = "/_fn", endpoint = "orgs/settings")]
 pub async fn org_settings(slug: String) -> Result<OrgSettingsView, AppError> {
+    use crate::server::domain::Role;
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    Ok(views::settings(orgs::settings(&state, &user, &slug).await?))
+    let settings = orgs::settings(&state, &user, &slug).await?;
+    let candidates = if settings.membership.role == Role::Owner {
+        orgs::transfer_candidates(&state, &settings.membership).await?
+    } else {
+        Vec::new()
+    };
+    Ok(views::settings(settings, &candidates))
 }
 
 /// Saves the settings form. Checkboxes arrive only when ticked; an empty member limit

@@ -1,5 +1,5 @@
-//! Organization pages: create, home, members (invite, revoke), settings, single sign-on,
-//! audit log (SPEC §2, §5). One page a file; this module holds what they share: the slug
+//! Organization pages: create, home, members (invites, roles, removal, teams, leaving),
+//! settings (and the ownership transfer), single sign-on, audit log (SPEC §2, §5). One page a file; this module holds what they share: the slug
 //! of the address, the refusal shown in place of a page and the organization's tabs.
 
 mod actions;
@@ -7,15 +7,19 @@ mod audit;
 mod create;
 mod home;
 mod join;
+mod manage;
+mod member_rows;
 mod members;
 mod settings;
 mod sso;
+mod teams;
 
 pub use actions::*;
 pub use audit::AuditLogPage;
 pub use create::NewOrganizationPage;
 pub use home::OrganizationPage;
 pub use join::JoinRequestPage;
+pub use manage::*;
 pub use members::MembersPage;
 pub use settings::OrgSettingsPage;
 pub use sso::{auth_provider, AuthProviderPage, RemoveAuthProvider, SaveAuthProvider};

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::actions::{org_settings, UpdateOrgSettings};
+use super::manage::TransferOwnership;
 use super::{org_nav, refusal_view, slug_param};
 use crate::app::components::{Checkbox, ErrorSummary, Field, FormError};
 use crate::app::wire::{OrgSettingsView, Role};
@@ -14,6 +15,7 @@ use crate::app::wire::{OrgSettingsView, Role};
 pub fn OrgSettingsPage() -> impl IntoView {
     let slug = slug_param();
     let save = ServerAction::<UpdateOrgSettings>::new();
+    let transfer = ServerAction::<TransferOwnership>::new();
     let settings = Resource::new_blocking(move || (slug.get(), save.version().get()), |(slug, _)| org_settings(slug));
     let form = FormError::new(Signal::derive(move || save.value().get().and_then(Result::err)));
     let query = use_query_map();
@@ -25,7 +27,10 @@ pub fn OrgSettingsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match settings.await {
                     Err(err) => refusal_view(err),
-                    Ok(s) => view! { <SettingsCard s save form saved/> }.into_any(),
+                    Ok(s) => view! {
+                        <SettingsCard s=s.clone() save form saved/>
+                        {(s.role == Role::Owner).then(|| view! { <TransferSection s transfer/> })}
+                    }.into_any(),
                 }
             })}
         </Suspense>
@@ -111,5 +116,48 @@ fn MemberLimitField(limit: Option<i64>, seats_used: i64, enabled: bool, form: Fo
             <p class="hint" id="member_limit-hint">{format!("Seats in use: {} (members and pending invites). Leave empty for no limit.", seats_used)}</p>
             <ul class="field-errors" id="member_limit-errors">{move || form.field("memberLimit").get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
         </div>
+    }
+}
+
+/// For an owner: hand the organization to another member, who becomes owner; the owner
+/// stays as a manager. Needs the owner's password.
+#[component]
+fn TransferSection(s: OrgSettingsView, transfer: ServerAction<TransferOwnership>) -> impl IntoView {
+    let form = FormError::new(Signal::derive(move || transfer.value().get().and_then(Result::err)));
+    let chosen = move || form.value("member_id").get();
+    view! {
+        <section class="card" aria-labelledby="transfer-title" data-testid="transfer">
+            <h2 id="transfer-title">"Transfer ownership"</h2>
+            <p class="hint">
+                "The member you choose becomes an owner of " {s.name.clone()}
+                ". You stay in the organization as a manager."
+            </p>
+            {if s.transfer_to.is_empty() {
+                view! {
+                    <p class="alert info">"There is no other member who is not already an owner. Invite someone first."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=transfer attr:class="form" attr:novalidate=true>
+                        <ErrorSummary error=form.error()/>
+                        <input type="hidden" name="slug" value=s.slug.clone()/>
+                        <div class="field">
+                            <label for="transfer-member">"New owner"</label>
+                            <select id="transfer-member" name="member_id">
+                                {s.transfer_to.clone().into_iter().map(|(id, label)| view! {
+                                    <option value=id.to_string() selected=move || chosen() == Some(id.to_string())>{label}</option>
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <Field label="Your password" name="password" id="transfer-password" kind="password"
+                            autocomplete="current-password" errors=form.field("password")
+                            hint="To confirm it is you."/>
+                        <div>
+                            <button type="submit" class="danger" disabled=move || transfer.pending().get()>"Transfer ownership"</button>
+                        </div>
+                    </ActionForm>
+                }.into_any()
+            }}
+        </section>
     }
 }

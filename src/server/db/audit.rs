@@ -19,6 +19,31 @@ pub struct NewEntry<'a> {
     pub now: i64,
 }
 
+impl<'a> NewEntry<'a> {
+    /// An entry about a member row (a membership or an invite), targeting its user and
+    /// address.
+    pub fn about_member(
+        row: &'a super::members::MemberRow,
+        actor_id: i64,
+        ip: Option<&'a str>,
+        event: &'a str,
+        data: Value,
+        now: i64,
+    ) -> Self {
+        Self {
+            org_id: row.organization_id,
+            actor_id: Some(actor_id),
+            event,
+            target_member_id: Some(row.id),
+            target_user_id: row.user_id,
+            target_email: row.email.as_deref(),
+            ip,
+            data,
+            now,
+        }
+    }
+}
+
 pub async fn insert(conn: &mut Conn, entry: NewEntry<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (organization_id, actor_id, event, target_member_id, target_user_id, target_email, ip, data, created_at) \

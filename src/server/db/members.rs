@@ -172,6 +172,8 @@ pub enum Rows {
     MembersAndInvites,
     /// Invite requests and join requests waiting for a decision (§5.7).
     Requests,
+    /// Memberships that are not an owner's (who ownership can go to, §5.10).
+    NotOwners,
 }
 
 /// The sort key of the member list: memberships first, then pending rows, each by id
@@ -218,6 +220,7 @@ pub async fn listed(conn: &mut Conn, org_id: i64, which: Rows, slice: &Slice) ->
     let rows = match which {
         Rows::MembersAndInvites => "(m.user_id IS NOT NULL OR m.invite_status = 'approved')",
         Rows::Requests => "(m.user_id IS NULL AND m.invite_status <> 'approved')",
+        Rows::NotOwners => "(m.user_id IS NOT NULL AND m.role <> 'owner')",
     };
     let keyset = slice.keyset_sql(LIST_KEY, Order::Ascending, 2);
     sqlx::query(&format!(

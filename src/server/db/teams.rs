@@ -13,6 +13,15 @@ pub async fn find_id(conn: &mut Conn, org_id: i64, slug: &str) -> Result<Option<
         .await
 }
 
+/// The id and name of an organization's team by slug.
+pub async fn find(conn: &mut Conn, org_id: i64, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM teams WHERE organization_id = $1 AND slug = $2")
+        .bind(org_id)
+        .bind(slug)
+        .fetch_optional(conn)
+        .await
+}
+
 /// An organization's teams: `(slug, name)`, by slug.
 pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as("SELECT slug, name FROM teams WHERE organization_id = $1 ORDER BY slug")

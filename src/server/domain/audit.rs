@@ -36,6 +36,8 @@ pub fn sentence(e: &Entry<'_>) -> String {
     let target =
         e.target.map(str::to_owned).unwrap_or_else(|| if email.is_empty() { "a member".into() } else { email.clone() });
     let role = text("role");
+    // Entries name the team by its name; older ones only by its slug.
+    let team_name = || Some(text("teamName")).filter(|n| !n.is_empty()).unwrap_or_else(|| text("team"));
     match e.event {
         "org.create" => format!("{actor} created the organization"),
         "org.edit" => format!("{actor} changed {}", changed_settings(e.data)),
@@ -56,8 +58,8 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "member.leave" => format!("{actor} left the organization"),
         "member.left" => format!("{actor} left the organization by deleting their account"),
         "team.create" => format!("{actor} created the team {}", text("name")),
-        "team.add-member" => format!("{actor} added {target} to the team {}", text("team")),
-        "team.remove-member" => format!("{actor} took {target} off the team {}", text("team")),
+        "team.add-member" => format!("{actor} added {target} to the team {}", team_name()),
+        "team.remove-member" => format!("{actor} took {target} off the team {}", team_name()),
         "invite-request.create" => format!("{actor} asked for {email} to be invited"),
         "invite-request.approve" => format!("{actor} approved the invite request for {email}"),
         "invite-request.reject" => format!("{actor} rejected the invite request for {email}"),
@@ -112,6 +114,17 @@ mod tests {
         let settings =
             say("org.edit", Some("Ada"), None, None, json!({"name": {}, "memberLimit": {}, "require2FA": {}}));
         assert_eq!(settings, "Ada changed the name, the two-factor requirement and the member limit");
+    }
+
+    #[test]
+    fn team_changes_name_the_team_by_its_name_or_else_its_slug() {
+        let data = json!({"team": "design", "teamName": "Design Crew"});
+        assert_eq!(
+            say("team.add-member", Some("Ada"), Some("Bob"), None, data),
+            "Ada added Bob to the team Design Crew"
+        );
+        let old = json!({"team": "design"});
+        assert_eq!(say("team.remove-member", Some("Ada"), Some("Bob"), None, old), "Ada took Bob off the team design");
     }
 
     #[test]

@@ -60,21 +60,8 @@ async fn audit_member(
     data: serde_json::Value,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    audit::insert(
-        conn,
-        audit::NewEntry {
-            org_id: row.organization_id,
-            actor_id: Some(actor.id),
-            event,
-            target_member_id: Some(row.id),
-            target_user_id: row.user_id,
-            target_email: row.email.as_deref(),
-            ip: actor.client_ip.as_deref(),
-            data,
-            now,
-        },
-    )
-    .await
+    audit::insert(conn, audit::NewEntry::about_member(row, actor.id, actor.client_ip.as_deref(), event, data, now))
+        .await
 }
 
 /// The event announcing a change of a member row (§8), in the change's transaction.
@@ -241,7 +228,8 @@ pub async fn set_team(
     let now = db::now();
     let mut tx = state.db.begin().await?;
     let row = member_or_invite(&mut tx, membership.org.id, member_id).await?;
-    let team_id = teams::find_id(&mut tx, membership.org.id, team_slug).await?.ok_or(InviteError::NoSuchTeam)?;
+    let (team_id, team_name) =
+        teams::find(&mut tx, membership.org.id, team_slug).await?.ok_or(InviteError::NoSuchTeam)?;
     let changed = if on {
         members::add_to_teams(&mut tx, row.id, &[team_id]).await? > 0
     } else {
@@ -249,7 +237,7 @@ pub async fn set_team(
     };
     if changed {
         let event = if on { "team.add-member" } else { "team.remove-member" };
-        audit_member(&mut tx, actor, event, &row, json!({"team": team_slug}), now).await?;
+        audit_member(&mut tx, actor, event, &row, json!({"team": team_slug, "teamName": team_name}), now).await?;
     }
     tx.commit().await?;
     Ok(row)

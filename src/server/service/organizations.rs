@@ -190,6 +190,22 @@ pub struct MemberEntry {
     pub teams: Vec<String>,
 }
 
+/// The members an owner can hand the organization to: every membership that is not an
+/// owner's, by name.
+pub async fn transfer_candidates(state: &AppState, membership: &Membership) -> Result<Vec<MemberEntry>, OrgError> {
+    let mut conn = state.db.conn().await?;
+    let slice = Slice { cursor: None, per_page: TRANSFER_CANDIDATES };
+    let rows = members::listed(&mut conn, membership.org.id, Rows::NotOwners, &slice).await?;
+    let now = db::now();
+    let mut entries: Vec<MemberEntry> =
+        rows.into_iter().take(TRANSFER_CANDIDATES as usize).map(|listed| entry(listed, Vec::new(), now)).collect();
+    entries.sort_by_key(|e| e.user.as_ref().map(|u| u.name.to_lowercase()));
+    Ok(entries)
+}
+
+/// How many members the transfer form offers at most.
+const TRANSFER_CANDIDATES: i64 = 1000;
+
 /// How many owners an organization has (a page marks the last one, who cannot leave or be
 /// demoted).
 pub async fn owners(state: &AppState, membership: &Membership) -> Result<i64, OrgError> {
@@ -331,7 +347,9 @@ pub async fn create_team(
     if name.is_empty() {
         errors.add("name", crate::server::domain::REQUIRED);
     }
-    let team_slug = match team_slug.map(str::trim).filter(|s| !s.is_empty()) {
+    let team_slug = team_slug.map(str::trim).filter(|s| !s.is_empty());
+    let slug_given = team_slug.is_some();
+    let team_slug = match team_slug {
         Some(raw) => errors.check("slug", Slug::parse(raw)),
         None => Slug::from_name(name),
     };
@@ -346,7 +364,12 @@ pub async fn create_team(
     match db::teams::insert(&mut tx, membership.org.id, team_slug.as_str(), name, now).await {
         Ok(_) => {}
         Err(err) if db::is_unique_violation(&err) => {
-            return Err(OrgError::Invalid(FieldErrors::single("slug", "A team with this slug already exists.")))
+            // A slug made from the name is the name's fault: said beside the name.
+            return Err(OrgError::Invalid(if slug_given {
+                FieldErrors::single("slug", "A team with this slug already exists.")
+            } else {
+                FieldErrors::single("name", "A team with this name already exists.")
+            }));
         }
         Err(err) => return Err(err.into()),
     }
@@ -425,21 +448,11 @@ pub(crate) async fn record_member_added(
     data: serde_json::Value,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    audit::insert(
-        conn,
-        audit::NewEntry {
-            org_id: member.organization_id,
-            actor_id: Some(user.id),
-            event: "member.add",
-            target_member_id: Some(member.id),
-            target_user_id: Some(user.id),
-            target_email: Some(email),
-            ip,
-            data,
-            now,
-        },
-    )
-    .await?;
+    let entry = audit::NewEntry {
+        target_email: Some(email),
+        ..audit::NewEntry::about_member(member, user.id, ip, "member.add", data, now)
+    };
+    audit::insert(conn, entry).await?;
     announce_joined(conn, member.organization_id, member.id, user.id, false, now).await
 }
 

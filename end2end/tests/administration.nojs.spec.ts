@@ -1,0 +1,4 @@
+import { test } from '@playwright/test';
+import { administrationJourneys } from './administration.journeys';
+
+test.describe('administering members, JavaScript off', () => administrationJourneys(false));
