@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::app::components::encode_query_value;
 use crate::app::wire::{AppError, SsoLoginView};
 
 /// What the organization's sign-in page shows; takes the notice of the last attempt.
@@ -74,17 +75,6 @@ fn StartForm(slug: String, label: String, next: Option<String>, link: bool) -> i
             <button type="submit" class="primary" data-testid="sso-button">{label}</button>
         </form>
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters and `/`).
-fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[component]

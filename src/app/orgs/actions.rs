@@ -40,9 +40,9 @@ pub async fn organization(slug: String) -> Result<OrgView, AppError> {
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    orgs::open(&state, &user, &slug).await?;
-    let (membership, page) = orgs::members(&state, &user, &slug, &Slice::default()).await?;
-    let teams = orgs::teams(&state, &user, &slug).await?;
+    let membership = orgs::open(&state, &user, &slug).await?;
+    let page = orgs::members(&state, &membership, &Slice::default()).await?;
+    let teams = orgs::teams(&state, &membership).await?;
     let owners = orgs::owners(&state, &membership).await?;
     Ok(views::organization(&membership, &page.rows, teams, owners))
 }

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::actions::audit_log;
 use super::{org_nav, refusal_view, slug_param};
+use crate::app::components::encode_query_value;
 use crate::app::wire::{AuditPageView, AuditView};
 
 /// The filters and the page asked for in the address.
@@ -24,23 +25,11 @@ impl Query {
     fn href(&self, slug: &str, cursor: &str) -> String {
         format!(
             "/organizations/{slug}/audit-log/?event={}&actor={}&cursor={}",
-            encode(&self.event),
-            encode(&self.actor),
-            encode(cursor)
+            encode_query_value(&self.event),
+            encode_query_value(&self.actor),
+            encode_query_value(cursor)
         )
     }
-}
-
-/// Percent-encodes a query value (events are `a-z.-`, actors digits, cursors `0-9:-`; the
-/// rest is encoded in case).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -16,12 +16,12 @@ pub async fn members_page(slug: String, cursor: Option<String>) -> Result<Member
     use crate::server::server_fns::{self as sfn, views};
     use crate::server::service::organizations as orgs;
     let (state, _, user) = sfn::user_context().await?;
-    orgs::open(&state, &user, &slug).await?;
+    let membership = orgs::open(&state, &user, &slug).await?;
     let slice = Slice { cursor: cursor.as_deref().and_then(Cursor::parse), ..Slice::default() };
-    let (membership, page) = orgs::members(&state, &user, &slug, &slice).await?;
+    let page = orgs::members(&state, &membership, &slice).await?;
     // Requesters' addresses are for owners and managers only (SPEC §5.7).
     let requests = if membership.role.can_invite() { orgs::requests(&state, &membership).await? } else { Vec::new() };
-    let teams = orgs::teams(&state, &user, &slug).await?;
+    let teams = orgs::teams(&state, &membership).await?;
     let owners = orgs::owners(&state, &membership).await?;
     Ok(views::members_page(&membership, page, &requests, teams, owners))
 }

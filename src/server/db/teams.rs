@@ -4,15 +4,6 @@ use std::collections::HashMap;
 
 use super::Conn;
 
-/// The id of an organization's team by slug.
-pub async fn find_id(conn: &mut Conn, org_id: i64, slug: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM teams WHERE organization_id = $1 AND slug = $2")
-        .bind(org_id)
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
-}
-
 /// The id and name of an organization's team by slug.
 pub async fn find(conn: &mut Conn, org_id: i64, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
     sqlx::query_as("SELECT id, name FROM teams WHERE organization_id = $1 AND slug = $2")

@@ -246,8 +246,8 @@ async fn validate(state: &AppState, membership: &Membership, input: &InviteInput
     {
         let mut conn = state.db.conn().await?;
         for team in &input.teams {
-            match crate::server::db::teams::find_id(&mut conn, membership.org.id, team).await? {
-                Some(id) => team_ids.push(id),
+            match crate::server::db::teams::find(&mut conn, membership.org.id, team).await? {
+                Some((id, _)) => team_ids.push(id),
                 None => errors.add("teams", format!("Unknown team \"{team}\".")),
             }
         }
@@ -421,21 +421,9 @@ pub(super) async fn delete_pending_row(
         let payload = json!({"memberId": row.id, "email": row.email, "actorId": actor.id});
         outbox::queue_event(&mut tx, announced, membership.org.id, &payload, now).await?;
     }
-    audit::insert(
-        &mut tx,
-        audit::NewEntry {
-            org_id: membership.org.id,
-            actor_id: Some(actor.id),
-            event,
-            target_member_id: Some(row.id),
-            target_user_id: None,
-            target_email: row.email.as_deref(),
-            ip: actor.client_ip.as_deref(),
-            data: json!({"email": row.email, "role": row.role}),
-            now,
-        },
-    )
-    .await?;
+    let data = json!({"email": row.email, "role": row.role});
+    audit::insert(&mut tx, audit::NewEntry::about_member(&row, actor.id, actor.client_ip.as_deref(), event, data, now))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -193,14 +193,24 @@ pub struct MemberEntry {
 /// The members an owner can hand the organization to: every membership that is not an
 /// owner's, by name.
 pub async fn transfer_candidates(state: &AppState, membership: &Membership) -> Result<Vec<MemberEntry>, OrgError> {
-    let mut conn = state.db.conn().await?;
-    let slice = Slice { cursor: None, per_page: TRANSFER_CANDIDATES };
-    let rows = members::listed(&mut conn, membership.org.id, Rows::NotOwners, &slice).await?;
-    let now = db::now();
-    let mut entries: Vec<MemberEntry> =
-        rows.into_iter().take(TRANSFER_CANDIDATES as usize).map(|listed| entry(listed, Vec::new(), now)).collect();
+    let mut entries = unpaged(state, membership, Rows::NotOwners, TRANSFER_CANDIDATES).await?;
     entries.sort_by_key(|e| e.user.as_ref().map(|u| u.name.to_lowercase()));
     Ok(entries)
+}
+
+/// The first `max` rows of a short list of an organization's member table (no teams):
+/// the lists a page shows whole rather than in pages.
+async fn unpaged(
+    state: &AppState,
+    membership: &Membership,
+    which: Rows,
+    max: i64,
+) -> Result<Vec<MemberEntry>, OrgError> {
+    let slice = Slice { cursor: None, per_page: max };
+    let rows = members::listed(&mut *state.db.conn().await?, membership.org.id, which, &slice).await?;
+    let now = db::now();
+    // `listed` reads one row more than a page, to tell whether the list goes on.
+    Ok(rows.into_iter().take(max as usize).map(|listed| entry(listed, Vec::new(), now)).collect())
 }
 
 /// How many members the transfer form offers at most.
@@ -214,13 +224,7 @@ pub async fn owners(state: &AppState, membership: &Membership) -> Result<i64, Or
 
 /// One page of an organization's member list (memberships, then pending invites), for
 /// one of its members.
-pub async fn members(
-    state: &AppState,
-    user: &UserRow,
-    slug: &str,
-    slice: &Slice,
-) -> Result<(Membership, Paged<MemberEntry>), OrgError> {
-    let membership = membership(state, user, slug).await?;
+pub async fn members(state: &AppState, membership: &Membership, slice: &Slice) -> Result<Paged<MemberEntry>, OrgError> {
     let mut conn = state.db.conn().await?;
     let rows = members::listed(&mut conn, membership.org.id, Rows::MembersAndInvites, slice).await?;
     let page = slice.keyset_page(rows, |listed| members::list_key(&listed.row));
@@ -230,7 +234,7 @@ pub async fn members(
         let teams = teams.remove(&listed.row.id).unwrap_or_default();
         entry(listed, teams, now)
     });
-    Ok((membership, page))
+    Ok(page)
 }
 
 /// How many pending requests a list shows at most (each is limited per day, §5.7).
@@ -239,11 +243,7 @@ const REQUESTS_SHOWN: i64 = 500;
 /// The invite and join requests of an organization waiting for a decision. Call only for
 /// an owner's or manager's membership: requesters' addresses are theirs to see (§5.7).
 pub async fn requests(state: &AppState, membership: &Membership) -> Result<Vec<MemberEntry>, OrgError> {
-    let mut conn = state.db.conn().await?;
-    let slice = Slice { cursor: None, per_page: REQUESTS_SHOWN };
-    let rows = members::listed(&mut conn, membership.org.id, Rows::Requests, &slice).await?;
-    let now = db::now();
-    Ok(rows.into_iter().take(REQUESTS_SHOWN as usize).map(|listed| entry(listed, Vec::new(), now)).collect())
+    unpaged(state, membership, Rows::Requests, REQUESTS_SHOWN).await
 }
 
 /// One row of the member list, for one of the organization's members: a request only
@@ -327,9 +327,8 @@ pub async fn settings(state: &AppState, user: &UserRow, slug: &str) -> Result<Se
     Ok(Settings { membership, seats_used })
 }
 
-/// The teams of an organization: `(slug, name)`.
-pub async fn teams(state: &AppState, user: &UserRow, slug: &str) -> Result<Vec<(String, String)>, OrgError> {
-    let membership = membership(state, user, slug).await?;
+/// The teams of an organization, for one of its members: `(slug, name)`.
+pub async fn teams(state: &AppState, membership: &Membership) -> Result<Vec<(String, String)>, OrgError> {
     Ok(db::teams::list(&mut *state.db.conn().await?, membership.org.id).await?)
 }
 

@@ -86,7 +86,8 @@ async fn list_members(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let slice = query.page()?;
-    let (membership, page) = orgs::members(&state, &user, &slug, &slice).await?;
+    let membership = orgs::membership(&state, &user, &slug).await?;
+    let page = orgs::members(&state, &membership, &slice).await?;
     let url = format!("{}/api/0/organizations/{}/members/", state.config.public_url(), membership.org.slug);
     Ok(paging::answer(&url, slice.per_page, page.map(|entry| json::member(&entry))))
 }
@@ -246,7 +247,8 @@ async fn list_teams(
     SignedIn(user): SignedIn,
     Path(slug): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let teams = orgs::teams(&state, &user, &slug).await?;
+    let membership = orgs::membership(&state, &user, &slug).await?;
+    let teams = orgs::teams(&state, &membership).await?;
     Ok(Json(Value::Array(teams.into_iter().map(|(slug, name)| json!({"slug": slug, "name": name})).collect())))
 }
 
