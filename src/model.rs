@@ -23,6 +23,14 @@ pub enum Refusal {
     NeedsEmailVerification,
     NeedsSso,
     SeatLimit,
+    /// A join link whose uses are all taken (SPEC §5.9).
+    UsedUp,
+    /// A join link an owner or manager revoked.
+    Revoked,
+    /// A join link past its expiry (reason `expired`, like an invite's; its own sentence).
+    LinkExpired,
+    /// A join link limited to an email domain, followed by an address at another one.
+    DomainMismatch,
 }
 
 impl Refusal {
@@ -39,6 +47,10 @@ impl Refusal {
             Self::NeedsEmailVerification => "needs_email_verification",
             Self::NeedsSso => "needs_sso",
             Self::SeatLimit => "seat_limit",
+            Self::UsedUp => "used_up",
+            Self::Revoked => "revoked",
+            Self::LinkExpired => "expired",
+            Self::DomainMismatch => "domain_mismatch",
         }
     }
 
@@ -55,12 +67,58 @@ impl Refusal {
             Self::NeedsEmailVerification => "This organization requires a verified email address.",
             Self::NeedsSso => "This organization requires signing in through its identity provider.",
             Self::SeatLimit => "This organization has no seats left.",
+            Self::UsedUp => "This join link has been used up.",
+            Self::Revoked => "This join link has been revoked.",
+            Self::LinkExpired => "This join link has expired.",
+            Self::DomainMismatch => "This join link is only for verified addresses at its email domain.",
         }
     }
 
     /// The link itself cannot be used (SPEC §5.2), whoever follows it.
     pub fn ends_the_link(self) -> bool {
-        matches!(self, Self::Invalid | Self::Expired | Self::AlreadyUsed)
+        matches!(
+            self,
+            Self::Invalid | Self::Expired | Self::AlreadyUsed | Self::UsedUp | Self::Revoked | Self::LinkExpired
+        )
+    }
+}
+
+/// What happened to one address of a bulk invite (SPEC §5.9). The serialized name is the
+/// `status` the API answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkStatus {
+    Invited,
+    AlreadyMember,
+    AlreadyInvited,
+    Invalid,
+    Limited,
+    SeatLimit,
+}
+
+impl BulkStatus {
+    /// The machine name (`invited`, `already_member`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::AlreadyMember => "already_member",
+            Self::AlreadyInvited => "already_invited",
+            Self::Invalid => "invalid",
+            Self::Limited => "limited",
+            Self::SeatLimit => "seat_limit",
+        }
+    }
+
+    /// The words a person reads for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Invited => "Invited",
+            Self::AlreadyMember => "Already a member",
+            Self::AlreadyInvited => "Already invited",
+            Self::Invalid => "Not a valid address",
+            Self::Limited => "Limit reached",
+            Self::SeatLimit => "No seats left",
+        }
     }
 }
 
@@ -152,6 +210,10 @@ mod tests {
         for status in [InviteStatus::Approved, InviteStatus::RequestedToBeInvited, InviteStatus::RequestedToJoin] {
             assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(status.as_str()));
             assert_eq!(status.as_str().parse(), Ok(status));
+        }
+        use BulkStatus::*;
+        for status in [Invited, AlreadyMember, AlreadyInvited, Invalid, Limited, SeatLimit] {
+            assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(status.as_str()));
         }
     }
 

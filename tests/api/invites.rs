@@ -242,9 +242,16 @@ async fn an_existing_member_is_told_so_and_only_an_invite_addressed_to_them_is_d
     let bob_id = app.sql_i64("SELECT id FROM users WHERE email = 'bob@example.com'").await;
     let org_id = app.sql_i64("SELECT id FROM organizations WHERE slug = 'acme'").await;
     let mut conn = app.state.db.conn().await.unwrap();
-    gatehouse::server::db::members::insert_membership(&mut conn, org_id, bob_id, gatehouse::model::Role::Member, 1)
-        .await
-        .unwrap();
+    gatehouse::server::db::members::insert_membership(
+        &mut conn,
+        org_id,
+        bob_id,
+        gatehouse::model::Role::Member,
+        None,
+        1,
+    )
+    .await
+    .unwrap();
     drop(conn);
     let (status, body) = call(&bob, &app, "POST", &api(&bob_link)).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::BAD_REQUEST, Some("existing_member")));

@@ -15,6 +15,8 @@ pub struct RegisterPageInfo {
     pub signed_in: bool,
     /// The address to pre-fill (from a pending invite).
     pub email: Option<String>,
+    /// The organization of the join link pending in this session (SPEC §5.9).
+    pub joining: Option<String>,
 }
 
 /// What the login page needs before it renders.
@@ -54,7 +56,12 @@ pub async fn register_page_data() -> Result<RegisterPageInfo, AppError> {
     use crate::server::service::accounts;
     let (state, session) = sfn::context().await?;
     let page = accounts::register_page(&state, &session).await?;
-    Ok(RegisterPageInfo { possible: page.possible, signed_in: page.signed_in, email: page.invited_email })
+    Ok(RegisterPageInfo {
+        possible: page.possible,
+        signed_in: page.signed_in,
+        email: page.invited_email,
+        joining: page.joining,
+    })
 }
 
 #[server(prefix = "/_fn", endpoint = "auth/login-page")]
@@ -66,15 +73,20 @@ pub async fn login_page_data() -> Result<LoginPageInfo, AppError> {
     Ok(LoginPageInfo { registration_possible: page.registration_possible, notice: page.notice })
 }
 
-/// The registration form. On success the browser lands where the use case says.
+/// The registration form. On success the browser lands where the use case says. `join`
+/// (the checkbox shown with a join link pending, posted as `on` when ticked) joins the
+/// link's organization in the same step.
 #[server(prefix = "/_fn", endpoint = "auth/register")]
-pub async fn register(email: String, name: String, password: String) -> Result<(), AppError> {
+pub async fn register(email: String, name: String, password: String, join: Option<String>) -> Result<(), AppError> {
     use crate::server::domain::Password;
     use crate::server::server_fns as sfn;
     use crate::server::service::accounts::{self, RegisterInput};
     let (state, session) = sfn::context().await?;
-    let values = sfn::values([("email", &email), ("name", &name)]);
-    let input = RegisterInput { email, name, password: Password::new(password) };
+    let mut values = sfn::values([("email", &email), ("name", &name)]);
+    if join.is_some() {
+        values.insert("join".to_owned(), "on".to_owned());
+    }
+    let input = RegisterInput { email, name, password: Password::new(password), join_link: join.is_some() };
     let ip = sfn::client_ip().await;
     match accounts::register(&state, &session, input, ip.as_deref()).await {
         Ok(signed) => {

@@ -89,6 +89,67 @@ pub async fn clear_pending_invite(session: &Session) -> SessionResult<()> {
     remove_if_present::<PendingInvite>(session, PENDING_INVITE).await.map(|_| ())
 }
 
+/// The join link a visitor opened (SPEC §5.9), kept like a pending invite: the link's id
+/// and its token's hash (the link is derived again when needed), and the organization's
+/// name for the registration page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingJoinLink {
+    pub link_id: i64,
+    pub org_id: i64,
+    pub token_hash: String,
+    pub org_name: String,
+}
+
+const PENDING_JOIN_LINK: &str = "pending_join_link";
+
+pub async fn pending_join_link(session: &Session) -> SessionResult<Option<PendingJoinLink>> {
+    session.get(PENDING_JOIN_LINK).await
+}
+
+pub async fn set_pending_join_link(session: &Session, link: &PendingJoinLink) -> SessionResult<()> {
+    session.insert(PENDING_JOIN_LINK, link).await
+}
+
+pub async fn clear_pending_join_link(session: &Session) -> SessionResult<()> {
+    remove_if_present::<PendingJoinLink>(session, PENDING_JOIN_LINK).await.map(|_| ())
+}
+
+/// One address of a bulk invite as the members page shows it after a form post (kept for
+/// one read, so that a post without JavaScript, which ends in a redirect, shows it too).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BulkFlash {
+    pub email: String,
+    pub status: crate::model::BulkStatus,
+    pub reason: Option<String>,
+}
+
+const BULK_OUTCOME: &str = "bulk_outcome";
+
+pub async fn set_bulk_outcome(session: &Session, slug: &str, outcome: &Vec<BulkFlash>) -> SessionResult<()> {
+    session.insert(BULK_OUTCOME, (slug, outcome)).await
+}
+
+/// Takes the outcome of the last bulk invite in organization `slug` (shown once).
+pub async fn take_bulk_outcome(session: &Session, slug: &str) -> SessionResult<Option<Vec<BulkFlash>>> {
+    if session.get::<(String, Vec<BulkFlash>)>(BULK_OUTCOME).await?.is_none_or(|(s, _)| s != slug) {
+        return Ok(None);
+    }
+    Ok(remove_if_present::<(String, Vec<BulkFlash>)>(session, BULK_OUTCOME).await?.map(|(_, outcome)| outcome))
+}
+
+/// The join link just created in this session, by id only (its URL carries the token and
+/// the session store keeps no usable token, SPEC §9.5): the members page shows its URL
+/// once, derived again.
+const CREATED_JOIN_LINK: &str = "created_join_link";
+
+pub async fn set_created_join_link(session: &Session, link_id: i64) -> SessionResult<()> {
+    session.insert(CREATED_JOIN_LINK, link_id).await
+}
+
+pub async fn take_created_join_link(session: &Session) -> SessionResult<Option<i64>> {
+    remove_if_present(session, CREATED_JOIN_LINK).await
+}
+
 /// A login that passed the password and waits for the second factor (SPEC §6): the user
 /// is not signed in until `/auth/2fa/` accepts a code.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -76,30 +76,66 @@ pub struct InviteContext {
     pub sso: Option<(String, bool)>,
 }
 
-/// The member row `id` with its organization, its inviter's name and the organization's
-/// identity provider, in one query.
-pub async fn invite_context(conn: &mut Conn, id: i64) -> Result<Option<InviteContext>, sqlx::Error> {
+/// The member rows with their organization, inviter's name and the organization's identity
+/// provider, as [`invite_context`] and [`invitations_for`] read them.
+fn context_select() -> String {
     let member_cols = COLUMNS.split(", ").map(|c| format!("m.{c} AS m_{c}")).collect::<Vec<_>>().join(", ");
     let org_cols = super::organizations::aliased_columns("o", "o_");
-    let row = sqlx::query(&format!(
+    format!(
         "SELECT {member_cols}, {org_cols}, u.name AS inviter_name, p.display_name AS sso_name, p.require_sso AS sso_required \
          FROM members m JOIN organizations o ON o.id = m.organization_id \
          LEFT JOIN users u ON u.id = m.inviter_id \
-         LEFT JOIN auth_providers p ON p.organization_id = m.organization_id \
-         WHERE m.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+         LEFT JOIN auth_providers p ON p.organization_id = m.organization_id"
+    )
+}
+
+fn context_from(row: &AnyRow) -> Result<InviteContext, sqlx::Error> {
     let sso_name: Option<String> = row.try_get("sso_name")?;
     let sso_required: Option<i64> = row.try_get("sso_required")?;
-    Ok(Some(InviteContext {
-        row: from_row_prefixed(&row, "m_")?,
-        org: super::organizations::from_row_prefixed(&row, "o_")?,
+    Ok(InviteContext {
+        row: from_row_prefixed(row, "m_")?,
+        org: super::organizations::from_row_prefixed(row, "o_")?,
         inviter_name: row.try_get("inviter_name")?,
         sso: sso_name.map(|name| (name, sso_required.unwrap_or(0) != 0)),
-    }))
+    })
+}
+
+/// The member row `id` with its organization, its inviter's name and the organization's
+/// identity provider, in one query.
+pub async fn invite_context(conn: &mut Conn, id: i64) -> Result<Option<InviteContext>, sqlx::Error> {
+    sqlx::query(&format!("{} WHERE m.id = $1", context_select()))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(context_from)
+        .transpose()
+}
+
+/// Which invites "Your invitations" lists (SPEC §5.9): sent (approved), still pending,
+/// unexpired, to this address (stored lower-cased, like the user's).
+const INVITATIONS_OF: &str =
+    "m.user_id IS NULL AND m.email = $1 AND m.invite_status = 'approved' AND m.token_expires_at > $2";
+
+/// The invites addressed to `email`, from every organization, newest first.
+pub async fn invitations_for(conn: &mut Conn, email: &str, now: i64) -> Result<Vec<InviteContext>, sqlx::Error> {
+    sqlx::query(&format!("{} WHERE {INVITATIONS_OF} ORDER BY m.id DESC LIMIT 200", context_select()))
+        .bind(email)
+        .bind(now)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(context_from)
+        .collect()
+}
+
+/// How many invites [`invitations_for`] would list.
+pub async fn count_invitations_for(conn: &mut Conn, email: &str, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM members m WHERE {INVITATIONS_OF}"))
+        .bind(email)
+        .bind(now)
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn find(conn: &mut Conn, id: i64) -> Result<Option<MemberRow>, sqlx::Error> {
@@ -250,21 +286,24 @@ pub async fn listed_one(conn: &mut Conn, org_id: i64, member_id: i64) -> Result<
         .transpose()
 }
 
-/// Adds a user as a member (organization creation, single-organization mode, just in time).
+/// Adds a user as a member (organization creation, single-organization mode, just in time,
+/// a join link: then `inviter_id` is the link's creator).
 pub async fn insert_membership(
     conn: &mut Conn,
     org_id: i64,
     user_id: i64,
     role: Role,
+    inviter_id: Option<i64>,
     now: i64,
 ) -> Result<MemberRow, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) \
-         VALUES ($1, $2, $3, 'approved', $4, $4) RETURNING {COLUMNS}"
+        "INSERT INTO members (organization_id, user_id, role, inviter_id, invite_status, created_at, accepted_at) \
+         VALUES ($1, $2, $3, $4, 'approved', $5, $5) RETURNING {COLUMNS}"
     ))
     .bind(org_id)
     .bind(user_id)
     .bind(role.as_str())
+    .bind(inviter_id)
     .bind(now)
     .fetch_one(conn)
     .await?;

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod email_verifications;
 mod enums;
+pub mod join_links;
 pub mod members;
 pub mod organizations;
 pub mod outbox;

@@ -36,6 +36,7 @@ pub fn sentence(e: &Entry<'_>) -> String {
     let target =
         e.target.map(str::to_owned).unwrap_or_else(|| if email.is_empty() { "a member".into() } else { email.clone() });
     let role = text("role");
+    let number = |key: &str| e.data.get(key).and_then(Value::as_i64).unwrap_or_default();
     // Entries name the team by its name; older ones only by its slug.
     let team_name = || Some(text("teamName")).filter(|n| !n.is_empty()).unwrap_or_else(|| text("team"));
     match e.event {
@@ -46,11 +47,18 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "member.reinvite" => format!("{actor} resent the invite to {email}"),
         "invite.regenerate" => format!("{actor} sent {email} a new invite link; the earlier link stopped working"),
         "invite.revoke" => format!("{actor} revoked the invite to {email}"),
-        "invite.decline" => format!("{actor} declined the invite"),
+        "invite.decline" => format!("{actor} declined the invite to {email}"),
         "member.accept-invite" => match e.inviter {
             Some(inviter) => format!("{actor} joined through an invite from {inviter}"),
             None => format!("{actor} joined through an invite"),
         },
+        "member.join-link" => format!("{actor} joined as {role} through join link #{}", number("join_link")),
+        "join-link.create" => {
+            let domain = text("email_domain");
+            let only = if domain.is_empty() { String::new() } else { format!(" for addresses at {domain}") };
+            format!("{actor} created join link #{} for up to {} {role}s{only}", number("join_link"), number("max_uses"))
+        }
+        "join-link.revoke" => format!("{actor} revoked join link #{}", number("join_link")),
         "member.add" if e.data.get("single_org").is_some() => format!("{actor} joined as {role} on registering"),
         "member.add" => format!("{actor} joined through single sign-on as {role}"),
         "member.edit" => format!("{actor} changed the role of {target} from {} to {role}", text("from")),

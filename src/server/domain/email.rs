@@ -42,6 +42,34 @@ impl std::fmt::Display for EmailAddress {
     }
 }
 
+/// The most addresses one bulk invite takes (SPEC §5.9).
+pub const MAX_BULK: usize = 50;
+
+/// The addresses of a paste (SPEC §5.9): separated by commas, semicolons, spaces or new
+/// lines; empty pieces dropped. Nothing is validated here: each address gets its own
+/// outcome.
+pub fn split_addresses(pasted: &str) -> Vec<String> {
+    pasted
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|piece| !piece.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The addresses of a bulk invite, each once (compared trimmed and lower-cased, first
+/// occurrence kept), or the sentence for the `emails` field when there are none or more
+/// than [`MAX_BULK`].
+pub fn bulk_addresses(given: &[String]) -> Result<Vec<String>, Vec<String>> {
+    if given.iter().all(|a| a.trim().is_empty()) {
+        return Err(vec![REQUIRED.to_owned()]);
+    }
+    if given.len() > MAX_BULK {
+        return Err(vec![format!("Ensure this field has no more than {MAX_BULK} addresses.")]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(given.iter().map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty() && seen.insert(a.clone())).collect())
+}
+
 /// RFC 5322 syntax (via `email_address`) plus what a mail system actually delivers to:
 /// a dotted domain name, no IP literals, no quoted or commented local parts.
 fn is_deliverable_shape(email: &str) -> bool {
@@ -124,6 +152,25 @@ mod tests {
         for good in ["a@b.co", "ada+tag@example.com", "o'brien@example.ie", "x_y-z@sub.example.org"] {
             assert!(EmailAddress::parse(good).is_ok(), "{good} should be accepted");
         }
+    }
+
+    #[test]
+    fn a_paste_splits_on_commas_spaces_and_new_lines() {
+        let pasted = " a@x.io, b@x.io\nc@x.io;d@x.io\t\r\ne@x.io ,, ";
+        assert_eq!(split_addresses(pasted), ["a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"]);
+        assert!(split_addresses(" \n ,").is_empty());
+    }
+
+    #[test]
+    fn bulk_addresses_are_collapsed_case_insensitively_and_limited() {
+        let given: Vec<String> = ["A@x.io", "b@x.io", " a@X.io ", "not an address"].map(str::to_owned).into();
+        assert_eq!(bulk_addresses(&given).unwrap(), ["a@x.io", "b@x.io", "not an address"]);
+        assert_eq!(bulk_addresses(&[]).unwrap_err(), vec![REQUIRED]);
+        assert_eq!(bulk_addresses(&[" ".to_owned()]).unwrap_err(), vec![REQUIRED]);
+        let fifty: Vec<String> = (0..50).map(|i| format!("p{i}@x.io")).collect();
+        assert_eq!(bulk_addresses(&fifty).unwrap().len(), 50);
+        let fifty_one: Vec<String> = (0..51).map(|i| format!("p{i}@x.io")).collect();
+        assert_eq!(bulk_addresses(&fifty_one).unwrap_err(), vec!["Ensure this field has no more than 50 addresses."]);
     }
 
     #[test]

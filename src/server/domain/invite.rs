@@ -45,8 +45,18 @@ impl std::fmt::Debug for InviteKey {
 impl InviteKey {
     /// HMAC-SHA256 of a fixed label under the instance secret: unrelated to its other uses.
     pub fn derive(instance_secret: &[u8]) -> Self {
+        Self::derive_for(instance_secret, b"gatehouse/invite-token/v1")
+    }
+
+    /// The key of join-link tokens (SPEC §5.9): the same construction under its own label,
+    /// so that no invite token is ever a join link's and the other way round.
+    pub fn join_links(instance_secret: &[u8]) -> Self {
+        Self::derive_for(instance_secret, b"gatehouse/join-link-token/v1")
+    }
+
+    fn derive_for(instance_secret: &[u8], label: &[u8]) -> Self {
         let mut mac = super::hmac_sha256(instance_secret);
-        mac.update(b"gatehouse/invite-token/v1");
+        mac.update(label);
         Self(mac.finalize().into_bytes().into())
     }
 
@@ -65,11 +75,16 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whether `presented` has a token's shape: 64 hex digits.
+pub fn is_token_shaped(presented: &str) -> bool {
+    presented.len() == 64 && presented.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Whether `presented` is the token whose hash is `stored`, in constant time.
 pub fn token_matches(presented: &str, stored: Option<&str>) -> bool {
     let Some(stored) = stored else { return false };
     // Shape check first: a link with a malformed token never matches.
-    if presented.len() != 64 || !presented.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_token_shaped(presented) {
         return false;
     }
     hash_token(&presented.to_ascii_lowercase()).as_bytes().ct_eq(stored.as_bytes()).into()
@@ -100,6 +115,8 @@ pub struct Visitor {
     pub existing_member: bool,
     pub email_matches: bool,
     pub allow_email_mismatch: bool,
+    /// A join link limited to an email domain, and the user's address is at another one.
+    pub domain_mismatch: bool,
     pub needs_2fa: bool,
     pub needs_email_verification: bool,
     pub needs_sso: bool,
@@ -114,6 +131,8 @@ pub fn first_refusal(v: &Visitor) -> Option<Refusal> {
         Some(Refusal::ExistingMember)
     } else if !v.email_matches && !v.allow_email_mismatch {
         Some(Refusal::EmailMismatch)
+    } else if v.domain_mismatch {
+        Some(Refusal::DomainMismatch)
     } else if v.needs_2fa {
         Some(Refusal::Needs2fa)
     } else if v.needs_email_verification {

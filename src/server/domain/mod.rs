@@ -7,6 +7,7 @@ pub mod audit;
 pub mod email;
 pub mod errors;
 pub mod invite;
+pub mod join_link;
 pub mod name;
 pub mod next;
 pub mod outbound;

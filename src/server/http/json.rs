@@ -4,10 +4,13 @@
 use serde_json::{json, Value};
 
 use crate::server::db::audit::EntryRow;
+use crate::server::db::join_links::JoinLinkRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::service::accept::Details;
 use crate::server::service::account::SessionView;
+use crate::server::service::invitations::Invitation;
+use crate::server::service::join_links::JoinDetails;
 use crate::server::service::organizations::MemberEntry;
 
 /// A stored Unix time as RFC 3339.
@@ -118,5 +121,59 @@ pub fn session(s: &SessionView) -> Value {
         "ipAddress": s.ip,
         "dateCreated": (s.created_at > 0).then(|| rfc3339(s.created_at)),
         "lastActive": (s.last_seen_at > 0).then(|| rfc3339(s.last_seen_at)),
+    })
+}
+
+/// One of the user's invitations (SPEC §5.9); `needs` is the §5.3 reason Join would answer
+/// now, `null` when it would join.
+pub fn invitation(i: &Invitation) -> Value {
+    json!({
+        "id": i.member_id,
+        "orgSlug": i.org.slug,
+        "orgName": i.org.name,
+        "role": i.role,
+        "email": i.email,
+        "inviterName": i.inviter_name,
+        "expiresAt": rfc3339(i.expires_at),
+        "dateCreated": rfc3339(i.created_at),
+        "needs": i.needs.map(|r| r.reason()),
+    })
+}
+
+/// A join link as its organization's owners and managers see it. Never the token: that is
+/// only in the `url` of the answer that created it.
+pub fn join_link(link: &JoinLinkRow, now: i64) -> Value {
+    json!({
+        "id": link.id,
+        "role": link.role,
+        "emailDomain": link.email_domain,
+        "maxUses": link.max_uses,
+        "uses": link.uses,
+        "usesLeft": link.uses_left(),
+        "expiresAt": rfc3339(link.expires_at),
+        "dateCreated": rfc3339(link.created_at),
+        "createdBy": link.created_by_name,
+        "state": link.state(now).as_str(),
+    })
+}
+
+/// What a join link's page is rendered from.
+pub fn join_details(d: &JoinDetails) -> Value {
+    json!({
+        "orgSlug": d.org.slug,
+        "orgName": d.org.name,
+        "role": d.link.role,
+        "emailDomain": d.link.email_domain,
+        "expiresAt": rfc3339(d.link.expires_at),
+        "needsAuthentication": !d.visitor.signed_in,
+        "existingMember": d.visitor.existing_member,
+        "domainMismatch": d.visitor.domain_mismatch,
+        "needs2fa": d.visitor.needs_2fa,
+        "needsEmailVerification": d.visitor.needs_email_verification,
+        "needsSso": d.visitor.needs_sso,
+        "hasAuthProvider": d.sso.is_some(),
+        "requireSso": d.sso.as_ref().is_some_and(|s| s.required),
+        "ssoProvider": d.sso.as_ref().map(|s| s.provider_name.clone()),
+        "needs": d.refusal.map(|r| r.reason()),
     })
 }

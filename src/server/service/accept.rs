@@ -129,7 +129,7 @@ fn check_valid(ctx: InviteContext, link: &InviteLink) -> Result<InviteContext, A
 
 /// What the accept checks need to know about this visitor and this invite. `proof` is an
 /// address the user has just proven through the identity provider (its verified email).
-async fn visitor(
+pub(super) async fn visitor(
     conn: &mut db::Conn,
     ctx: &InviteContext,
     user: Option<&UserRow>,
@@ -158,15 +158,31 @@ async fn visitor(
         existing_member: members::membership(conn, org.id, user.id).await?.is_some(),
         email_matches,
         allow_email_mismatch: org.allow_email_mismatch,
-        needs_2fa: org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?,
+        needs_2fa: needs_2fa(conn, org, user).await?,
         // Accepting with the invited address proves the mailbox.
         needs_email_verification: org.require_email_verification && !user.email_verified && !email_matches,
-        // A sign-in through the provider in this session, not a link made once (§9.10),
-        // through an identity still linked.
-        needs_sso: require_sso
-            && !(user.sso_signed_in.contains(&org.id) && sso::identity_of_user(conn, org.id, user.id).await?.is_some()),
+        needs_sso: needs_sso(conn, org, require_sso, user).await?,
         at_seat_limit,
+        domain_mismatch: false,
     })
+}
+
+/// §5.3 step 5 for a signed-in user: the organization requires 2FA and they have none.
+pub(super) async fn needs_2fa(conn: &mut db::Conn, org: &OrgRow, user: &UserRow) -> Result<bool, sqlx::Error> {
+    Ok(org.require_2fa && !two_factor::is_enrolled(conn, user.id).await?)
+}
+
+/// §5.3 step 7 for a signed-in user: the organization requires SSO and this session has
+/// not signed in through the provider (a sign-in in this session, not a link made once,
+/// §9.10, through an identity still linked).
+pub(super) async fn needs_sso(
+    conn: &mut db::Conn,
+    org: &OrgRow,
+    require_sso: bool,
+    user: &UserRow,
+) -> Result<bool, sqlx::Error> {
+    Ok(require_sso
+        && !(user.sso_signed_in.contains(&org.id) && sso::identity_of_user(conn, org.id, user.id).await?.is_some()))
 }
 
 /// The invite's details. Changes no invite; remembers the invite in the session (and, for
@@ -253,7 +269,7 @@ pub async fn accept_for_email(
 /// The checks read outside the transaction (the write is guarded by the token and the
 /// unique membership index), except in an organization with a seat limit, where the seat
 /// count is held still under `lock_seats` from the check to the write.
-async fn finish_accept(
+pub(super) async fn finish_accept(
     state: &AppState,
     session: &Session,
     mut ctx: InviteContext,

@@ -22,6 +22,10 @@ pub struct RegisterInput {
     pub email: String,
     pub name: String,
     pub password: Password,
+    /// The registration form asked to join the join link pending in the session (its
+    /// checkbox, SPEC §5.9): never implied, so a link planted by another site's navigation
+    /// joins no one.
+    pub join_link: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +92,8 @@ pub struct RegisterPage {
     pub signed_in: bool,
     /// The address of the invite pending in this session, to pre-fill.
     pub invited_email: Option<String>,
+    /// The organization of the join link pending in this session (SPEC §5.9).
+    pub joining: Option<String>,
 }
 
 pub async fn register_page(state: &AppState, session: &Session) -> Result<RegisterPage, RegisterError> {
@@ -95,6 +101,10 @@ pub async fn register_page(state: &AppState, session: &Session) -> Result<Regist
         possible: registration_possible(state, session).await?,
         signed_in: signed_in(state, session).await?.is_some(),
         invited_email: session::pending_invite(session).await?.map(|p| p.email),
+        joining: super::join_links::pending(state, session)
+            .await
+            .map_err(|e| RegisterError::Internal(accept_internal(e)))?
+            .map(|(pending, _)| pending.org_name),
     })
 }
 
@@ -148,7 +158,7 @@ pub async fn register(
     session::sign_in(session, user.id).await?;
     session::take_invite_pass(session).await?;
     tracing::info!(user_id = user.id, "user registered");
-    let redirect_to = match finish_pending_invite(state, session, &user, ip).await? {
+    let redirect_to = match finish_pending_invite(state, session, &user, input.join_link, ip).await? {
         Some(path) => path,
         None => landing_path(state, &user).await?,
     };
@@ -390,12 +400,16 @@ pub async fn after_sign_in(
     user: &UserRow,
     next: Option<&str>,
 ) -> anyhow::Result<String> {
-    Ok(match accept::pending_link(state, session).await.map_err(accept_internal)? {
-        Some(pending) => pending.link.page_path(),
-        None => match next.and_then(safe_next) {
-            Some(next) => next.to_owned(),
-            None => landing_path(state, user).await?,
-        },
+    if let Some(pending) = accept::pending_link(state, session).await.map_err(accept_internal)? {
+        return Ok(pending.link.page_path());
+    }
+    // Then the join link opened before signing in (SPEC §5.9): its page, with its Join button.
+    if let Some((_, path)) = super::join_links::pending(state, session).await.map_err(accept_internal)? {
+        return Ok(path);
+    }
+    Ok(match next.and_then(safe_next) {
+        Some(next) => next.to_owned(),
+        None => landing_path(state, user).await?,
     })
 }
 
@@ -416,11 +430,19 @@ async fn finish_pending_invite(
     state: &AppState,
     session: &Session,
     user: &UserRow,
+    join_link: bool,
     ip: Option<&str>,
 ) -> Result<Option<String>, RegisterError> {
     let Some(pending) =
         accept::pending_link(state, session).await.map_err(|e| RegisterError::Internal(accept_internal(e)))?
     else {
+        // The join link pending in the session, when the form asked to join it (§5.9).
+        if join_link {
+            let joined = super::join_links::join_pending(state, session, user.clone(), ip).await;
+            if let Some(path) = joined.map_err(|e| RegisterError::Internal(accept_internal(e)))? {
+                return Ok(Some(path));
+            }
+        }
         // Single-organization mode without an invite: join the one organization.
         return match super::organizations::join_single_org(state, user).await {
             Ok(org) => Ok(org.map(|org| format!("/organizations/{}/", org.slug))),
@@ -454,14 +476,20 @@ pub async fn logout(session: &Session) -> Result<(), CurrentUserError> {
     Ok(session::sign_out(session).await?)
 }
 
-/// "Switch accounts" on the invite page (SPEC §5.6): signs out, but the invite pending in
-/// the session stays (in a new session), so that signing in with the right account comes
-/// back to it. Nothing else of the old session survives.
+/// "Switch accounts" on the invite page (SPEC §5.6) and the join-link page: signs out, but
+/// the invite (or join link) pending in the session stays (in a new session), so that
+/// signing in with the right account comes back to it. Nothing else of the old session
+/// survives.
 pub async fn switch_accounts(session: &Session) -> Result<(), CurrentUserError> {
     let pending = session::pending_invite(session).await?;
+    let join_link = session::pending_join_link(session).await?;
     session::sign_out_into_new_session(session).await?;
     if let Some(pending) = pending {
         session::set_pending_invite(session, &pending).await?;
+    }
+    // The join link opened, likewise (SPEC §5.9).
+    if let Some(join_link) = join_link {
+        session::set_pending_join_link(session, &join_link).await?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::internal_errors;
 use super::limits::Limited;
 use super::organizations::{self as orgs, Membership, OrgError};
 use super::problem::{Failure, Kind, Problem, INVALID};
-use crate::model::InviteStatus;
+use crate::model::{BulkStatus, InviteStatus};
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
 use crate::server::db::{self, audit, members, members::MemberRow, outbox, users};
@@ -62,7 +62,7 @@ pub enum InviteError {
     #[error(transparent)]
     Internal(anyhow::Error),
 }
-internal_errors!(InviteError: sqlx::Error);
+internal_errors!(InviteError: sqlx::Error, tower_sessions::session::Error);
 super::rate_limited_errors!(InviteError);
 
 impl Failure for InviteError {
@@ -182,16 +182,37 @@ pub async fn create(
     slug: &str,
     input: InviteInput,
 ) -> Result<(MemberRow, String), InviteError> {
-    let membership = orgs::manager_membership(
+    let membership = inviting(state, actor, slug).await?;
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(&input.email));
+    let terms = terms(state, &membership, &input, &mut errors).await?;
+    let (Some(email), Some(terms)) = (email, terms) else { return Err(InviteError::Invalid(errors)) };
+    terms.granted_by(&membership)?;
+    invite_one(state, actor, &membership.org, &email, &terms, input.send_invite).await
+}
+
+/// The inviter's membership: owners and managers invite (SPEC §5.1).
+async fn inviting(state: &AppState, actor: &UserRow, slug: &str) -> Result<Membership, InviteError> {
+    Ok(orgs::manager_membership(
         state,
         actor,
         slug,
         "You do not have permission to invite members; ask an owner or manager, or request an invite.",
     )
-    .await?;
-    let valid = validate(state, &membership, &input).await?;
-    let (org, email) = (&membership.org, valid.email.as_str());
+    .await?)
+}
 
+/// One address invited under checked terms, in its own transaction: the daily limits, the
+/// address not taken, a seat; then the row, its audit entry, event and email.
+async fn invite_one(
+    state: &AppState,
+    actor: &UserRow,
+    org: &OrgRow,
+    email: &EmailAddress,
+    terms: &InviteTerms,
+    send_invite: bool,
+) -> Result<(MemberRow, String), InviteError> {
+    let email = email.as_str();
     let now = db::now();
     let mut tx = state.db.begin().await?;
     crate::server::db::organizations::lock_seats(&mut tx, state.db.kind(), org.id).await?;
@@ -200,7 +221,7 @@ pub async fn create(
     within_daily_limits(&mut tx, org.id, actor.id, email, now).await?;
     claim_address(&mut tx, org.id, email).await?;
     check_seat(&mut tx, org.id).await?;
-    let (row, token) = write_invite(&mut tx, state, org.id, actor.id, &valid, now).await?;
+    let (row, token) = write_invite(&mut tx, state, org.id, actor.id, email, terms, now).await?;
     let link = invite_link(state, row.id, token.expose());
     let sent = InviteSent {
         org,
@@ -208,32 +229,134 @@ pub async fn create(
         member_id: row.id,
         email,
         audit_event: "member.invite",
-        data: json!({"email": email, "role": valid.role.as_str(), "teams": input.teams}),
+        data: json!({"email": email, "role": terms.role.as_str(), "teams": terms.team_slugs}),
         link: &link,
-        days: valid.days,
+        days: terms.days,
         now,
     };
-    sent.write(&mut tx, input.send_invite).await?;
+    sent.write(&mut tx, send_invite).await?;
     tx.commit().await?;
     tracing::info!(member_id = row.id, "invite created");
     Ok((row, link))
 }
 
-/// An invite's input once checked.
-struct ValidInvite {
-    email: EmailAddress,
+/// What several people are invited with at once (SPEC §5.9).
+#[derive(Debug, Default)]
+pub struct BulkInput {
+    pub emails: Vec<String>,
+    pub role: Option<String>,
+    pub teams: Vec<String>,
+    pub send_invite: bool,
+}
+
+/// What became of one address of a bulk invite.
+#[derive(Debug, Clone)]
+pub struct BulkResult {
+    /// The address, trimmed and lower-cased.
+    pub email: String,
+    pub status: BulkStatus,
+    /// The invite, when one was made.
+    pub member: Option<MemberRow>,
+    /// The sentence saying why not, otherwise.
+    pub reason: Option<String>,
+    /// For `limited`: when the limit lets this address through again.
+    pub retry_after: Option<u64>,
+}
+
+/// Invites up to [`MAX_BULK`](crate::server::domain::email::MAX_BULK) addresses with one
+/// role and set of teams (SPEC §5.9). The request's own faults (no addresses, too many, a
+/// bad role or team, a role above the actor's) refuse it whole; after that each address
+/// is invited on its own, exactly as one invite is — its own transaction, limits and seat
+/// — so the valid ones are invited whatever becomes of the others.
+#[tracing::instrument(skip_all, fields(org = slug, addresses = input.emails.len()))]
+pub async fn bulk(
+    state: &AppState,
+    actor: &UserRow,
+    slug: &str,
+    input: BulkInput,
+) -> Result<Vec<BulkResult>, InviteError> {
+    let membership = inviting(state, actor, slug).await?;
+    let mut errors = FieldErrors::new();
+    let addresses = errors.check("emails", crate::server::domain::email::bulk_addresses(&input.emails));
+    let one = InviteInput {
+        email: String::new(),
+        role: input.role,
+        teams: input.teams,
+        send_invite: input.send_invite,
+        expires_in_days: None,
+    };
+    let terms = terms(state, &membership, &one, &mut errors).await?;
+    let (Some(addresses), Some(terms)) = (addresses, terms) else { return Err(InviteError::Invalid(errors)) };
+    terms.granted_by(&membership)?;
+    let mut results = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let outcome = match EmailAddress::parse(&address) {
+            Err(why) => Err(InviteError::Invalid(FieldErrors::single("email", why.join(" ")))),
+            Ok(email) => invite_one(state, actor, &membership.org, &email, &terms, one.send_invite).await,
+        };
+        results.push(bulk_result(address, outcome)?);
+    }
+    Ok(results)
+}
+
+/// One address's outcome; a failure that is not about the address (the database) ends the
+/// whole request.
+fn bulk_result(email: String, outcome: Result<(MemberRow, String), InviteError>) -> Result<BulkResult, InviteError> {
+    let refused = |status: BulkStatus, reason: String, retry_after: Option<u64>| BulkResult {
+        email: email.clone(),
+        status,
+        member: None,
+        reason: Some(reason),
+        retry_after,
+    };
+    Ok(match outcome {
+        Ok((row, _)) => {
+            BulkResult { email, status: BulkStatus::Invited, member: Some(row), reason: None, retry_after: None }
+        }
+        Err(InviteError::AddressTaken(ALREADY_MEMBER)) => {
+            refused(BulkStatus::AlreadyMember, ALREADY_MEMBER.into(), None)
+        }
+        Err(InviteError::AddressTaken(why)) => refused(BulkStatus::AlreadyInvited, why.into(), None),
+        Err(InviteError::Invalid(fields)) => {
+            let why = fields.get("email").join(" ");
+            refused(BulkStatus::Invalid, if why.is_empty() { "Enter a valid email address.".into() } else { why }, None)
+        }
+        Err(InviteError::RateLimited(limited)) => {
+            refused(BulkStatus::Limited, limited.message.to_owned(), Some(limited.retry_after_secs))
+        }
+        Err(InviteError::SeatLimit) => refused(BulkStatus::SeatLimit, SEAT_LIMIT.into(), None),
+        Err(other) => return Err(other),
+    })
+}
+
+/// What an invite is sent with, once checked: everything but the address.
+struct InviteTerms {
     role: Role,
     /// How many days the link works.
     days: i64,
     team_ids: Vec<i64>,
+    team_slugs: Vec<String>,
 }
 
-/// Validates the input (its teams must be the organization's), every field's errors
-/// together; then the role must be one the actor may grant.
-async fn validate(state: &AppState, membership: &Membership, input: &InviteInput) -> Result<ValidInvite, InviteError> {
-    let mut errors = FieldErrors::new();
-    let email = errors.check("email", EmailAddress::parse(&input.email));
-    // Without a role, the organization's default role (SPEC §5.1).
+impl InviteTerms {
+    /// The role must be one the actor may grant.
+    fn granted_by(&self, membership: &Membership) -> Result<(), InviteError> {
+        if membership.role.can_grant(self.role) {
+            Ok(())
+        } else {
+            Err(InviteError::Forbidden("You cannot invite someone with a role higher than your own."))
+        }
+    }
+}
+
+/// Checks the role (none: the organization's default, SPEC §5.1), the expiry and the teams
+/// (they must be the organization's), adding each field's errors to `errors`.
+async fn terms(
+    state: &AppState,
+    membership: &Membership,
+    input: &InviteInput,
+    errors: &mut FieldErrors,
+) -> Result<Option<InviteTerms>, InviteError> {
     let role = match input.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         None => Some(membership.org.default_role),
         Some(raw) => errors.check("role", raw.parse::<Role>().map_err(|e| vec![e])),
@@ -252,13 +375,8 @@ async fn validate(state: &AppState, membership: &Membership, input: &InviteInput
             }
         }
     }
-    let (Some(email), Some(role), Some(days), true) = (email, role, days, errors.is_empty()) else {
-        return Err(InviteError::Invalid(errors));
-    };
-    if !membership.role.can_grant(role) {
-        return Err(InviteError::Forbidden("You cannot invite someone with a role higher than your own."));
-    }
-    Ok(ValidInvite { email, role, days, team_ids })
+    let (Some(role), Some(days), true) = (role, days, errors.is_empty()) else { return Ok(None) };
+    Ok(Some(InviteTerms { role, days, team_ids, team_slugs: input.teams.clone() }))
 }
 
 /// The daily limits of a new invite (SPEC §5.1): the inviter's, the organization's and the
@@ -306,15 +424,16 @@ async fn write_invite(
     state: &AppState,
     org_id: i64,
     inviter_id: i64,
-    valid: &ValidInvite,
+    email: &str,
+    terms: &InviteTerms,
     now: i64,
 ) -> Result<(MemberRow, InviteToken), InviteError> {
     let new = members::NewInvite {
         org_id,
-        email: valid.email.as_str(),
-        role: valid.role,
+        email,
+        role: terms.role,
         inviter_id,
-        expires_at: now + valid.days * DAY_SECS,
+        expires_at: now + terms.days * DAY_SECS,
         now,
     };
     let row = match members::insert_invite(conn, new).await {
@@ -323,9 +442,9 @@ async fn write_invite(
         Err(err) => return Err(err.into()),
     };
     let token = invite_token(state, row.id, 0);
-    members::set_token(conn, row.id, &token.hash(), now + valid.days * DAY_SECS, 0).await?;
+    members::set_token(conn, row.id, &token.hash(), now + terms.days * DAY_SECS, 0).await?;
     let row = MemberRow { token_hash: Some(token.hash()), token_generation: 0, ..row };
-    members::add_to_teams(conn, row.id, &valid.team_ids).await?;
+    members::add_to_teams(conn, row.id, &terms.team_ids).await?;
     Ok((row, token))
 }
 

@@ -95,6 +95,14 @@ pub fn invite(inviter: &str, org: &str, link: &str, days: i64) -> Mail {
         .finish()
 }
 
+/// To the inviter: the person invited declined (SPEC §5.9).
+pub fn invite_declined(inviter: &str, invitee: &str, org: &str, members_page: &str) -> Mail {
+    compose(format!("{invitee} declined your invite to {org}"), &hello(inviter))
+        .para(&format!("{invitee} declined your invite to join {org} on Gatehouse. The invite has been deleted."))
+        .link("The organization's members and invites:", "Open the members page", members_page)
+        .finish()
+}
+
 /// A new invite or join request, to the organization's owners and managers (SPEC §5.7).
 pub fn request_filed(subject: &str, asked: &str, members_page: &str) -> Mail {
     compose(subject, "Hello,")

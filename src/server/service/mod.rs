@@ -6,7 +6,9 @@ pub mod accept;
 pub mod account;
 pub mod accounts;
 pub mod emails;
+pub mod invitations;
 pub mod invites;
+pub mod join_links;
 pub mod limits;
 pub mod mails;
 pub mod members;
@@ -65,7 +67,7 @@ mod tests {
     internal_errors!(StepError: std::io::Error);
 
     /// The line of the `?` below.
-    const READ_LINE: u32 = 72;
+    const READ_LINE: u32 = 74;
 
     fn read_the_disk() -> Result<(), StepError> {
         let read: Result<(), std::io::Error> = Err(std::io::Error::other("disk unreadable"));

@@ -93,7 +93,7 @@ pub async fn create(state: &AppState, user: &UserRow, name: &str, slug: Option<&
         }
         Err(err) => return Err(err.into()),
     };
-    let member = members::insert_membership(&mut tx, org.id, user.id, Role::Owner, now).await?;
+    let member = members::insert_membership(&mut tx, org.id, user.id, Role::Owner, None, now).await?;
     audit::insert(
         &mut tx,
         audit::NewEntry {
@@ -428,7 +428,7 @@ async fn add_to_single_org(state: &AppState, user: &UserRow, role: Option<Role>)
     // Self-registrants get the default role, never owner (§4.3): the operator makes owners
     // with the admin command.
     let role = role.unwrap_or(org.default_role);
-    let member = members::insert_membership(&mut tx, org.id, user.id, role, now).await?;
+    let member = members::insert_membership(&mut tx, org.id, user.id, role, None, now).await?;
     let data = json!({"email": user.email, "role": role, "single_org": true});
     record_member_added(&mut tx, &member, user, &user.email, None, data, now).await?;
     tx.commit().await?;

@@ -58,7 +58,8 @@ async fn register(
     session: Session,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, ApiError> {
-    let input = RegisterInput { email: body.email, name: body.name, password: Password::new(body.password) };
+    let input =
+        RegisterInput { email: body.email, name: body.name, password: Password::new(body.password), join_link: false };
     let signed = accounts::register(&state, &session, input, Some(&ip.to_string())).await?;
     Ok((StatusCode::CREATED, Json(json::user(&signed.user))).into_response())
 }

@@ -17,7 +17,8 @@ use crate::server::http::extract::{ApiJson, SignedIn};
 use crate::server::http::json;
 use crate::server::http::paging::{self, PageQuery};
 use crate::server::http::reply::ApiError;
-use crate::server::service::invites::{self, InviteError, InviteInput};
+use crate::server::service::invites::{self, BulkInput, InviteError, InviteInput};
+use crate::server::service::join_links::{self, JoinLinkInput};
 use crate::server::service::members;
 use crate::server::service::organizations::{self as orgs, SettingsInput};
 use crate::server::service::requests;
@@ -40,6 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{slug}/join-request/", post(join_request))
         .route("/organizations/{slug}/members/", get(list_members).post(invite))
         .route("/organizations/{slug}/members/me/", delete(leave))
+        .route("/organizations/{slug}/members/bulk/", post(bulk_invite))
+        .route("/organizations/{slug}/join-links/", get(list_join_links).post(create_join_link))
+        .route("/organizations/{slug}/join-links/{id}/", delete(revoke_join_link))
         .route(
             "/organizations/{slug}/members/{member_id}/",
             get(member_details).delete(remove_member).put(update_member),
@@ -140,6 +144,93 @@ async fn invite(
     };
     let (row, _link) = invites::create(&state, &user, &slug, input).await?;
     Ok((StatusCode::CREATED, written(&state, &row).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BulkBody {
+    emails: Vec<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    teams: Vec<String>,
+    #[serde(default = "yes")]
+    send_invite: bool,
+}
+
+/// `207 Multi-Status`: each address has its own outcome (SPEC §5.9).
+async fn bulk_invite(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<BulkBody>,
+) -> Result<Response, ApiError> {
+    let input = BulkInput { emails: body.emails, role: body.role, teams: body.teams, send_invite: body.send_invite };
+    let mut results = Vec::new();
+    for outcome in invites::bulk(&state, &user, &slug, input).await? {
+        let member = match &outcome.member {
+            Some(row) => Some(json::member(&orgs::read_back(&state, row.organization_id, row.id).await?)),
+            None => None,
+        };
+        results.push(json!({
+            "email": outcome.email,
+            "status": outcome.status,
+            "member": member,
+            "reason": outcome.reason,
+            "retryAfter": outcome.retry_after,
+        }));
+    }
+    Ok((StatusCode::MULTI_STATUS, Json(json!({"results": results}))).into_response())
+}
+
+async fn list_join_links(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(slug): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let now = crate::server::db::now();
+    let links = join_links::list(&state, &user, &slug).await?;
+    Ok(Json(Value::Array(links.iter().map(|l| json::join_link(l, now)).collect())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JoinLinkBody {
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+    #[serde(default)]
+    max_uses: Option<i64>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    email_domain: Option<String>,
+}
+
+async fn create_join_link(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<JoinLinkBody>,
+) -> Result<Response, ApiError> {
+    let input = JoinLinkInput {
+        expires_in_days: body.expires_in_days,
+        max_uses: body.max_uses,
+        role: body.role,
+        email_domain: body.email_domain,
+    };
+    let (link, url) = join_links::create(&state, &user, &slug, input).await?;
+    let mut body = json::join_link(&link, crate::server::db::now());
+    body["url"] = json!(url);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn revoke_join_link(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    join_links::revoke(&state, &user, &slug, member_id_of(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove_member(

@@ -183,7 +183,15 @@ pub async fn callback(
     session::record_sso_sign_in(session, org.id, user.id, now).await?;
     user.sso_signed_in.push(org.id);
     let proven = claims.email.as_deref().filter(|_| claims.email_verified);
-    let joined = join(state, session, &org, &provider, &user, proven, ip).await?;
+    let mut joined = join(state, session, &org, &provider, &user, proven, ip).await?;
+    if matches!(joined, Joined::NotMember(_)) {
+        // A join link of this organization opened before signing in: back to its page,
+        // where Join now finds the provider's sign-in done (SPEC §5.9).
+        let pending = crate::server::service::join_links::pending(state, session).await.ok().flatten();
+        if let Some((_, path)) = pending.filter(|(link, _)| link.org_id == org.id) {
+            joined = Joined::InvitePage(path);
+        }
+    }
     let redirect_to = destination(session, &org, &flow, joined).await?;
     if current.is_none() {
         if two_factor::is_enrolled(&mut *state.db.conn().await?, user.id).await? {

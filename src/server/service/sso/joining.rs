@@ -120,7 +120,7 @@ async fn add_member(
         members::delete_pending(&mut tx, request.id).await?;
     }
     let role = org.default_role;
-    let row = match members::insert_membership(&mut tx, org.id, user.id, role, now).await {
+    let row = match members::insert_membership(&mut tx, org.id, user.id, role, None, now).await {
         Ok(row) => row,
         Err(err) if db::is_unique_violation(&err) => return Ok(Joined::Member),
         Err(err) => return Err(err.into()),
@@ -147,6 +147,7 @@ async fn cannot_join_yet(
         existing_member: false,
         email_matches: true,
         allow_email_mismatch: org.allow_email_mismatch,
+        domain_mismatch: false,
         needs_2fa: org.require_2fa && !two_factor::is_enrolled(tx, user.id).await?,
         needs_email_verification: false,
         needs_sso: false,
