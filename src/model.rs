@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 /// What a form with errors says above its fields.
 pub const FORM_HAS_ERRORS: &str = "Please correct the errors below.";
 
-/// Why an invite link cannot be accepted now (SPEC §5.2, §5.3), in the order the checks
-/// run. The serialized name is the machine reason the API answers.
+/// Why an invite link (or a join link, §5.9) cannot be used now (SPEC §5.2, §5.3), in the
+/// order the checks run. The machine reason the API answers is [`Refusal::reason`]; the
+/// serialized name is the same except for `LinkExpired` (`link_expired` on the wire between
+/// server and page, reason `expired`), so that the page can tell a join link's expiry from
+/// an invite's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {

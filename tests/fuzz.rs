@@ -45,6 +45,14 @@ const KEYS: &[&str] = &[
     "defaultRole",
     "allowEmailMismatch",
     "memberLimit",
+    "emails",
+    "maxUses",
+    "emailDomain",
+    "expires_in_days",
+    "max_uses",
+    "email_domain",
+    "link_id",
+    "member_id",
     "next",
     "x",
     "",
@@ -102,6 +110,15 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/api/0/organizations/{s}/join-request/"),
     ("POST", "/api/0/accept-invite/{id}/{t}/"),
     ("GET", "/api/0/accept-invite/{s}/{id}/{t}/"),
+    ("GET", "/api/0/users/me/invitations/"),
+    ("POST", "/api/0/users/me/invitations/{id}/accept/"),
+    ("DELETE", "/api/0/users/me/invitations/{id}/"),
+    ("POST", "/api/0/organizations/{s}/members/bulk/"),
+    ("GET", "/api/0/organizations/{s}/join-links/"),
+    ("POST", "/api/0/organizations/{s}/join-links/"),
+    ("DELETE", "/api/0/organizations/{s}/join-links/{id}/"),
+    ("GET", "/api/0/join-links/{t}/"),
+    ("POST", "/api/0/join-links/{t}/"),
 ];
 
 /// Server functions posted as forms.
@@ -125,6 +142,12 @@ const FORM_ENDPOINTS: &[&str] = &[
     "/_fn/orgs/transfer",
     "/_fn/account/totp-confirm",
     "/_fn/account/verify",
+    "/_fn/orgs/invite-bulk",
+    "/_fn/orgs/join-link-create",
+    "/_fn/orgs/join-link-revoke",
+    "/_fn/invitations/accept",
+    "/_fn/invitations/decline",
+    "/_fn/join-link/join",
 ];
 
 #[derive(Debug, Clone)]

@@ -23,3 +23,4 @@ mod security;
 mod self_service;
 mod session_life;
 mod sso;
+mod ways_in;

@@ -20,6 +20,12 @@ async fn malformed_json_bodies_get_4xx_json_errors() {
         ("application/json", b"{\"email\": ".to_vec(), StatusCode::BAD_REQUEST),
         ("application/json", b"not json at all".to_vec(), StatusCode::BAD_REQUEST),
         ("application/json", b"[]".to_vec(), StatusCode::BAD_REQUEST),
+        // An array in the order of the fields: serde would read it as the object.
+        (
+            "application/json",
+            br#"["ada@example.com","Ada","vivid-harbor-lantern-42"]"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
         ("application/json", br#"{"email": 12, "name": [], "password": null}"#.to_vec(), StatusCode::BAD_REQUEST),
         (
             "application/json",

@@ -505,8 +505,12 @@ async fn a_userinfo_answer_about_another_subject_is_refused() {
     let (_, me) = send(&browser, &app, "GET", "/api/0/users/me/", None).await;
     assert_eq!(
         (me["email"].clone(), me["name"].clone(), me["emailVerified"].clone()),
-        (json!("ada8@idp.test"), json!("Ada Eight"), json!(true))
+        // A provider's word proves the address only in its own organization: the account
+        // verifies it by mail like any other (else it would unlock other organizations'
+        // invitations and domain-limited join links).
+        (json!("ada8@idp.test"), json!("Ada Eight"), json!(false))
     );
+    assert_eq!(app.verification_links("ada8@idp.test").await.len(), 1, "the verification mail is queued");
 }
 
 #[tokio::test]

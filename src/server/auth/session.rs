@@ -142,12 +142,17 @@ pub async fn take_bulk_outcome(session: &Session, slug: &str) -> SessionResult<O
 /// once, derived again.
 const CREATED_JOIN_LINK: &str = "created_join_link";
 
-pub async fn set_created_join_link(session: &Session, link_id: i64) -> SessionResult<()> {
-    session.insert(CREATED_JOIN_LINK, link_id).await
+pub async fn set_created_join_link(session: &Session, org_id: i64, link_id: i64) -> SessionResult<()> {
+    session.insert(CREATED_JOIN_LINK, (org_id, link_id)).await
 }
 
-pub async fn take_created_join_link(session: &Session) -> SessionResult<Option<i64>> {
-    remove_if_present(session, CREATED_JOIN_LINK).await
+/// Takes the link just created in organization `org_id` (another organization's page
+/// leaves it).
+pub async fn take_created_join_link(session: &Session, org_id: i64) -> SessionResult<Option<i64>> {
+    if session.get::<(i64, i64)>(CREATED_JOIN_LINK).await?.is_none_or(|(org, _)| org != org_id) {
+        return Ok(None);
+    }
+    Ok(remove_if_present::<(i64, i64)>(session, CREATED_JOIN_LINK).await?.map(|(_, id)| id))
 }
 
 /// A login that passed the password and waits for the second factor (SPEC §6): the user

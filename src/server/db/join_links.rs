@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::organizations::{self, OrgRow};
 use super::Conn;
 use crate::model::Role;
-use crate::server::domain::join_link::LinkState;
+use crate::server::domain::join_link::{may_create, LinkState};
 
 /// A join link, with the name of the person who made it.
 #[derive(Debug, Clone)]
@@ -22,11 +22,16 @@ pub struct JoinLinkRow {
     pub created_by_name: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The creator's role in the organization now; `None` once they left it.
+    pub creator_role: Option<Role>,
 }
 
 impl JoinLinkRow {
+    /// Where the link stands at `now`. A link whose creator could no longer create it (they
+    /// left, were removed or demoted) is revoked: it never grants more than its maker may.
     pub fn state(&self, now: i64) -> LinkState {
-        LinkState::of(self.uses, self.max_uses, self.expires_at, self.revoked_at.is_some(), now)
+        let creator_may = self.creator_role.is_some_and(|creator| may_create(creator, self.role));
+        LinkState::of(self.uses, self.max_uses, self.expires_at, self.revoked_at.is_some() || !creator_may, now)
     }
 
     pub fn uses_left(&self) -> i64 {
@@ -37,7 +42,11 @@ impl JoinLinkRow {
 const SELECT: &str = "SELECT l.id AS l_id, l.organization_id AS l_organization_id, l.role AS l_role, \
      l.email_domain AS l_email_domain, l.max_uses AS l_max_uses, l.uses AS l_uses, l.expires_at AS l_expires_at, \
      l.created_by AS l_created_by, c.name AS l_created_by_name, l.created_at AS l_created_at, \
-     l.revoked_at AS l_revoked_at";
+     l.revoked_at AS l_revoked_at, cm.role AS l_creator_role";
+
+/// The tables every read of a link joins: its creator's name and their membership now.
+const FROM: &str = "FROM join_links l LEFT JOIN users c ON c.id = l.created_by \
+     LEFT JOIN members cm ON cm.organization_id = l.organization_id AND cm.user_id = l.created_by";
 
 fn from_row(row: &AnyRow) -> Result<JoinLinkRow, sqlx::Error> {
     Ok(JoinLinkRow {
@@ -52,6 +61,7 @@ fn from_row(row: &AnyRow) -> Result<JoinLinkRow, sqlx::Error> {
         created_by_name: row.try_get("l_created_by_name")?,
         created_at: row.try_get("l_created_at")?,
         revoked_at: row.try_get("l_revoked_at")?,
+        creator_role: row.try_get("l_creator_role")?,
     })
 }
 
@@ -91,31 +101,26 @@ pub async fn set_token(conn: &mut Conn, id: i64, token_hash: &str) -> Result<(),
 
 /// The link `id` of organization `org_id`.
 pub async fn find(conn: &mut Conn, org_id: i64, id: i64) -> Result<Option<JoinLinkRow>, sqlx::Error> {
-    sqlx::query(&format!(
-        "{SELECT} FROM join_links l LEFT JOIN users c ON c.id = l.created_by WHERE l.organization_id = $1 AND l.id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    sqlx::query(&format!("{SELECT} {FROM} WHERE l.organization_id = $1 AND l.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// The organization's links, newest first (at most `limit`).
 pub async fn list(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<JoinLinkRow>, sqlx::Error> {
-    sqlx::query(&format!(
-        "{SELECT} FROM join_links l LEFT JOIN users c ON c.id = l.created_by \
-         WHERE l.organization_id = $1 ORDER BY l.id DESC LIMIT $2"
-    ))
-    .bind(org_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    sqlx::query(&format!("{SELECT} {FROM} WHERE l.organization_id = $1 ORDER BY l.id DESC LIMIT $2"))
+        .bind(org_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// How many of the organization's links can still be used at `now`.
@@ -142,8 +147,7 @@ pub async fn by_token_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<L
     let org_cols = organizations::aliased_columns("o", "o_");
     let row = sqlx::query(&format!(
         "{SELECT}, {org_cols}, p.display_name AS sso_name, p.require_sso AS sso_required \
-         FROM join_links l JOIN organizations o ON o.id = l.organization_id \
-         LEFT JOIN users c ON c.id = l.created_by \
+         {FROM} JOIN organizations o ON o.id = l.organization_id \
          LEFT JOIN auth_providers p ON p.organization_id = l.organization_id \
          WHERE l.token_hash = $1"
     ))

@@ -117,11 +117,16 @@ pub async fn invite_context(conn: &mut Conn, id: i64) -> Result<Option<InviteCon
 const INVITATIONS_OF: &str =
     "m.user_id IS NULL AND m.email = $1 AND m.invite_status = 'approved' AND m.token_expires_at > $2";
 
-/// The invites addressed to `email`, from every organization, newest first.
+/// The most invitations one list shows.
+pub const INVITATIONS_LISTED: i64 = 200;
+
+/// The invites addressed to `email`, from every organization, newest first (at most
+/// [`INVITATIONS_LISTED`]).
 pub async fn invitations_for(conn: &mut Conn, email: &str, now: i64) -> Result<Vec<InviteContext>, sqlx::Error> {
-    sqlx::query(&format!("{} WHERE {INVITATIONS_OF} ORDER BY m.id DESC LIMIT 200", context_select()))
+    sqlx::query(&format!("{} WHERE {INVITATIONS_OF} ORDER BY m.id DESC LIMIT $3", context_select()))
         .bind(email)
         .bind(now)
+        .bind(INVITATIONS_LISTED)
         .fetch_all(conn)
         .await?
         .iter()

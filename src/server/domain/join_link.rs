@@ -38,7 +38,8 @@ pub fn may_create(actor: Role, role: Role) -> bool {
 }
 
 /// An email domain a link is limited to: lower-cased, a leading `@` dropped, a dotted name
-/// of letters, digits and hyphens (no IP literals, at most 253 characters).
+/// of ASCII letters, digits and hyphens (an international domain in its `xn--` form; no IP
+/// literals, at most 253 characters).
 pub fn email_domain(raw: &str) -> Result<String, String> {
     let domain = raw.trim().trim_start_matches('@').to_lowercase();
     let label_ok = |label: &str| {
@@ -46,7 +47,7 @@ pub fn email_domain(raw: &str) -> Result<String, String> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     let shape_ok = domain.len() <= 253
         && domain.contains('.')
@@ -140,7 +141,7 @@ mod tests {
     fn domains_are_normalised_and_checked() {
         assert_eq!(email_domain(" @Example.COM "), Ok("example.com".to_owned()));
         assert_eq!(email_domain("sub.example.co.uk"), Ok("sub.example.co.uk".to_owned()));
-        for bad in ["", "example", "exa mple.com", "-x.com", "x..com", "127.0.0.1", "a@b.com", "x.com/"] {
+        for bad in ["", "example", "exa mple.com", "bücher.de", "-x.com", "x..com", "127.0.0.1", "a@b.com", "x.com/"] {
             assert!(email_domain(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -15,7 +15,9 @@ use crate::server::service::accounts;
 use crate::server::state::AppState;
 
 /// `axum::Json` whose rejections are JSON errors: 415 for a wrong content type, 400 for
-/// malformed JSON, invalid UTF-8, wrong types or unknown fields, 413 for a huge body.
+/// malformed JSON, invalid UTF-8, wrong types or unknown fields, 413 for a huge body. Every
+/// body of the API is a JSON object: an array is refused too (serde would otherwise read it
+/// as the fields in order, `[1]` as the first field).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -26,10 +28,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        if !value.is_object() {
+            return Err(ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "The request body must be a JSON object.",
+                "parse_error",
+            ));
         }
+        serde_path_to_error::deserialize(value).map(Self).map_err(|err| {
+            ApiError::http(StatusCode::BAD_REQUEST, format!("Invalid request body: {err}"), "parse_error")
+        })
     }
 }
 

@@ -83,7 +83,9 @@ pub async fn count(state: &AppState, user: &UserRow) -> Result<i64, InvitationEr
     if !user.email_verified {
         return Ok(0);
     }
-    Ok(members::count_invitations_for(&mut *state.db.conn().await?, &user.email, db::now()).await?)
+    let count = members::count_invitations_for(&mut *state.db.conn().await?, &user.email, db::now()).await?;
+    // No more than the list shows.
+    Ok(count.min(members::INVITATIONS_LISTED))
 }
 
 /// The invite `member_id` when it is one of this user's invitations: pending, sent (not a
@@ -137,10 +139,16 @@ pub async fn decline(
     audit::insert(&mut tx, audit::NewEntry::about_member(&row, user.id, ip, "invite.decline", data, now)).await?;
     let payload = json!({"memberId": row.id, "email": row.email, "userId": user.id});
     outbox::queue_event(&mut tx, "invite.declined", org.id, &payload, now).await?;
-    if let Some(inviter) = match row.inviter_id {
+    // The inviter is told while they still administer the organization.
+    let inviter = match row.inviter_id {
         Some(id) => users::find_by_id(&mut tx, id).await?.filter(|u| u.is_active),
         None => None,
-    } {
+    };
+    let still_inviting = match &inviter {
+        Some(inviter) => members::membership(&mut tx, org.id, inviter.id).await?.is_some_and(|m| m.role.can_invite()),
+        None => false,
+    };
+    if let (Some(inviter), true) = (inviter, still_inviting) {
         let members_page = format!("{}/organizations/{}/members/", state.config.public_url(), org.slug);
         let mail = super::mails::invite_declined(&inviter.name, &user.email, &org.name, &members_page);
         super::mails::queue(&mut tx, &inviter.email, &mail, None, now).await?;

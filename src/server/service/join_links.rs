@@ -141,10 +141,10 @@ pub async fn just_created(
     actor: &UserRow,
     slug: &str,
 ) -> Result<Option<(JoinLinkRow, String)>, InviteError> {
-    let Some(id) = session::take_created_join_link(session).await? else {
+    let membership = managing(state, actor, slug).await?;
+    let Some(id) = session::take_created_join_link(session, membership.org.id).await? else {
         return Ok(None);
     };
-    let membership = managing(state, actor, slug).await?;
     let row = join_links::find(&mut *state.db.conn().await?, membership.org.id, id).await?;
     Ok(row.map(|row| (row, url(state, id))))
 }
@@ -158,7 +158,7 @@ pub async fn create_from_page(
     input: JoinLinkInput,
 ) -> Result<(JoinLinkRow, String), InviteError> {
     let created = create(state, actor, slug, input).await?;
-    session::set_created_join_link(session, created.0.id).await?;
+    session::set_created_join_link(session, created.0.organization_id, created.0.id).await?;
     Ok(created)
 }
 
@@ -223,9 +223,11 @@ async fn visitor(conn: &mut db::Conn, ctx: &LinkContext, user: Option<&UserRow>)
         });
     };
     let domain = link.email_domain.as_deref();
-    // A join takes a new seat: members and pending invites, with this one, must fit.
+    // A join takes a new seat: members and pending invites, with this one, must fit — the
+    // user's own pending invite or request there, which the join replaces, aside.
+    let own_pending = i64::from(members::pending_for_email(conn, org.id, &user.email).await?.is_some());
     let at_seat_limit = match org.member_limit {
-        Some(_) => !seats::fit(org.member_limit, members::seats_used(conn, org.id).await? + 1),
+        Some(_) => !seats::fit(org.member_limit, members::seats_used(conn, org.id).await? + 1 - own_pending),
         None => false,
     };
     Ok(Visitor {
@@ -244,8 +246,9 @@ async fn visitor(conn: &mut db::Conn, ctx: &LinkContext, user: Option<&UserRow>)
 }
 
 /// The link's details. Changes nothing but the session: the link is remembered (its id and
-/// token hash) so that registration and sign-in come back to it, and an anonymous visitor
-/// may register once while registration is invite-only (a join link is an invitation).
+/// token hash) so that registration and sign-in come back to it. It is no registration
+/// pass: with `APP_REGISTRATION=invite_only` only an invite link opens registration (a
+/// shared link is not addressed to anyone, and would open it for everyone who sees it).
 #[tracing::instrument(skip_all)]
 pub async fn details(state: &AppState, session: &Session, token: &str) -> Result<JoinDetails, AcceptError> {
     let user = super::accounts::signed_in(state, session).await?;
@@ -261,9 +264,6 @@ pub async fn details(state: &AppState, session: &Session, token: &str) -> Result
         org_name: org.name.clone(),
     };
     session::set_pending_join_link(session, &pending).await?;
-    if user.is_none() {
-        session::grant_invite_pass(session).await?;
-    }
     Ok(JoinDetails {
         refusal: first_refusal(&facts),
         visitor: facts,
@@ -301,7 +301,12 @@ async fn join_as(
     }
     let facts = visitor(&mut tx, &ctx, user.as_ref()).await?;
     let (Some(user), None) = (user, first_refusal(&facts)) else {
-        return Err(AcceptError::Refused(first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication)));
+        let refusal = first_refusal(&facts).unwrap_or(Refusal::NeedsAuthentication);
+        if refusal == Refusal::ExistingMember {
+            // Nothing left to join: sign-ins stop coming back to the link.
+            forget_pending(session, ctx.link.id).await?;
+        }
+        return Err(AcceptError::Refused(refusal));
     };
     let (org, link) = (&ctx.org, &ctx.link);
     let now = db::now();
@@ -310,6 +315,12 @@ async fn join_as(
         let now_link = join_links::find(&mut tx, org.id, link.id).await?;
         let ended = now_link.and_then(|l| l.state(now).refusal()).unwrap_or(Refusal::UsedUp);
         return Err(AcceptError::Refused(ended));
+    }
+    // The user's own pending invite or request in the organization is replaced by the
+    // membership (it would otherwise stay listed, hold a seat, or be approved later).
+    let replaced = members::pending_for_email(&mut tx, org.id, &user.email).await?;
+    if let Some(pending) = &replaced {
+        members::delete_pending(&mut tx, pending.id).await?;
     }
     let row = match members::insert_membership(&mut tx, org.id, user.id, link.role, link.created_by, now).await {
         Ok(row) => row,
@@ -325,17 +336,26 @@ async fn join_as(
         target_user_id: Some(user.id),
         target_email: Some(&user.email),
         ip,
-        data: json!({"join_link": link.id, "email": user.email, "role": link.role.as_str(), "user": user.id}),
+        data: json!({
+            "join_link": link.id, "email": user.email, "role": link.role.as_str(), "user": user.id,
+            "replaced": replaced.map(|pending| json!({"id": pending.id, "invite_status": pending.invite_status})),
+        }),
         now,
     };
     audit::insert(&mut tx, entry).await?;
     orgs::announce_joined(&mut tx, org.id, row.id, user.id, true, now).await?;
     tx.commit().await?;
-    if session::pending_join_link(session).await?.is_some_and(|p| p.link_id == link.id) {
-        session::clear_pending_join_link(session).await?;
-    }
+    forget_pending(session, link.id).await?;
     tracing::info!(join_link = link.id, user_id = user.id, org_id = org.id, "joined through a join link");
     Ok(ctx.org)
+}
+
+/// Clears the session's pending join link when it is this one.
+async fn forget_pending(session: &Session, link_id: i64) -> Result<(), tower_sessions::session::Error> {
+    if session::pending_join_link(session).await?.is_some_and(|p| p.link_id == link_id) {
+        session::clear_pending_join_link(session).await?;
+    }
+    Ok(())
 }
 
 /// The join link pending in this session while it can still be used, with its page (the

@@ -168,8 +168,13 @@ async fn bulk_invite(
     let input = BulkInput { emails: body.emails, role: body.role, teams: body.teams, send_invite: body.send_invite };
     let mut results = Vec::new();
     for outcome in invites::bulk(&state, &user, &slug, input).await? {
+        // Read back after its commit: one revoked meanwhile is reported without its JSON.
         let member = match &outcome.member {
-            Some(row) => Some(json::member(&orgs::read_back(&state, row.organization_id, row.id).await?)),
+            Some(row) => match orgs::read_back(&state, row.organization_id, row.id).await {
+                Ok(entry) => Some(json::member(&entry)),
+                Err(orgs::OrgError::NotFound) => None,
+                Err(err) => return Err(err.into()),
+            },
             None => None,
         };
         results.push(json!({

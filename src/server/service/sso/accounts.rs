@@ -99,7 +99,7 @@ async fn new_account(
             ),
         ));
     }
-    create_account(tx, claims, email, name, now).await
+    create_account(state, tx, claims, email, name, now).await
 }
 
 /// Links the identity at the organization's provider to the account (audited, with
@@ -150,7 +150,13 @@ fn account_exists(email: &str, provider_name: &str) -> SsoError {
     )
 }
 
+/// A new account for what the provider vouched for. Its address is not marked verified:
+/// any owner can set up a provider that claims any address, so its word is proof only in
+/// its own organization (where the sign-in passes it along as `proof`), never for other
+/// organizations' invites, join links or verification policies; the account gets the
+/// usual verification mail.
 async fn create_account(
+    state: &AppState,
     tx: &mut db::Conn,
     claims: &VerifiedClaims,
     email: &str,
@@ -170,12 +176,15 @@ async fn create_account(
         email: address.as_str(),
         name: name.as_str(),
         password_hash: None,
-        email_verified: true,
+        email_verified: false,
         is_superuser: false,
         now,
     };
     match users::insert(tx, new).await {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            crate::server::service::emails::queue(state, tx, &user, now).await?;
+            Ok(user)
+        }
         // Registered meanwhile, by another request.
         Err(err) if db::is_unique_violation(&err) => Err(account_exists(email, provider_name)),
         Err(err) => Err(err.into()),

@@ -187,7 +187,9 @@ pub async fn callback(
     if matches!(joined, Joined::NotMember(_)) {
         // A join link of this organization opened before signing in: back to its page,
         // where Join now finds the provider's sign-in done (SPEC §5.9).
-        let pending = crate::server::service::join_links::pending(state, session).await.ok().flatten();
+        let pending = crate::server::service::join_links::pending(state, session)
+            .await
+            .map_err(|err| SsoError::Internal(anyhow::anyhow!("the pending join link: {err}")))?;
         if let Some((_, path)) = pending.filter(|(link, _)| link.org_id == org.id) {
             joined = Joined::InvitePage(path);
         }
