@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use super::auth::{current_user, LogoutButton};
+use super::invitations::pending_invitations;
 use super::orgs::my_organizations;
 use super::wire::UserView;
 
@@ -29,6 +30,17 @@ pub fn Layout(children: Children) -> impl IntoView {
     let orgs = Resource::new_blocking(
         move || location.pathname.get(),
         |path| async move { current_first(my_organizations().await.unwrap_or_default(), &path) },
+    );
+    // Pending invitations of the signed-in user, said on every page but their own.
+    let invitations = Resource::new_blocking(
+        move || location.pathname.get(),
+        |path| async move {
+            if path == "/invitations/" {
+                0
+            } else {
+                pending_invitations().await.unwrap_or(0)
+            }
+        },
     );
     view! {
         <header class="topbar">
@@ -62,9 +74,28 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </Suspense>
             </nav>
         </header>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { invitations_notice(invitations.await) })}
+        </Suspense>
         <main class="page">{children()}</main>
         <footer class="footer">"Gatehouse — registration and organization invitations"</footer>
     }
+}
+
+/// "You have 2 pending invitations." with the way to them, when there are any.
+fn invitations_notice(count: i64) -> impl IntoView {
+    (count > 0).then(|| {
+        let text = if count == 1 {
+            "You have 1 pending invitation.".to_owned()
+        } else {
+            format!("You have {count} pending invitations.")
+        };
+        view! {
+            <div class="notice-bar" role="status" data-testid="invitations-notice">
+                <p>{text} " " <a href="/invitations/">"Review invitations"</a></p>
+            </div>
+        }
+    })
 }
 
 /// The organization of the page shown first (it may not be recorded as the last opened

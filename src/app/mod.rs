@@ -7,7 +7,9 @@ pub mod account;
 pub mod auth;
 pub mod components;
 pub mod home;
+pub mod invitations;
 pub mod invite;
+pub mod join_link;
 pub mod layout;
 pub mod orgs;
 pub mod wire;
@@ -23,7 +25,9 @@ use self::account::{
 };
 use self::auth::{LoginPage, RegisterPage, SsoLoginPage};
 use self::home::StartPage;
+use self::invitations::InvitationsPage;
 use self::invite::InvitePage;
+use self::join_link::JoinLinkPage;
 use self::layout::{Layout, NotFound};
 use self::orgs::{
     AuditLogPage, AuthProviderPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage,
@@ -83,6 +87,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/recover/confirm/:user_id/:token/") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
                     <Route path=path!("/accept/:org_slug/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitations/") view=InvitationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/join/:token/") view=JoinLinkPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

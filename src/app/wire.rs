@@ -6,7 +6,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::{InviteStatus, Refusal, Role};
+pub use crate::model::{BulkStatus, InviteStatus, Refusal, Role};
 
 /// The signed-in user as pages show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -361,4 +361,101 @@ pub struct SessionView {
     /// When it signed in and was last used, `None` when not recorded.
     pub signed_in: Option<String>,
     pub last_active: Option<String>,
+}
+
+/// One pending invite addressed to the signed-in user's verified address (`/invitations/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// The invite's member id: what Join and Decline name.
+    pub member_id: i64,
+    pub org_slug: String,
+    pub org_name: String,
+    pub role: Role,
+    pub inviter_name: Option<String>,
+    /// The address it was sent to.
+    pub email: String,
+    /// When it stops working, `YYYY-MM-DD` (UTC).
+    pub expires_on: String,
+    /// What §5.3 would refuse now (`needs_2fa`, …), as the server decided it; `None`: Join works.
+    pub needs: Option<Refusal>,
+}
+
+/// The invitations page: the user's address, whether it is verified (an unverified
+/// address is shown no invitations), and the invitations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationsView {
+    pub email: String,
+    pub verified: bool,
+    pub invitations: Vec<InvitationView>,
+}
+
+/// What a bulk invite did with one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkOutcomeView {
+    pub email: String,
+    pub status: BulkStatus,
+    /// The sentence for an address that was not invited.
+    pub reason: Option<String>,
+}
+
+/// A join link of an organization as its owners and managers see it (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinLinkView {
+    pub id: i64,
+    pub role: Role,
+    pub email_domain: Option<String>,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub uses_left: i64,
+    /// When it stops working, "2026-11-30 09:12 UTC".
+    pub expires: String,
+    pub created_by: Option<String>,
+    /// `active`, `used_up`, `expired` or `revoked`.
+    pub state: String,
+}
+
+/// The members page's tools for owners and managers: the join links, the URL of the link
+/// just created (shown once), the outcome of the last bulk invite (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteToolsView {
+    pub links: Vec<JoinLinkView>,
+    /// The roles a join link created by the reader may give, least first.
+    pub link_roles: Vec<Role>,
+    pub created_url: Option<String>,
+    pub bulk_outcome: Option<Vec<BulkOutcomeView>>,
+}
+
+/// What the join-link page (`/join/{token}/`) shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinLinkPageView {
+    /// What stands between this visitor and joining (the server's check order), or why
+    /// the link cannot be used at all (`invalid`, `revoked`, `expired`, `used_up`); `None`:
+    /// the visitor can join.
+    pub refusal: Option<Refusal>,
+    pub org_slug: String,
+    pub org_name: String,
+    pub role: Role,
+    /// The email domain the link is limited to.
+    pub email_domain: Option<String>,
+    /// When it stops working, `YYYY-MM-DD` (UTC).
+    pub expires_on: String,
+    pub signed_in_email: Option<String>,
+    /// The organization's identity provider, when it has one.
+    pub sso_provider: Option<String>,
+}
+
+impl JoinLinkPageView {
+    /// A link that cannot be used: only the refusal is known.
+    pub fn unusable(refusal: Refusal) -> Self {
+        Self {
+            refusal: Some(refusal),
+            org_slug: String::new(),
+            org_name: String::new(),
+            role: Role::Member,
+            email_domain: None,
+            expires_on: String::new(),
+            signed_in_email: None,
+            sso_provider: None,
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::wire::{AppError, AuditPageView, JoinView, OrgSettingsView, OrgView};
+use crate::app::wire::{AppError, AuditPageView, InviteToolsView, JoinView, OrgSettingsView, OrgView};
 
 /// Creates an organization and goes to its page.
 #[server(prefix = "/_fn", endpoint = "orgs/create")]
@@ -64,6 +64,115 @@ pub async fn invite_member(slug: String, email: String, role: String) -> Result<
         }
         Err(err) => Err(sfn::with_values(err, values)),
     }
+}
+
+/// Invites the addresses of a paste (commas, spaces, new lines; up to 50), each with its own
+/// outcome, kept in the session for one read so that the members page shows it after the
+/// redirect (with JavaScript off as well).
+#[server(prefix = "/_fn", endpoint = "orgs/invite-bulk")]
+pub async fn bulk_invite(slug: String, emails: String, role: String) -> Result<(), AppError> {
+    use crate::server::auth::session;
+    use crate::server::domain::email::split_addresses;
+    use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::invites::{self, BulkInput};
+    let (state, session, user) = sfn::user_context().await?;
+    let values = sfn::values([("emails", &emails), ("role", &role)]);
+    let input = BulkInput {
+        emails: split_addresses(&emails),
+        role: Some(role).filter(|r| !r.is_empty()),
+        teams: Vec::new(),
+        send_invite: true,
+    };
+    match invites::bulk(&state, &user, &slug, input).await {
+        Ok(results) => {
+            session::set_bulk_outcome(&session, &slug, &views::bulk_flash(results)).await?;
+            leptos_axum::redirect(&format!("/organizations/{slug}/members/#bulk-outcome"));
+            Ok(())
+        }
+        Err(err) => Err(sfn::with_values(err, values)),
+    }
+}
+
+/// What the members page offers owners and managers besides the lists: the join links,
+/// the URL of the link just created and the outcome of the last bulk invite (each shown
+/// once); `None` for a member who cannot invite.
+#[server(prefix = "/_fn", endpoint = "orgs/invite-tools")]
+pub async fn invite_tools(slug: String) -> Result<Option<InviteToolsView>, AppError> {
+    use crate::server::auth::session;
+    use crate::server::server_fns::{self as sfn, views};
+    use crate::server::service::{join_links, organizations as orgs};
+    let (state, session, user) = sfn::user_context().await?;
+    let membership = orgs::membership(&state, &user, &slug).await?;
+    if !membership.role.can_invite() {
+        return Ok(None);
+    }
+    let links = join_links::list(&state, &user, &slug).await?;
+    let created_url = join_links::just_created(&state, &session, &user, &slug).await?.map(|(_, url)| url);
+    let bulk = session::take_bulk_outcome(&session, &slug).await?;
+    Ok(Some(views::invite_tools(&membership, links, created_url, bulk)))
+}
+
+/// Creates a join link; its URL is shown once on the members page. Empty numbers take
+/// the defaults (7 days, 10 uses), an empty domain none.
+#[server(prefix = "/_fn", endpoint = "orgs/join-link-create")]
+pub async fn create_join_link(
+    slug: String,
+    expires_in_days: String,
+    max_uses: String,
+    role: String,
+    email_domain: String,
+) -> Result<(), AppError> {
+    use crate::server::domain::FieldErrors;
+    use crate::server::server_fns as sfn;
+    use crate::server::service::invites::InviteError;
+    use crate::server::service::join_links::{self, JoinLinkInput};
+    let (state, session, user) = sfn::user_context().await?;
+    let values = sfn::values([
+        ("expires_in_days", &expires_in_days),
+        ("max_uses", &max_uses),
+        ("role", &role),
+        ("email_domain", &email_domain),
+    ]);
+    let mut errors = FieldErrors::new();
+    let expires_in_days = whole_number(&mut errors, "expiresInDays", &expires_in_days);
+    let max_uses = whole_number(&mut errors, "maxUses", &max_uses);
+    if !errors.is_empty() {
+        return Err(sfn::with_values(InviteError::Invalid(errors), values));
+    }
+    let input = JoinLinkInput {
+        expires_in_days,
+        max_uses,
+        role: Some(role).filter(|r| !r.is_empty()),
+        email_domain: Some(email_domain).filter(|d| !d.trim().is_empty()),
+    };
+    match join_links::create_from_page(&state, &session, &user, &slug, input).await {
+        Ok(_) => {
+            leptos_axum::redirect(&format!("/organizations/{slug}/members/#join-links"));
+            Ok(())
+        }
+        Err(err) => Err(sfn::with_values(err, values)),
+    }
+}
+
+/// A number typed into a form: empty is `None`; anything but a whole number is an error
+/// of `field`.
+#[cfg(feature = "ssr")]
+fn whole_number(errors: &mut crate::server::domain::FieldErrors, field: &str, text: &str) -> Option<i64> {
+    match text.trim() {
+        "" => None,
+        text => text.parse().map_err(|_| errors.add(field, "Enter a whole number.")).ok(),
+    }
+}
+
+/// Revokes a join link: it stops working at once.
+#[server(prefix = "/_fn", endpoint = "orgs/join-link-revoke")]
+pub async fn revoke_join_link(slug: String, link_id: i64) -> Result<(), AppError> {
+    use crate::server::server_fns as sfn;
+    use crate::server::service::join_links;
+    let (state, _, user) = sfn::user_context().await?;
+    join_links::revoke(&state, &user, &slug, link_id).await?;
+    leptos_axum::redirect(&format!("/organizations/{slug}/members/?done=link-revoked#join-links"));
+    Ok(())
 }
 
 /// Revokes a pending invite.

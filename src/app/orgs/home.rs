@@ -49,14 +49,16 @@ pub fn OrganizationPage() -> impl IntoView {
                                     }.into_any()
                                 }}
                                 <h2>"Members"</h2>
-                                <table>
-                                    <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th></tr></thead>
-                                    <tbody>
-                                        {members.into_iter().map(|m| view! {
-                                            <tr><td>{m.name}</td><td>{m.email}</td><td>{m.role.as_str()}</td></tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
+                                <div class="table-scroll">
+                                    <table>
+                                        <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th></tr></thead>
+                                        <tbody>
+                                            {members.into_iter().map(|m| view! {
+                                                <tr><td>{m.name}</td><td>{m.email}</td><td>{m.role.as_str()}</td></tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
                             </section>
                         }.into_any()
                     }

@@ -7,7 +7,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::actions::{DecideRequest, InviteMember, RequestInvite, RevokeInvite};
+mod ways_in;
+
+use self::ways_in::{BulkInviteForm, JoinLinksSection};
+use super::actions::{
+    invite_tools, BulkInvite, CreateJoinLink, DecideRequest, InviteMember, RequestInvite, RevokeInvite, RevokeJoinLink,
+};
 use super::manage::{
     members_page, ChangeMemberRole, CreateTeam, LeaveOrganization, ReissueInvite, RemoveMember, SetMemberTeam,
 };
@@ -15,7 +20,7 @@ use super::member_rows::{InvitesTable, MembersTable};
 use super::teams::TeamsSection;
 use super::{org_nav, refusal_view, slug_param};
 use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::{AppError, InviteStatus, MemberView, MembersView, Role};
+use crate::app::wire::{AppError, InviteStatus, InviteToolsView, MemberView, MembersView, Role};
 
 /// Every form of the page, and where the page stands (which page of the list, which
 /// confirmation is open).
@@ -31,6 +36,9 @@ pub(super) struct Admin {
     pub reissue: ServerAction<ReissueInvite>,
     pub team_create: ServerAction<CreateTeam>,
     pub team_member: ServerAction<SetMemberTeam>,
+    pub bulk: ServerAction<BulkInvite>,
+    pub link_create: ServerAction<CreateJoinLink>,
+    pub link_revoke: ServerAction<RevokeJoinLink>,
     /// The page of the list (`?cursor=`).
     pub cursor: Memo<Option<String>>,
     /// The member whose removal waits for confirmation (`?remove=`).
@@ -53,6 +61,9 @@ impl Admin {
             reissue: ServerAction::new(),
             team_create: ServerAction::new(),
             team_member: ServerAction::new(),
+            bulk: ServerAction::new(),
+            link_create: ServerAction::new(),
+            link_revoke: ServerAction::new(),
             cursor: Memo::new(move |_| query.read().get("cursor").filter(|c| !c.is_empty())),
             removing: Memo::new(move |_| query.read().get("remove").and_then(|id| id.parse().ok())),
             leaving: Memo::new(move |_| query.read().get("leave").is_some()),
@@ -70,6 +81,9 @@ impl Admin {
             + self.reissue.version().get()
             + self.team_create.version().get()
             + self.team_member.version().get()
+            + self.bulk.version().get()
+            + self.link_create.version().get()
+            + self.link_revoke.version().get()
     }
 
     /// Whether the last use of any form of the page failed.
@@ -87,6 +101,9 @@ impl Admin {
             || err(self.reissue.value().get())
             || err(self.team_create.value().get())
             || err(self.team_member.value().get())
+            || err(self.bulk.value().get())
+            || err(self.link_create.value().get())
+            || err(self.link_revoke.value().get())
     }
 
     /// This page of the list with `extra` query parameters (`remove=3`); the page's own
@@ -130,6 +147,8 @@ pub fn MembersPage() -> impl IntoView {
         move || (slug.get(), admin.cursor.get(), admin.changes()),
         |(slug, cursor, _)| members_page(slug, cursor),
     );
+    // Join links and the last bulk outcome, for owners and managers (`None` for others).
+    let tools = Resource::new_blocking(move || (slug.get(), admin.changes()), |(slug, _)| invite_tools(slug));
     let invite_form = emptied_after_success(admin.invite);
     view! {
         <Title text="Members"/>
@@ -137,16 +156,25 @@ pub fn MembersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(err) => refusal_view(err),
-                    Ok(view) => members_card(view, admin, invite_form).into_any(),
+                    Ok(view) => {
+                        let tools = tools.await.ok().flatten();
+                        members_card(view, tools, admin, invite_form).into_any()
+                    }
                 }
             })}
         </Suspense>
     }
 }
 
-fn members_card(page: MembersView, admin: Admin, invite_form: NodeRef<leptos::html::Form>) -> impl IntoView {
+fn members_card(
+    page: MembersView,
+    tools: Option<InviteToolsView>,
+    admin: Admin,
+    invite_form: NodeRef<leptos::html::Form>,
+) -> impl IntoView {
     let slug = page.slug.clone();
     let can_invite = page.can_invite;
+    let bulk_outcome = tools.as_ref().and_then(|t| t.bulk_outcome.clone());
     view! {
         <section class="card">
             <h1>{page.name.clone()} " · Members"</h1>
@@ -156,6 +184,8 @@ fn members_card(page: MembersView, admin: Admin, invite_form: NodeRef<leptos::ht
                 view! {
                     <InviteForm slug=slug.clone() invite=admin.invite form_ref=invite_form
                         grantable=page.grantable.clone() default_role=page.default_role/>
+                    <BulkInviteForm slug=slug.clone() admin grantable=page.grantable.clone()
+                        default_role=page.default_role outcome=bulk_outcome/>
                     {(!page.requests.is_empty()).then(|| view! {
                         <RequestsTable slug=slug.clone() requests=page.requests.clone() decide=admin.decide/>
                     })}
@@ -166,6 +196,7 @@ fn members_card(page: MembersView, admin: Admin, invite_form: NodeRef<leptos::ht
             <MembersTable page=page.clone() admin/>
             <InvitesTable page=page.clone() admin/>
             <Pager slug=slug.clone() previous=page.previous.clone() next=page.next.clone()/>
+            {tools.map(|tools| view! { <JoinLinksSection slug=slug.clone() tools admin/> })}
             <TeamsSection page=page.clone() admin/>
             <LeaveSection page admin/>
         </section>
@@ -192,6 +223,7 @@ fn Notice(admin: Admin) -> impl IntoView {
             "team" => "Team created.",
             "teams" => "Teams updated.",
             "transferred" => "Ownership transferred. You are now a manager of this organization.",
+            "link-revoked" => "Join link revoked. It no longer lets anyone in.",
             _ => return None,
         })
     };

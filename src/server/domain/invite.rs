@@ -123,6 +123,14 @@ pub struct Visitor {
     pub at_seat_limit: bool,
 }
 
+impl Visitor {
+    /// Someone not signed in: they need to sign in first, and are told what the
+    /// organization will ask of any account (2FA, its provider).
+    pub fn anonymous(require_2fa: bool, require_sso: bool) -> Self {
+        Self { signed_in: false, needs_2fa: require_2fa, needs_sso: require_sso, ..Self::default() }
+    }
+}
+
 /// The first failing check of SPEC §5.3 steps 2–8, or `None` when the invite can be accepted.
 pub fn first_refusal(v: &Visitor) -> Option<Refusal> {
     if !v.signed_in {

@@ -7,7 +7,8 @@ use crate::server::db::audit::EntryRow;
 use crate::server::db::join_links::JoinLinkRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
-use crate::server::service::accept::Details;
+use crate::server::domain::invite::Visitor;
+use crate::server::service::accept::{Details, SsoFacts};
 use crate::server::service::account::SessionView;
 use crate::server::service::invitations::Invitation;
 use crate::server::service::join_links::JoinDetails;
@@ -72,21 +73,32 @@ pub fn member(entry: &MemberEntry) -> Value {
 
 /// The details JSON of SPEC §5.2.
 pub fn invite_details(d: &Details) -> Value {
-    json!({
+    let body = json!({
         "orgSlug": d.org.slug,
         "orgName": d.org.name,
         "invitedEmail": d.invited_email,
         "inviterName": d.inviter_name,
-        "needsAuthentication": !d.visitor.signed_in,
-        "existingMember": d.visitor.existing_member,
         "emailMismatch": d.visitor.signed_in && !d.visitor.email_matches,
-        "needs2fa": d.visitor.needs_2fa,
-        "needsEmailVerification": d.visitor.needs_email_verification,
-        "needsSso": d.visitor.needs_sso,
-        "hasAuthProvider": d.sso.is_some(),
-        "requireSso": d.sso.as_ref().is_some_and(|s| s.required),
-        "ssoProvider": d.sso.as_ref().map(|s| s.provider_name.clone()),
-    })
+    });
+    with_visitor(body, &d.visitor, d.sso.as_ref())
+}
+
+/// The facts about the visitor that an invite's and a join link's details both carry.
+fn with_visitor(mut body: Value, v: &Visitor, sso: Option<&SsoFacts>) -> Value {
+    let facts = json!({
+        "needsAuthentication": !v.signed_in,
+        "existingMember": v.existing_member,
+        "needs2fa": v.needs_2fa,
+        "needsEmailVerification": v.needs_email_verification,
+        "needsSso": v.needs_sso,
+        "hasAuthProvider": sso.is_some(),
+        "requireSso": sso.is_some_and(|s| s.required),
+        "ssoProvider": sso.map(|s| s.provider_name.clone()),
+    });
+    if let (Some(body), Value::Object(facts)) = (body.as_object_mut(), facts) {
+        body.extend(facts);
+    }
+    body
 }
 
 /// One audit-log entry.
@@ -159,21 +171,14 @@ pub fn join_link(link: &JoinLinkRow, now: i64) -> Value {
 
 /// What a join link's page is rendered from.
 pub fn join_details(d: &JoinDetails) -> Value {
-    json!({
+    let body = json!({
         "orgSlug": d.org.slug,
         "orgName": d.org.name,
         "role": d.link.role,
         "emailDomain": d.link.email_domain,
         "expiresAt": rfc3339(d.link.expires_at),
-        "needsAuthentication": !d.visitor.signed_in,
-        "existingMember": d.visitor.existing_member,
         "domainMismatch": d.visitor.domain_mismatch,
-        "needs2fa": d.visitor.needs_2fa,
-        "needsEmailVerification": d.visitor.needs_email_verification,
-        "needsSso": d.visitor.needs_sso,
-        "hasAuthProvider": d.sso.is_some(),
-        "requireSso": d.sso.as_ref().is_some_and(|s| s.required),
-        "ssoProvider": d.sso.as_ref().map(|s| s.provider_name.clone()),
         "needs": d.refusal.map(|r| r.reason()),
-    })
+    });
+    with_visitor(body, &d.visitor, d.sso.as_ref())
 }

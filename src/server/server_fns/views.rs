@@ -1,11 +1,14 @@
 //! Rows and use-case results as the wire types the pages render (`crate::app::wire`).
 
 use crate::app::wire::{
-    AccountView, AppError, AuditPageView, AuditView, IdentityView, InviteView, JoinView, LinkableView, MemberView,
-    MembersView, OrgSettingsView, OrgView, SessionView, UserView,
+    AccountView, AppError, AuditPageView, AuditView, BulkOutcomeView, IdentityView, InvitationView, InvitationsView,
+    InviteToolsView, InviteView, JoinLinkPageView, JoinLinkView, JoinView, LinkableView, MemberView, MembersView,
+    OrgSettingsView, OrgView, SessionView, UserView,
 };
+use crate::server::auth::session::BulkFlash;
 use crate::server::db;
 use crate::server::db::audit::EntryRow;
+use crate::server::db::join_links::JoinLinkRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::page::Paged;
 use crate::server::db::users::UserRow;
@@ -13,6 +16,9 @@ use crate::server::domain::Role;
 use crate::server::http::json::rfc3339;
 use crate::server::service::accept::{AcceptError, Details};
 use crate::server::service::account;
+use crate::server::service::invitations::Invitation;
+use crate::server::service::invites::BulkResult;
+use crate::server::service::join_links::JoinDetails;
 use crate::server::service::members::LAST_OWNER_LEAVING;
 use crate::server::service::organizations::{self, MemberEntry, Membership, Settings};
 
@@ -226,6 +232,94 @@ pub fn invite(details: Result<Details, AcceptError>) -> Result<InviteView, AppEr
                 },
                 ..InviteView::unusable(refusal)
             }),
+            None => Err(err.into()),
+        },
+    }
+}
+
+/// The invitations page: none are listed for an unverified address (the service gives
+/// none); the page says why.
+pub fn invitations(user: &UserRow, list: Vec<Invitation>) -> InvitationsView {
+    InvitationsView {
+        email: user.email.clone(),
+        verified: user.email_verified,
+        invitations: list
+            .into_iter()
+            .map(|i| InvitationView {
+                member_id: i.member_id,
+                org_slug: i.org.slug,
+                org_name: i.org.name,
+                role: i.role,
+                inviter_name: i.inviter_name,
+                email: i.email,
+                expires_on: utc_day(i.expires_at).unwrap_or_default(),
+                needs: i.needs,
+            })
+            .collect(),
+    }
+}
+
+/// A bulk invite's results as kept in the session for the members page.
+pub fn bulk_flash(results: Vec<BulkResult>) -> Vec<BulkFlash> {
+    results.into_iter().map(|r| BulkFlash { email: r.email, status: r.status, reason: r.reason }).collect()
+}
+
+/// A join link as its organization's owners and managers see it, at `now`.
+pub fn join_link_row(link: JoinLinkRow, now: i64) -> JoinLinkView {
+    JoinLinkView {
+        id: link.id,
+        role: link.role,
+        state: link.state(now).as_str().to_owned(),
+        uses_left: link.uses_left(),
+        max_uses: link.max_uses,
+        uses: link.uses,
+        expires: utc_minute(link.expires_at).unwrap_or_default(),
+        created_by: link.created_by_name,
+        email_domain: link.email_domain,
+    }
+}
+
+/// The members page's tools for owners and managers; the roles a link may give decided
+/// by the join-link rule (`domain::join_link::may_create`).
+pub fn invite_tools(
+    membership: &Membership,
+    links: Vec<JoinLinkRow>,
+    created_url: Option<String>,
+    bulk: Option<Vec<BulkFlash>>,
+) -> InviteToolsView {
+    let now = db::now();
+    InviteToolsView {
+        links: links.into_iter().map(|l| join_link_row(l, now)).collect(),
+        link_roles: [Role::Member, Role::Manager, Role::Owner]
+            .into_iter()
+            .filter(|r| crate::server::domain::join_link::may_create(membership.role, *r))
+            .collect(),
+        created_url,
+        bulk_outcome: bulk.map(|outcome| {
+            outcome
+                .into_iter()
+                .map(|f| BulkOutcomeView { email: f.email, status: f.status, reason: f.reason })
+                .collect()
+        }),
+    }
+}
+
+/// The join-link page: what the server's checks decided stands between this visitor and
+/// joining, or why the link cannot be used at all. Only an internal failure is an error.
+pub fn join_link(details: Result<JoinDetails, AcceptError>) -> Result<JoinLinkPageView, AppError> {
+    match details {
+        Ok(d) => Ok(JoinLinkPageView {
+            refusal: d.refusal,
+            org_slug: d.org.slug,
+            org_name: d.org.name,
+            role: d.link.role,
+            email_domain: d.link.email_domain,
+            expires_on: utc_day(d.link.expires_at).unwrap_or_default(),
+            signed_in_email: d.signed_in_email,
+            sso_provider: d.sso.map(|s| s.provider_name),
+        }),
+        Err(err) => match err.refusal() {
+            Some(refusal) => Ok(JoinLinkPageView::unusable(refusal)),
             None => Err(err.into()),
         },
     }

@@ -139,12 +139,7 @@ pub(super) async fn visitor(
     let invited = row.email.as_deref().unwrap_or_default();
     let require_sso = ctx.sso.as_ref().is_some_and(|(_, required)| *required);
     let Some(user) = user else {
-        return Ok(Visitor {
-            signed_in: false,
-            needs_2fa: org.require_2fa,
-            needs_sso: require_sso,
-            ..Visitor::default()
-        });
+        return Ok(Visitor::anonymous(org.require_2fa, require_sso));
     };
     let email_matches = user.email == invited || proof == Some(invited);
     // Accepting turns the invite's reserved seat into a membership: it fits while the

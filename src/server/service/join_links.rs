@@ -215,12 +215,7 @@ async fn visitor(conn: &mut db::Conn, ctx: &LinkContext, user: Option<&UserRow>)
     let (org, link) = (&ctx.org, &ctx.link);
     let require_sso = ctx.sso.as_ref().is_some_and(|(_, required)| *required);
     let Some(user) = user else {
-        return Ok(Visitor {
-            signed_in: false,
-            needs_2fa: org.require_2fa,
-            needs_sso: require_sso,
-            ..Visitor::default()
-        });
+        return Ok(Visitor::anonymous(org.require_2fa, require_sso));
     };
     let domain = link.email_domain.as_deref();
     // A join takes a new seat: members and pending invites, with this one, must fit — the

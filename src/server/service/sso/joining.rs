@@ -9,7 +9,7 @@ use crate::model::InviteStatus;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::sso::ProviderRow;
 use crate::server::db::users::UserRow;
-use crate::server::db::{self, members, organizations, two_factor};
+use crate::server::db::{self, members, organizations};
 use crate::server::domain::invite::{first_refusal, Refusal, Visitor};
 use crate::server::domain::seats;
 use crate::server::service::accept::{self, AcceptError};
@@ -148,7 +148,7 @@ async fn cannot_join_yet(
         email_matches: true,
         allow_email_mismatch: org.allow_email_mismatch,
         domain_mismatch: false,
-        needs_2fa: org.require_2fa && !two_factor::is_enrolled(tx, user.id).await?,
+        needs_2fa: crate::server::service::accept::needs_2fa(tx, org, user).await?,
         needs_email_verification: false,
         needs_sso: false,
         at_seat_limit: !seats::fit(org.member_limit, members::seats_used(tx, org.id).await? + 1),
