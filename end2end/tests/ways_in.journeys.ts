@@ -163,6 +163,8 @@ export function waysInJourneys(js: boolean) {
     const field = section.getByLabel('Your new join link');
     await expect(field).toHaveValue(/\/join\/[0-9a-f]{64}\/$/);
     const path = new URL(await field.inputValue()).pathname;
+    // The form starts again from the defaults.
+    await expect(section.getByLabel('Maximum uses')).toHaveValue('10');
     const row = section.locator('tbody tr').first();
     await expect(row.getByTestId('uses-left')).toHaveText('3 of 3');
     await expect(row.getByTestId('link-state')).toHaveText('Active');
