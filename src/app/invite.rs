@@ -49,16 +49,19 @@ pub async fn switch_accounts() -> Result<(), AppError> {
     Ok(())
 }
 
-/// The "Switch accounts" button with what it does.
+/// The "Switch accounts" button with what it does: sign out, keeping `what` (the invite or
+/// join link pending in the session) for the next sign-in.
 #[component]
-fn SwitchAccountsButton() -> impl IntoView {
+pub(crate) fn SwitchAccountsButton(#[prop(default = "this invite")] what: &'static str) -> impl IntoView {
     let switch = ServerAction::<SwitchAccounts>::new();
     view! {
         <ActionForm action=switch attr:class="switch-accounts">
             <button type="submit" aria-describedby="switch-accounts-hint" disabled=move || switch.pending().get()>
                 "Switch accounts"
             </button>
-            <p class="hint" id="switch-accounts-hint">"Sign out and sign in with another account; this invite waits for you."</p>
+            <p class="hint" id="switch-accounts-hint">
+                {format!("Sign out and sign in with another account; {what} waits for you.")}
+            </p>
         </ActionForm>
     }
 }

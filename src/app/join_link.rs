@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::auth::SsoButton;
-use super::invite::SwitchAccounts;
+use super::invite::SwitchAccountsButton;
 use super::wire::{AppError, JoinLinkPageView, Refusal, Role};
 
 /// What the link offers this visitor; remembers the link in the session (so registration
@@ -117,7 +117,7 @@ fn next_step(page: &JoinLinkPageView, token: String, join: ServerAction<JoinThro
         Some(Refusal::ExistingMember) => view! {
             {notice(format!("You are already a member of {org}."))}
             <p><a href=format!("/organizations/{}/", page.org_slug)>"Go to " {org.clone()}</a></p>
-            <SwitchButton/>
+            <SwitchAccountsButton what="this link"/>
         }
         .into_any(),
         Some(Refusal::DomainMismatch) => view! {
@@ -125,7 +125,7 @@ fn next_step(page: &JoinLinkPageView, token: String, join: ServerAction<JoinThro
                 "This link is only for verified addresses at " <strong>"@" {domain}</strong>
                 "; you are signed in as " <strong>{signed_in}</strong> "."
             </p>
-            <SwitchButton/>
+            <SwitchAccountsButton what="this link"/>
         }
         .into_any(),
         Some(Refusal::Needs2fa) => view! {
@@ -175,20 +175,5 @@ fn next_step(page: &JoinLinkPageView, token: String, join: ServerAction<JoinThro
             }
             .into_any()
         }
-    }
-}
-
-/// Signs out but keeps the link in the session, so that signing in with another account
-/// comes back to it.
-#[component]
-fn SwitchButton() -> impl IntoView {
-    let switch = ServerAction::<SwitchAccounts>::new();
-    view! {
-        <ActionForm action=switch attr:class="switch-accounts">
-            <button type="submit" aria-describedby="switch-accounts-hint" disabled=move || switch.pending().get()>
-                "Switch accounts"
-            </button>
-            <p class="hint" id="switch-accounts-hint">"Sign out and sign in with another account; this link waits for you."</p>
-        </ActionForm>
     }
 }
