@@ -49,11 +49,12 @@ pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
 }
 
 /// Delivers events until the process ends.
-pub async fn run(db: Db) {
+pub async fn run(db: Db, beat: crate::server::workers::Heartbeat) {
     loop {
         if let Err(err) = deliver_due(&db).await {
             tracing::error!(error = %err, "event worker");
         }
+        beat.round_done();
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

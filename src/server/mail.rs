@@ -117,11 +117,12 @@ impl Mailer {
     }
 
     /// Delivers the outbox until the process ends, polling twice a second.
-    pub async fn run(self, db: Db) {
+    pub async fn run(self, db: Db, beat: crate::server::workers::Heartbeat) {
         loop {
             if let Err(err) = self.deliver_due(&db).await {
                 tracing::error!(error = %err, "mail worker");
             }
+            beat.round_done();
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }

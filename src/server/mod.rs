@@ -18,3 +18,4 @@ pub mod server_fns;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod workers;

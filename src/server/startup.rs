@@ -37,12 +37,19 @@ pub fn site_root() -> PathBuf {
     }
 }
 
+/// The list of hashed file names that `cargo leptos build` writes beside the server binary
+/// (`hash-files = true`); without it (a test binary, a build by plain cargo) names are plain.
+const HASH_FILE: &str = "hash.txt";
+
 fn leptos_options(config: &Config) -> LeptosOptions {
+    let hash_file = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(HASH_FILE)));
     LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "gatehouse".to_owned()))
         .site_root(site_root().to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
+        .hash_files(hash_file.is_some_and(|f| f.is_file()))
+        .hash_file(std::sync::Arc::from(HASH_FILE))
         .build()
 }
 
@@ -73,6 +80,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mailer,
         oidc,
         secret: Arc::new(secret),
+        workers: Arc::default(),
     });
     super::service::organizations::ensure_single_org(&state).await?;
     let sealed = super::service::two_factor::seal_plain_secrets(&state).await?;
@@ -123,8 +131,10 @@ impl Server {
                 }
             }));
         }
-        background.push(tokio::spawn(self.state.mailer.clone().run(self.state.db.clone())));
-        background.push(tokio::spawn(super::events::run(self.state.db.clone())));
+        let (mailer, db) = (self.state.mailer.clone(), self.state.db.clone());
+        background.push(self.state.workers.supervise("mail", move |beat| mailer.clone().run(db.clone(), beat)));
+        let db = self.state.db.clone();
+        background.push(self.state.workers.supervise("events", move |beat| super::events::run(db.clone(), beat)));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, public_url = %self.state.config.public_url(), "listening");
         axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

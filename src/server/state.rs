@@ -44,6 +44,8 @@ pub struct Shared {
     pub oidc: Oidc,
     pub secret: Arc<Vec<u8>>,
     pub leptos_options: LeptosOptions,
+    /// The background workers' supervisor (`/readyz` reads it).
+    pub workers: Arc<crate::server::workers::Workers>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

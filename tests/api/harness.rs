@@ -17,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub state: AppState,
+    /// The cuttable connection to the database (PostgreSQL with `Options::database_link`).
+    pub db_link: Option<Link>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -37,6 +39,8 @@ pub struct Options {
     pub trusted_proxies: Option<&'static str>,
     /// `APP_PASSWORD_HASH_QUEUE`: hashes that may wait for a hashing thread.
     pub hash_queue: Option<usize>,
+    /// Reach a PostgreSQL database through a [`Link`] the test can cut (`TestApp::db_link`).
+    pub database_link: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -45,7 +49,17 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let database_url = test_database_url(&data_dir).await;
+    let mut database_url = test_database_url(&data_dir).await;
+    let mut db_link = None;
+    if options.database_link && database_url.starts_with("postgres") {
+        let mut url = url::Url::parse(&database_url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let link = Link::open(&target).await;
+        url.set_port(Some(link.port)).unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        database_url = url.to_string();
+        db_link = Some(link);
+    }
     // A free port known before start, so that links in emails carry the real address.
     // Another process may take it before the server binds it (the test provider binds
     // free ports too): then try again with another one.
@@ -72,7 +86,47 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.run(std::future::pending()));
-    TestApp { base: format!("http://{addr}"), client: new_client(), state, _data_dir: data_dir }
+    TestApp { base: format!("http://{addr}"), client: new_client(), state, db_link, _data_dir: data_dir }
+}
+
+/// A TCP forwarder to a server that a test can cut (every connection closed, new ones
+/// refused) and restore: the database "going away" and coming back.
+pub struct Link {
+    pub port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Link {
+    async fn open(target: &str) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        let target = target.to_owned();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    continue; // dropped: refused while cut
+                }
+                let (target, mut watch) = (target.clone(), watch.clone());
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Link { port, up }
+    }
+
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
 }
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).

@@ -156,11 +156,11 @@ async fn a_breached_password_is_refused_at_a_reset_and_at_a_change_too() {
 #[tokio::test]
 async fn the_breached_password_check_fails_open_when_the_api_is_slow_or_down() {
     let breached = "correct-horse-battery-9";
-    let slow = range_server(breached, 4242, Duration::from_secs(5)).await;
+    // The range API would call the password breached, after 30 s: a registration that passes
+    // gave up waiting for it (a 400 would mean it waited and read the answer).
+    let slow = range_server(breached, 4242, Duration::from_secs(30)).await;
     let app = spawn_app_with(Options { breached_url: Some(slow), ..Options::default() }).await;
-    let started = std::time::Instant::now();
     assert_eq!(app.register("ada@example.com", "Ada", breached).await.status(), StatusCode::CREATED);
-    assert!(started.elapsed() < Duration::from_secs(5), "gave up before the slow answer");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let app = spawn_app_with(Options { breached_url: Some(format!("http://{closed}/")), ..Options::default() }).await;

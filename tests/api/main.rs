@@ -18,6 +18,7 @@ mod malformed;
 mod outbound;
 mod pages;
 mod policies;
+mod probes;
 mod requests;
 mod security;
 mod self_service;

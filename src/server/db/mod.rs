@@ -215,6 +215,19 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
+    /// Whether every migration this build knows of is applied (`/readyz`): an instance of an
+    /// older build beside a newer schema is fine, a newer build on an older schema is not.
+    pub async fn migrations_applied(&self) -> Result<bool, sqlx::Error> {
+        let known = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(known.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version)))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod slug;
 pub mod sso;
 pub mod totp;
+pub mod webhook;
 
 pub use email::EmailAddress;
 pub use errors::FieldErrors;

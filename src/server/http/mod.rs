@@ -3,12 +3,14 @@
 
 mod activity;
 mod api;
+pub mod assets;
 pub mod client_ip;
 pub mod csrf;
 pub mod extract;
 pub mod json;
 pub mod page_cache;
 pub mod paging;
+mod probes;
 pub mod reply;
 pub mod security;
 mod sso_flow;
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, State};
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -63,7 +65,9 @@ pub fn router(state: AppState) -> Router {
         )));
 
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/livez", get(probes::livez))
+        .route("/readyz", get(probes::readyz))
+        .route("/healthz", get(probes::readyz))
         .nest("/api/0", api::router())
         .route("/_fn/{*name}", post(server_fn).get(server_fn))
         .merge(sso_flow::router())
@@ -82,7 +86,7 @@ pub fn router(state: AppState) -> Router {
         // The routes only, not the static files of the fallback: recording activity reads the
         // session, which a request for the bundle or the stylesheet has no reason to load.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), activity::record))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
+        .fallback(static_file_or_not_found)
         // Inside the session layer: whether a request is anonymous is the session layer's
         // own reading of its cookie (SPEC §9.10), never a second parse of the header.
         .layer(axum::middleware::from_fn_with_state(page_cache::PageCache::default(), page_cache::serve))
@@ -123,21 +127,14 @@ fn page(options: leptos::config::LeptosOptions) -> impl leptos::IntoView {
     shell(options)
 }
 
+/// A static file (precompressed, with its cache policy: `assets`), else the not-found page.
+async fn static_file_or_not_found(uri: axum::http::Uri, State(state): State<AppState>, req: Request<Body>) -> Response {
+    let hashed = state.leptos_options.hash_files;
+    let files = leptos_axum::file_and_error_handler::<AppState, _>(page);
+    assets::with_cache_policy(&uri, hashed, files(uri.clone(), State(state), req).await)
+}
+
 /// Runs a server function with the application state in its context.
 async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
     leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
-}
-
-/// Liveness and database check.
-async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "database": "ok"}))),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "error", "database": "unreachable"})),
-            )
-        }
-    }
 }
