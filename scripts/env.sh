@@ -32,18 +32,13 @@ if [ "$WASM_TOOLCHAIN" = debian ]; then
   export PATH="$TOOLS_DIR/bin:/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1
   LEPTOS_EXTRA_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
-  # With std built here, the bundle can abort on a panic without formatting it: no panic
-  # messages, source locations or their formatting code in the WebAssembly. (The same
-  # flags as .cargo/config.toml's plus this; an environment value replaces the file's.)
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort"
 else
   export PATH="$TOOLS_DIR/bin:$PATH"
 fi
 
 # The release build of every script: brotli and gzip copies of each static file made at
-# build time (--precompress), the WebAssembly split into a first-visit bundle and one chunk
-# per lazily loaded page (--split, the `lazy_page!` routes).
-LEPTOS_RELEASE_ARGS=(--release --precompress --split "${LEPTOS_EXTRA_ARGS[@]}")
+# build time (--precompress).
+LEPTOS_RELEASE_ARGS=(--release --precompress "${LEPTOS_EXTRA_ARGS[@]}")
 
 # The wasm-bindgen version pinned in Cargo.lock.
 wasm_bindgen_version() {

@@ -8,14 +8,12 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Browser entry point of the server-rendered app: attaches to the HTML it was served,
-/// once the code of the page's route is loaded (pages split into chunks of their own load
-/// before hydration, so the HTML they rendered is matched by the same view).
+/// Browser entry point of the server-rendered app: attaches to the HTML it was served.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(app::App);
+    leptos::mount::hydrate_body(app::App);
 }
 
 /// Browser entry point of the client-side-rendered build (Trunk, for UI work).

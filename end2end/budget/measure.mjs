@@ -161,9 +161,10 @@ function watchNetwork(cdp) {
 const isPkg = (url) => new URL(url).pathname.startsWith('/pkg/');
 const sum = (list) => list.reduce((n, r) => n + r.bytes, 0);
 
+/** ms from navigation start to <body data-hydrated>, or null when it never comes (60 s). */
 async function hydrated(page) {
-  const handle = await page.waitForFunction(() => window.__hydratedAt, null, { timeout: 120_000, polling: 50 });
-  return handle.jsonValue();
+  const handle = await page.waitForFunction(() => window.__hydratedAt, null, { timeout: 60_000, polling: 50 }).catch(() => null);
+  return handle && handle.jsonValue();
 }
 
 /** One cold load of `url` (and, when `second`, a second visit in the same context). */
@@ -172,6 +173,9 @@ async function load(browser, url, throttled, second) {
   try {
     await context.addInitScript(HYDRATION_PROBE);
     const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     const cdp = await context.newCDPSession(page);
     const net = watchNetwork(cdp);
     await cdp.send('Network.enable');
@@ -183,10 +187,11 @@ async function load(browser, url, throttled, second) {
     const ms = await hydrated(page);
     await net.quiet();
     const cold = net.take();
-    const out = { ms, coldBytes: sum(cold), pkg: cold.filter((r) => isPkg(r.url)) };
+    const out = { ms, coldBytes: sum(cold), pkg: cold.filter((r) => isPkg(r.url)), errors };
+    if (ms === null) errors.push('cold load: never hydrated');
     if (second) {
       await page.goto(url, { waitUntil: 'commit', timeout: 120_000 });
-      await hydrated(page);
+      if ((await hydrated(page)) === null) errors.push('second visit: never hydrated');
       await net.quiet();
       const again = net.take();
       out.secondBytes = sum(again);
@@ -267,9 +272,11 @@ try {
       secondBytes: median(throttled.map((r) => r.secondBytes)),
       secondPkgBytes: median(throttled.map((r) => r.secondPkgBytes)),
       secondPkgFromNetwork: [...new Set(throttled.flatMap((r) => r.secondPkgFromNetwork))],
-      hydratedThrottledMs: Math.round(median(throttled.map((r) => r.ms))),
-      hydratedMs: Math.round(median(plain.map((r) => r.ms))),
-      runs: { throttledMs: throttled.map((r) => Math.round(r.ms)), unthrottledMs: plain.map((r) => Math.round(r.ms)),
+      hydratedThrottledMs: Math.round(median(throttled.map((r) => r.ms).filter((ms) => ms !== null))),
+      hydratedMs: Math.round(median(plain.map((r) => r.ms).filter((ms) => ms !== null))),
+      errors: [...new Set([...throttled, ...plain].flatMap((r) => r.errors))],
+      runs: { throttledMs: throttled.map((r) => (r.ms === null ? 'never' : Math.round(r.ms))),
+        unthrottledMs: plain.map((r) => (r.ms === null ? 'never' : Math.round(r.ms))),
         coldBytes: throttled.map((r) => r.coldBytes), pkgFiles: throttled.map((r) => r.pkg.length),
         secondPkgBytes: throttled.map((r) => r.secondPkgBytes) },
       pkg: throttled[0].pkg.map((r) => ({ file: name(r.url), bytes: r.bytes, encoding: r.encoding || 'identity', status: r.status })),
@@ -296,6 +303,7 @@ try {
       for (let i = 0; i < list.length; i += 6) console.log(`    ${list.slice(i, i + 6).join(', ')}`);
     }
     if (r.secondPkgFromNetwork.length) console.log(`  a second visit asked the network for: ${r.secondPkgFromNetwork.join(', ')}`);
+    for (const e of r.errors) console.log(`  error: ${e.slice(0, 300)}`);
     console.log(`  runs: hydrated throttled ${r.runs.throttledMs.join(' ')} ms; unthrottled ${r.runs.unthrottledMs.join(' ')} ms`);
     console.log(`        cold bytes ${r.runs.coldBytes.join(' ')} (/pkg files ${r.runs.pkgFiles.join(' ')}); second-visit /pkg bytes ${r.runs.secondPkgBytes.join(' ')}`);
   }

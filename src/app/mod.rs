@@ -17,7 +17,7 @@ pub mod wire;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, SsrMode};
 
 use self::account::{
     AccountSettingsPage, EmailsPage, RecoverPage, ResetPasswordPage, SecurityPage, SessionsPage, TwoFactorPage,
@@ -67,80 +67,34 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view={Lazy::<StartRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/auth/login/") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/auth/register/") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/auth/login/:slug/") view={Lazy::<SsoLoginRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/new/") view={Lazy::<NewOrganizationRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/:slug/") view={Lazy::<OrganizationRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/:slug/members/") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/:slug/audit-log/") view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/:slug/settings/") view={Lazy::<OrgSettingsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/organizations/:slug/settings/auth/") view={Lazy::<AuthProviderRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/join-request/:slug/") view={Lazy::<JoinRequestRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/auth/2fa/") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/auth/verify-email/:token/") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/account/security/") view={Lazy::<SecurityRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/account/emails/") view={Lazy::<EmailsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/account/") view={Lazy::<AccountSettingsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/account/sessions/") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/account/recover/") view={Lazy::<RecoverRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/account/recover/confirm/:user_id/:token/") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/accept/:member_id/:token/") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/accept/:org_slug/:member_id/:token/") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/invitations/") view={Lazy::<InvitationsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/join/:token/") view={Lazy::<JoinLinkRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=StartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/login/") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/register/") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/login/:slug/") view=SsoLoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/new/") view=NewOrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/") view=OrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/members/") view=MembersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/audit-log/") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/settings/") view=OrgSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/settings/auth/") view=AuthProviderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/join-request/:slug/") view=JoinRequestPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/2fa/") view=TwoFactorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/auth/verify-email/:token/") view=VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/security/") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/emails/") view=EmailsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/") view=AccountSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account/sessions/") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/recover/") view=RecoverPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/recover/confirm/:user_id/:token/") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/accept/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
+                    <Route path=path!("/accept/:org_slug/:member_id/:token/") view=InvitePage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitations/") view=InvitationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/join/:token/") view=JoinLinkPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
     }
 }
-
-/// A page whose code is downloaded when it is first shown: with `cargo leptos build
-/// --split` its view is a WebAssembly chunk of its own (code two pages share goes to a
-/// shared chunk), so a first visit downloads the runtime, the layout and that page only —
-/// the sign-in page never carries the organization, settings and account pages, nor the
-/// invite page. The chunk of the page being loaded is preloaded by the HTML and fetched
-/// before hydration (`hydrate_lazy`). On the server nothing changes.
-macro_rules! lazy_page {
-    ($route:ident, $page:ident) => {
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-    };
-}
-
-lazy_page!(StartRoute, StartPage);
-lazy_page!(LoginRoute, LoginPage);
-lazy_page!(RegisterRoute, RegisterPage);
-lazy_page!(SsoLoginRoute, SsoLoginPage);
-lazy_page!(JoinLinkRoute, JoinLinkPage);
-lazy_page!(InviteRoute, InvitePage);
-lazy_page!(NewOrganizationRoute, NewOrganizationPage);
-lazy_page!(OrganizationRoute, OrganizationPage);
-lazy_page!(MembersRoute, MembersPage);
-lazy_page!(AuditLogRoute, AuditLogPage);
-lazy_page!(OrgSettingsRoute, OrgSettingsPage);
-lazy_page!(AuthProviderRoute, AuthProviderPage);
-lazy_page!(JoinRequestRoute, JoinRequestPage);
-lazy_page!(TwoFactorRoute, TwoFactorPage);
-lazy_page!(VerifyEmailRoute, VerifyEmailPage);
-lazy_page!(SecurityRoute, SecurityPage);
-lazy_page!(EmailsRoute, EmailsPage);
-lazy_page!(AccountSettingsRoute, AccountSettingsPage);
-lazy_page!(SessionsRoute, SessionsPage);
-lazy_page!(RecoverRoute, RecoverPage);
-lazy_page!(ResetPasswordRoute, ResetPasswordPage);
-lazy_page!(InvitationsRoute, InvitationsPage);
 
 /// Sets `<body data-hydrated="true">` once the app runs in the browser, so browser tests
 /// know when the page is interactive. Effects never run on the server.
