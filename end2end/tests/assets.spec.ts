@@ -1,7 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { readdirSync } from 'node:fs';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { open } from '../fixtures/app';
 
@@ -12,7 +11,6 @@ import { open } from '../fixtures/app';
  * second visit fetches none of them; pages never are.
  */
 
-const SITE = process.env.GATEHOUSE_SITE ?? join(__dirname, '..', '..', 'target', 'site');
 const PLAIN_NAMES = ['gatehouse.js', 'gatehouse.wasm', 'gatehouse_bg.wasm', 'gatehouse.css'];
 
 type Raw = { status: number; headers: IncomingHttpHeaders; body: Buffer };
@@ -66,14 +64,6 @@ test.describe('the bundle, as the release server serves it', () => {
     const files = bundleLinks(html, baseURL!);
     for (const ext of ['.js', '.wasm', '.css']) {
       expect(files.filter((u) => new URL(u).pathname.endsWith(ext)), `the login page names a ${ext} file: ${files.join(' ')}`).not.toHaveLength(0);
-    }
-    // A split build: the chunk loader and one chunk loaded later are served the same way.
-    const manifest = splitManifest();
-    if (manifest) {
-      const pkg = readdirSync(join(SITE, 'pkg'));
-      const loader = pkg.find((f) => /^__wasm_split\..*\.js$/.test(f));
-      const chunk = orgOnlyChunks(manifest.splits).map((stem) => pkgWasm(pkg, stem)).find((f) => f);
-      for (const f of [loader, chunk]) if (f) files.push(`${baseURL}/pkg/${f}`);
     }
     for (const url of files) {
       const name = basename(new URL(url).pathname);
