@@ -84,6 +84,7 @@ async function startServer() {
   child.on('exit', (code) => { exited = code; });
   const stop = () => { if (exited === null) child.kill('SIGTERM'); rmSync(dataDir, { recursive: true, force: true }); };
   process.on('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
   for (let i = 0; i < 600; i++) {
     if (exited !== null) throw new Error(`the server exited (${exited}) before it was ready`);
     const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
