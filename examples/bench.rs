@@ -3,7 +3,7 @@
 //! server with `wrk` on loopback. Prints the numbers; asserts nothing.
 //!
 //!   cargo run --release --example bench -- --bin target/release/gatehouse [--database postgres://…/postgres]
-//!       [--seconds N] [--invites N] [--only login|invite|accept|register|reset]
+//!       [--seconds N] [--invites N] [--only login|invite|accept|register|reset|mail]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -48,7 +48,7 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register", "reset"].contains(&value.as_str()) => {
+            "--only" if ["login", "invite", "accept", "register", "reset", "mail"].contains(&value.as_str()) => {
                 args.only = Some(value)
             }
             other => panic!("unknown flag {other}"),
@@ -277,6 +277,9 @@ end
     if args.runs("reset") {
         reset_timing(&db, &client, &base).await;
     }
+    if args.runs("mail") {
+        mail_burst(&db, &client, &base, &dir.path().join("mail")).await;
+    }
     db.close().await;
     let _ = server.kill();
     let _ = server.wait();
@@ -325,4 +328,78 @@ async fn reset_timing(db: &Db, client: &reqwest::Client, base: &str) {
     println!("POST /api/0/auth/password-reset/ ({N} each, one at a time)");
     println!("  address with an account     median {:>8.2?}  p90 {:>8.2?}", km, k90);
     println!("  address without an account  median {:>8.2?}  p90 {:>8.2?}", um, u90);
+}
+
+/// SPEC §8: the mail outbox keeps up with a burst. 1,000 invites by bulk requests (20
+/// requests of 50 addresses, 10 organizations: the daily invite limits are 100 per
+/// organization and inviter), all at once; prints how long after the last invite's commit
+/// (its request's answer) the last `.eml` file appeared in the folder transport.
+async fn mail_burst(db: &Db, client: &reqwest::Client, base: &str, folder: &std::path::Path) {
+    const ORGS: usize = 10;
+    const PER_REQUEST: usize = 50;
+    let count_files = || std::fs::read_dir(folder).map(|d| d.count()).unwrap_or(0);
+    let before = count_files();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    let now = db::now();
+    let mut sessions = Vec::new();
+    let mut tx = db.begin().await.unwrap();
+    for o in 0..ORGS {
+        let user_id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'Owner', $2, 1, 1, 0, $3) RETURNING id")
+            .bind(format!("burst-owner{o}@bench.test")).bind(hash).bind(now).fetch_one(&mut *tx).await.unwrap();
+        let org_id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (slug, name, created_at) VALUES ($1, 'Burst', $2) RETURNING id",
+        )
+        .bind(format!("burst{o}"))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES ($1, $2, 'owner', 'approved', $3, $3)")
+            .bind(org_id).bind(user_id).bind(now).execute(&mut *tx).await.unwrap();
+        let session = tower_sessions::session::Id::default().to_string();
+        sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
+            .bind(&session)
+            .bind(format!("{{\"uid\":{user_id}}}"))
+            .bind(now + 86_400)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sessions.push((format!("burst{o}"), session));
+    }
+    tx.commit().await.unwrap();
+    let started = std::time::Instant::now();
+    let mut requests = tokio::task::JoinSet::new();
+    for (o, (slug, session)) in sessions.into_iter().enumerate() {
+        for half in 0..2 {
+            let emails: Vec<String> = (0..PER_REQUEST).map(|i| format!("invitee-{o}-{half}-{i}@bench.test")).collect();
+            let request = client
+                .post(format!("{base}/api/0/organizations/{slug}/members/bulk/"))
+                .header("Cookie", format!("gatehouse_session={session}"))
+                .json(&serde_json::json!({"emails": emails, "role": "member"}));
+            requests.spawn(async move {
+                let res = request.send().await.expect("bulk invite");
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                body["results"].as_array().map_or(0, |r| r.iter().filter(|o| o["status"] == "invited").count())
+            });
+        }
+    }
+    let mut invited = 0;
+    while let Some(n) = requests.join_next().await {
+        invited += n.unwrap();
+    }
+    let committed = started.elapsed();
+    let mut delivered = count_files() - before;
+    while delivered < invited && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        delivered = count_files() - before;
+    }
+    let all = started.elapsed();
+    println!("mail burst: {invited} invites by {} bulk requests of {PER_REQUEST}", ORGS * 2);
+    println!("  last invite committed  {:.2}s after the first request", committed.as_secs_f64());
+    println!("  {delivered} mails in the folder {:.2}s after the first request", all.as_secs_f64());
+    println!(
+        "  last mail after last commit {:.2}s ({:.0} mails/s over the burst)",
+        all.saturating_sub(committed).as_secs_f64(),
+        delivered as f64 / all.as_secs_f64()
+    );
 }

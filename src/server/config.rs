@@ -98,6 +98,11 @@ pub struct Config {
     #[arg(long = "password-hash-queue", env = "APP_PASSWORD_HASH_QUEUE", global = true)]
     pub password_hash_queue: Option<usize>,
 
+    /// Listen address of the Prometheus metrics (`GET /metrics`); unset = off. Keep it
+    /// private: a separate listener so that metrics are never public by accident.
+    #[arg(long = "metrics-addr", env = "APP_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "APP_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,

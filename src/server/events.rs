@@ -1,12 +1,13 @@
 //! Domain events (SPEC §8): delivered from the event outbox to in-process subscribers,
 //! at least once, with retries.
 
-use std::time::Duration;
-
 use super::db::{self, organizations, outbox, Db};
+use super::{metrics, workers};
 
 const LEASE_SECS: i64 = 60;
 const MAX_ATTEMPTS: i64 = 10;
+/// How many events one round claims.
+const BATCH: i64 = 50;
 
 /// The in-process subscribers. Each must be idempotent: an event may come twice.
 async fn dispatch(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> {
@@ -20,41 +21,51 @@ async fn dispatch(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> 
     }
 }
 
-/// Delivers every due event once; returns how many were delivered.
+/// Delivers up to [`BATCH`] due events once; returns how many were claimed (a full batch
+/// means more may be waiting).
 pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
     let claimed = {
         let mut tx = db.begin().await?;
-        let claimed = outbox::claim_events(&mut tx, db::now(), LEASE_SECS, 50).await?;
+        let claimed = outbox::claim_events(&mut tx, db::now(), LEASE_SECS, BATCH).await?;
         tx.commit().await?;
         claimed
     };
-    let mut delivered = 0;
+    let count = claimed.len();
     for event in claimed {
         let result = dispatch(db, &event).await;
         let mut conn = db.conn().await?;
         match result {
             Ok(()) => {
                 outbox::event_delivered(&mut conn, event.id, db::now()).await?;
-                delivered += 1;
+                metrics::delivered("events", "delivered", 1);
             }
             Err(err) => {
                 let retry_at = (event.attempts < MAX_ATTEMPTS)
                     .then(|| db::now() + crate::server::mail::backoff_secs(event.attempts));
                 tracing::warn!(event_id = event.id, error = %err, "event delivery failed");
                 outbox::event_failed(&mut conn, event.id, &err.to_string(), retry_at).await?;
+                metrics::delivered("events", "failed", 1);
             }
         }
     }
-    Ok(delivered)
+    Ok(count)
 }
 
-/// Delivers events until the process ends.
-pub async fn run(db: Db, beat: crate::server::workers::Heartbeat) {
+/// Delivers events until the process ends: again at once after a full batch, else when
+/// woken ([`workers::OUTBOX`]) or after [`crate::server::mail::POLL`].
+pub async fn run(db: Db, beat: workers::Heartbeat) {
     loop {
-        if let Err(err) = deliver_due(&db).await {
-            tracing::error!(error = %err, "event worker");
-        }
+        let seen = workers::OUTBOX.generation();
+        let full = match deliver_due(&db).await {
+            Ok(claimed) => claimed as i64 == BATCH,
+            Err(err) => {
+                tracing::error!(error = %err, "event worker");
+                false
+            }
+        };
         beat.round_done();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        if !full {
+            workers::OUTBOX.wait(seen, crate::server::mail::POLL).await;
+        }
     }
 }

@@ -9,11 +9,21 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::db::{self, outbox, Db};
+use super::{metrics, workers};
 
 /// Attempts before an email is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long a claimed email is reserved for one worker.
+/// How many emails one round claims and sends concurrently. All of a round's sends run at
+/// once, so a round lasts at most one SMTP timeout ([`SMTP_TIMEOUT`]).
+const BATCH: i64 = 32;
+/// The SMTP transport gives up on a message after this long.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a claimed email is reserved for one worker: longer than a round can last, so
+/// another instance never sends it too while this one is still trying.
 const LEASE_SECS: i64 = 120;
+const _: () = assert!(LEASE_SECS as u64 > 2 * SMTP_TIMEOUT.as_secs());
+/// How often the worker looks for due emails when nothing wakes it.
+pub const POLL: Duration = Duration::from_millis(500);
 
 /// Where mail goes.
 #[derive(Clone)]
@@ -40,9 +50,7 @@ impl Transport {
             std::fs::create_dir_all(&dir)?;
             Ok(Self::Files(dir))
         } else if url.starts_with("smtp://") || url.starts_with("smtps://") {
-            Ok(Self::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(Duration::from_secs(20))).build(),
-            ))
+            Ok(Self::Smtp(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(SMTP_TIMEOUT)).build()))
         } else {
             anyhow::bail!("APP_MAIL_URL must start with file://, smtp:// or smtps://")
         }
@@ -85,45 +93,86 @@ impl Mailer {
         .map_err(|e| e.to_string())
     }
 
-    /// Sends every due email once; returns how many were sent.
+    async fn send(&self, mail: &outbox::MailRow) -> Result<(), String> {
+        self.transport.send(self.build(mail)?).await
+    }
+
+    /// Claims up to [`BATCH`] due emails and sends them (over SMTP concurrently); returns
+    /// how many were claimed (a full batch means more may be waiting).
     pub async fn deliver_due(&self, db: &Db) -> Result<usize, sqlx::Error> {
-        let now = db::now();
         let claimed = {
             let mut tx = db.begin().await?;
-            let claimed = outbox::claim_mail(&mut tx, now, LEASE_SECS, 20).await?;
+            let claimed = outbox::claim_mail(&mut tx, db::now(), LEASE_SECS, BATCH).await?;
             tx.commit().await?;
             claimed
         };
-        let mut sent = 0;
-        for mail in claimed {
-            let result = match self.build(&mail) {
-                Ok(message) => self.transport.send(message).await,
-                Err(err) => Err(err),
-            };
-            let mut conn = db.conn().await?;
-            match result {
-                Ok(()) => {
-                    outbox::mail_sent(&mut conn, mail.id, db::now()).await?;
-                    sent += 1;
+        let count = claimed.len();
+        let mut outcomes = Vec::with_capacity(count);
+        match self.transport {
+            // Writing a file takes microseconds: in order, so the files' times follow
+            // the queue.
+            Transport::Files(_) => {
+                for mail in claimed {
+                    let result = self.send(&mail).await;
+                    outcomes.push((mail, result));
                 }
-                Err(err) => {
-                    let retry_at = (mail.attempts < MAX_ATTEMPTS).then(|| db::now() + backoff_secs(mail.attempts));
-                    tracing::warn!(mail_id = mail.id, attempts = mail.attempts, error = %err, "mail delivery failed");
-                    outbox::mail_failed(&mut conn, mail.id, &err, retry_at).await?;
+            }
+            // A mail server answers in milliseconds to seconds: the whole batch at once.
+            Transport::Smtp(_) => {
+                let mut sending = tokio::task::JoinSet::new();
+                for mail in claimed {
+                    let mailer = self.clone();
+                    sending.spawn(async move {
+                        let result = mailer.send(&mail).await;
+                        (mail, result)
+                    });
+                }
+                while let Some(done) = sending.join_next().await {
+                    match done {
+                        Ok(outcome) => outcomes.push(outcome),
+                        // A panicking send leaves its email leased: due again when the
+                        // lease ends.
+                        Err(err) => tracing::error!(error = %err, "mail send task failed"),
+                    }
                 }
             }
         }
-        Ok(sent)
+        let mut sent = Vec::with_capacity(count);
+        let mut failures = Vec::new();
+        for (mail, result) in outcomes {
+            match result {
+                Ok(()) => sent.push(mail.id),
+                Err(err) => failures.push((mail, err)),
+            }
+        }
+        let mut conn = db.conn().await?;
+        outbox::mails_sent(&mut conn, &sent, db::now()).await?;
+        metrics::delivered("mail", "sent", sent.len());
+        metrics::delivered("mail", "failed", failures.len());
+        for (mail, err) in failures {
+            let retry_at = (mail.attempts < MAX_ATTEMPTS).then(|| db::now() + backoff_secs(mail.attempts));
+            tracing::warn!(mail_id = mail.id, attempts = mail.attempts, error = %err, "mail delivery failed");
+            outbox::mail_failed(&mut conn, mail.id, &err, retry_at).await?;
+        }
+        Ok(count)
     }
 
-    /// Delivers the outbox until the process ends, polling twice a second.
-    pub async fn run(self, db: Db, beat: crate::server::workers::Heartbeat) {
+    /// Delivers the outbox until the process ends: again at once after a full batch,
+    /// else when woken ([`workers::OUTBOX`]) or after [`POLL`].
+    pub async fn run(self, db: Db, beat: workers::Heartbeat) {
         loop {
-            if let Err(err) = self.deliver_due(&db).await {
-                tracing::error!(error = %err, "mail worker");
-            }
+            let seen = workers::OUTBOX.generation();
+            let full = match self.deliver_due(&db).await {
+                Ok(claimed) => claimed as i64 == BATCH,
+                Err(err) => {
+                    tracing::error!(error = %err, "mail worker");
+                    false
+                }
+            };
             beat.round_done();
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            if !full {
+                workers::OUTBOX.wait(seen, POLL).await;
+            }
         }
     }
 }

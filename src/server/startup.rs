@@ -93,13 +93,19 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 /// A bound, ready server; `run` serves until `shutdown` resolves.
 pub struct Server {
     listener: TcpListener,
+    /// The Prometheus listener, when `APP_METRICS_ADDR` is set.
+    metrics: Option<TcpListener>,
     state: AppState,
 }
 
 impl Server {
     pub async fn bind(state: AppState) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(state.config.addr).await?;
-        Ok(Self { listener, state })
+        let metrics = match state.config.metrics_addr {
+            Some(addr) => Some(super::metrics::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { listener, metrics, state })
     }
 
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -131,10 +137,18 @@ impl Server {
                 }
             }));
         }
+        if self.state.db.kind() == DbKind::Postgres {
+            let url = self.state.config.database_url();
+            background.push(tokio::spawn(super::db::outbox::listen(url, || super::workers::OUTBOX.wake())));
+        }
         let (mailer, db) = (self.state.mailer.clone(), self.state.db.clone());
         background.push(self.state.workers.supervise("mail", move |beat| mailer.clone().run(db.clone(), beat)));
         let db = self.state.db.clone();
         background.push(self.state.workers.supervise("events", move |beat| super::events::run(db.clone(), beat)));
+        if let Some(listener) = self.metrics {
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+            background.push(tokio::spawn(super::metrics::serve(listener, self.state.clone())));
+        }
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, public_url = %self.state.config.public_url(), "listening");
         axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 
 /// A worker that has not finished a round for this long is reported as stuck.
@@ -112,6 +114,55 @@ impl Workers {
     }
 }
 
+/// Wakes the outbox workers when there is new work, so that a queued mail or event goes
+/// out at once instead of at the next poll. A generation counter and a [`Notify`]: a wake
+/// that comes while a worker is busy is not lost, it makes the worker go round again.
+#[derive(Debug)]
+pub struct Wake {
+    generation: AtomicU64,
+    notify: Notify,
+}
+
+/// The outbox workers' wake of this process. Woken by `db::outbox` when a row is written
+/// (SQLite: the worker's claim waits for the writer's turn, so it sees the commit) and,
+/// on PostgreSQL, by the `LISTEN` task on the commit of a row written by any instance.
+pub static OUTBOX: Wake = Wake::new();
+
+impl Wake {
+    pub const fn new() -> Self {
+        Self { generation: AtomicU64::new(0), notify: Notify::const_new() }
+    }
+
+    pub fn wake(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// The current generation: read it before a round, hand it to [`Wake::wait`] after.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Returns once woken after generation `seen` (at once if that already happened), or
+    /// after `poll` (the fallback: work written by another process on SQLite, retries
+    /// that come due, a lost notification).
+    pub async fn wait(&self, seen: u64, poll: Duration) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.generation() != seen {
+            return;
+        }
+        let _ = tokio::time::timeout(poll, notified).await;
+    }
+}
+
+impl Default for Wake {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +203,26 @@ mod tests {
         assert!(!workers.stop("test"), "already stopped");
         assert!(eventually(|| workers.restarts("test") == 2 && workers.unhealthy().is_empty()).await);
         supervisor.abort();
+    }
+
+    #[tokio::test]
+    async fn a_wake_during_a_round_is_not_lost_and_an_idle_wait_ends_when_woken() {
+        let wake = Arc::new(Wake::new());
+        // Woken while "busy" (between reading the generation and waiting): returns at once.
+        let seen = wake.generation();
+        wake.wake();
+        tokio::time::timeout(Duration::from_secs(1), wake.wait(seen, Duration::from_secs(3600)))
+            .await
+            .expect("a wake during the round makes the worker go round again");
+        // Idle: a wait of an hour ends when woken.
+        let seen = wake.generation();
+        let waiter = tokio::spawn({
+            let wake = Arc::clone(&wake);
+            async move { wake.wait(seen, Duration::from_secs(3600)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiter.is_finished(), "waiting: nothing woke it");
+        wake.wake();
+        tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").unwrap();
     }
 }

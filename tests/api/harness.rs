@@ -254,7 +254,23 @@ impl TestApp {
     /// Delivers the mail outbox now and returns every `.eml` written so far, decoded,
     /// oldest first.
     pub async fn mails(&self) -> Vec<String> {
-        self.state.mailer.deliver_due(&self.state.db).await.unwrap();
+        // The app's own worker, woken by each queued mail, may hold some of them (in
+        // flight) while this delivers the rest: wait until none is due or in flight
+        // (at most 5 s: a worker a test stopped leaves its mail in flight).
+        let waiting = "SELECT COUNT(*) FROM mail_outbox WHERE status = 'sending' \
+                       OR (status = 'queued' AND next_attempt_at <= $1)";
+        for _ in 0..250 {
+            self.state.mailer.deliver_due(&self.state.db).await.unwrap();
+            let left: i64 = sqlx::query_scalar(waiting)
+                .bind(gatehouse::server::db::now())
+                .fetch_one(self.state.db.pool())
+                .await
+                .unwrap();
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let dir = self.state.config.data_dir.join("mail");
         let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
         files.sort_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());

@@ -1,6 +1,7 @@
 //! What the server keeps in a session, under which keys. Nothing here reaches a cookie:
 //! the cookie holds only the session id.
 
+pub use crate::server::metrics::SignIn;
 use tower_sessions::Session;
 
 use crate::server::domain::sso::{self as sso_rules, Intent};
@@ -16,10 +17,12 @@ pub async fn user_id(session: &Session) -> SessionResult<Option<i64>> {
 }
 
 /// Signs `user_id` in: a new session id (no fixation), keeping the session's other data
-/// (such as a pending invite).
-pub async fn sign_in(session: &Session, user_id: i64) -> SessionResult<()> {
+/// (such as a pending invite). Counted by how (`metrics`).
+pub async fn sign_in(session: &Session, user_id: i64, how: SignIn) -> SessionResult<()> {
     session.cycle_id().await?;
-    session.insert(USER_ID, user_id).await
+    session.insert(USER_ID, user_id).await?;
+    crate::server::metrics::signed_in(how);
+    Ok(())
 }
 
 /// Signs out by destroying the whole session, server side and cookie.

@@ -28,8 +28,19 @@ pub async fn queue_mail(conn: &mut Conn, mail: NewMail<'_>, now: i64) -> Result<
     .bind(mail.html)
     .bind(mail.member_id)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
+    .inspect(|_| written(conn))
+}
+
+/// Tells this process's outbox workers that a row was written. On SQLite they claim in
+/// the write turn this transaction holds, so they see the row once it commits. On
+/// PostgreSQL a trigger notifies every instance at commit (`LISTEN gatehouse_outbox`); a
+/// wake now would only find the row not yet visible.
+fn written(conn: &Conn) {
+    if conn.backend_name() != "PostgreSQL" {
+        crate::server::workers::OUTBOX.wake();
+    }
 }
 
 /// A queued email claimed for delivery.
@@ -80,27 +91,20 @@ async fn claim(
     limit: i64,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let (table, in_flight) = (outbox.table(), outbox.in_flight());
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM {table} WHERE status IN ('queued', '{in_flight}') AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+    // One statement. The outer conditions are checked again on each row it updates: on
+    // PostgreSQL a row another instance claimed meanwhile is re-read after its lock and no
+    // longer due, so it is skipped, not claimed twice.
+    sqlx::query(&format!(
+        "UPDATE {table} SET status = '{in_flight}', attempts = attempts + 1, next_attempt_at = $1 \
+         WHERE id IN (SELECT id FROM {table} WHERE status IN ('queued', '{in_flight}') AND next_attempt_at <= $2 \
+                      ORDER BY id LIMIT $3) \
+           AND status IN ('queued', '{in_flight}') AND next_attempt_at <= $2 RETURNING {columns}"
     ))
+    .bind(now + lease_secs)
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
-    .await?;
-    let mut claimed = Vec::new();
-    for id in ids {
-        let row = sqlx::query(&format!(
-            "UPDATE {table} SET status = '{in_flight}', attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE id = $2 AND status IN ('queued', '{in_flight}') AND next_attempt_at <= $3 RETURNING {columns}"
-        ))
-        .bind(now + lease_secs)
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-        claimed.extend(row);
-    }
-    Ok(claimed)
+    .await
 }
 
 /// Records a failed attempt: due again at `retry_at`, or `failed` for good.
@@ -142,16 +146,22 @@ pub async fn claim_mail(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) 
         .collect()
 }
 
-pub async fn mail_sent(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
+/// Marks emails sent, in one statement.
+pub async fn mails_sent(conn: &mut Conn, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     // The body carries live links (invites, verification): once sent it is not kept
     // (SPEC §8, §9.5); recipient, subject, kind and state remain.
-    sqlx::query(
-        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL, body = '', html = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    let list = (2..ids.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, last_error = NULL, body = '', html = NULL WHERE id IN ({list})"
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -184,8 +194,9 @@ pub async fn queue_event(
     .bind(org_id)
     .bind(payload.to_string())
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    written(conn);
     Ok(())
 }
 
@@ -233,4 +244,60 @@ pub async fn event_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), s
 /// Records a failed event delivery (see [`failed`]).
 pub async fn event_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
     failed(conn, Outbox::Events, id, error, retry_at).await
+}
+
+/// On PostgreSQL: calls `wake` each time an instance commits an outbox row (the trigger of
+/// the `outbox_wake` migration notifies `gatehouse_outbox`), until the task is aborted.
+/// A lost connection is made again after a second; notifications sent meanwhile are lost,
+/// which the workers' polling makes up for.
+pub async fn listen(url: String, wake: impl Fn()) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen("gatehouse_outbox").await {
+                Ok(()) => {
+                    // Rows committed while nobody listened.
+                    wake();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => wake(),
+                            Ok(None) => {
+                                tracing::warn!("outbox notifications: connection lost; listening again");
+                                wake();
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, "outbox notifications");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "outbox notifications: LISTEN failed"),
+            },
+            Err(err) => tracing::warn!(error = %err, "outbox notifications: cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// What waits in one outbox: rows queued or in flight, and the age of the oldest.
+#[derive(Debug, Clone, Copy)]
+pub struct Backlog {
+    pub outbox: &'static str,
+    pub depth: i64,
+    pub oldest_age_secs: i64,
+}
+
+/// The backlog of each outbox (`mail`, `events`), for the metrics.
+pub async fn backlog(conn: &mut Conn, now: i64) -> Result<Vec<Backlog>, sqlx::Error> {
+    let mut all = Vec::new();
+    for (name, outbox) in [("mail", Outbox::Mail), ("events", Outbox::Events)] {
+        let (table, in_flight) = (outbox.table(), outbox.in_flight());
+        let (depth, oldest): (i64, Option<i64>) = sqlx::query_as(&format!(
+            "SELECT COUNT(*), MIN(created_at) FROM {table} WHERE status IN ('queued', '{in_flight}')"
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
+        all.push(Backlog { outbox: name, depth, oldest_age_secs: oldest.map_or(0, |t| (now - t).max(0)) });
+    }
+    Ok(all)
 }

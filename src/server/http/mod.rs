@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(security::DEFAULT_POLICY),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(axum::middleware::from_fn(crate::server::metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 // Log the route pattern, never the raw path: invite links carry tokens.

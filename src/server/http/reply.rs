@@ -21,9 +21,11 @@ pub fn status(kind: Kind) -> StatusCode {
     }
 }
 
-/// Logs an internal failure with its cause (which step failed, and why). Nothing of it
-/// reaches the answer.
-pub fn log_internal(problem: &Problem) {
+/// What both adapters do with every failure before answering it: count it by kind and
+/// reason (metrics), and log an internal one with its cause (which step failed, and why;
+/// nothing of it reaches the answer).
+pub fn observe(problem: &Problem) {
+    crate::server::metrics::refused(problem.kind.name(), problem.reason);
     if problem.kind == Kind::Internal {
         match &problem.cause {
             Some(cause) => tracing::error!(error = format!("{cause:#}"), "internal error"),
@@ -68,7 +70,7 @@ impl IntoResponse for ApiError {
             }
             Self::Problem(problem) => problem,
         };
-        log_internal(&problem);
+        observe(&problem);
         let status = status(problem.kind);
         let mut response = match problem.kind {
             Kind::Invalid => (status, axum::Json(problem.fields.into_map())).into_response(),

@@ -24,7 +24,7 @@ impl<E: Failure> From<E> for AppError {
 }
 
 fn answer(problem: Problem) -> AppError {
-    reply::log_internal(&problem);
+    reply::observe(&problem);
     if let Some(res) = hydrated_call() {
         res.set_status(reply::status(problem.kind));
         if let Some(secs) = problem.retry_after_secs {

@@ -310,6 +310,7 @@ pub(super) async fn finish_accept(
     tx.commit().await?;
     forget_pending_invite(session, row.id).await?;
     tracing::info!(member_id = row.id, user_id = user.id, org_id = ctx.org.id, "invite accepted");
+    crate::server::metrics::joined("invite");
     Ok(ctx.org)
 }
 

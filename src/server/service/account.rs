@@ -242,7 +242,7 @@ pub async fn reset_password(
         session::set_pending_second_factor(session, &pending).await?;
         return Ok(Signed { user, redirect_to: "/auth/2fa/".to_owned(), second_factor_required: true });
     }
-    session::sign_in(session, user.id).await?;
+    session::sign_in(session, user.id, session::SignIn::Reset).await?;
     let redirect_to = accounts::after_sign_in(state, session, &user, None).await.map_err(AccountError::Internal)?;
     Ok(Signed { user, redirect_to, second_factor_required: false })
 }

@@ -155,7 +155,8 @@ pub async fn register(
     };
     let user = write_account(state, session, &email, &name, &hash).await?;
 
-    session::sign_in(session, user.id).await?;
+    session::sign_in(session, user.id, session::SignIn::Registration).await?;
+    crate::server::metrics::registered("password");
     session::take_invite_pass(session).await?;
     tracing::info!(user_id = user.id, "user registered");
     let redirect_to = match finish_pending_invite(state, session, &user, input.join_link, ip).await? {
@@ -386,7 +387,7 @@ pub async fn login(
         tracing::info!(user_id = user.id, "password accepted; second factor required");
         return Ok(Signed { user, redirect_to: "/auth/2fa/".to_owned(), second_factor_required: true });
     }
-    session::sign_in(session, user.id).await?;
+    session::sign_in(session, user.id, session::SignIn::Password).await?;
     tracing::info!(user_id = user.id, "user signed in");
     let redirect_to = after_sign_in(state, session, &user, next).await.map_err(LoginError::Internal)?;
     Ok(Signed { user, redirect_to, second_factor_required: false })

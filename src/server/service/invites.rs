@@ -92,10 +92,17 @@ pub const ADDRESS_LIMITED: &str = "This address has been invited too many times 
 /// organization's lock, in the transaction that writes the send's audit entry, so that
 /// the count and the new entry are one step for concurrent sends. `Retry-After` is when
 /// the oldest counted send leaves the rolling day.
-fn within_daily(sent: members::SentSince, max: i64, now: i64, message: &'static str) -> Result<(), InviteError> {
+fn within_daily(
+    limit: &'static str,
+    sent: members::SentSince,
+    max: i64,
+    now: i64,
+    message: &'static str,
+) -> Result<(), InviteError> {
     if sent.count < max {
         return Ok(());
     }
+    crate::server::metrics::rate_limited(limit);
     let retry_after_secs = sent.oldest.map_or(DAY_SECS, |oldest| oldest + DAY_SECS - now).max(1) as u64;
     Err(InviteError::RateLimited(Limited { message, retry_after_secs }))
 }
@@ -110,7 +117,7 @@ pub(super) async fn within_address_limit(
     now: i64,
 ) -> Result<(), InviteError> {
     let to_address = members::sends_to_address_since(conn, now - DAY_SECS, org_id, email).await?;
-    within_daily(to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)
+    within_daily("invites-address-day", to_address, PER_ADDRESS_PER_DAY, now, ADDRESS_LIMITED)
 }
 
 /// The pending row `member_id` of organization `org_id` (an invite or a request) when
@@ -390,9 +397,16 @@ async fn within_daily_limits(
 ) -> Result<(), InviteError> {
     let day_ago = now - DAY_SECS;
     let by_inviter = members::invites_since(conn, day_ago, Some(inviter_id), None, None).await?;
-    within_daily(by_inviter, PER_INVITER_PER_DAY, now, "You have sent too many invites today. Try again tomorrow.")?;
+    within_daily(
+        "invites-inviter-day",
+        by_inviter,
+        PER_INVITER_PER_DAY,
+        now,
+        "You have sent too many invites today. Try again tomorrow.",
+    )?;
     let by_org = members::invites_since(conn, day_ago, None, Some(org_id), None).await?;
     within_daily(
+        "invites-org-day",
         by_org,
         PER_ORG_PER_DAY,
         now,

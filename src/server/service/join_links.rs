@@ -342,6 +342,7 @@ async fn join_as(
     tx.commit().await?;
     forget_pending(session, link.id).await?;
     tracing::info!(join_link = link.id, user_id = user.id, org_id = org.id, "joined through a join link");
+    crate::server::metrics::joined("join_link");
     Ok(ctx.org)
 }
 

@@ -152,6 +152,7 @@ pub async fn take(state: &AppState, hits: &[(&Limit, &str)]) -> Result<Taken, Li
         let hits = rate_limits::hit(&mut conn, &bucket, window_start).await?;
         if hits > limit.max {
             tracing::info!(limit = limit.name, "rate limit reached");
+            crate::server::metrics::rate_limited(limit.name);
             return_hits(&mut conn, taken.0).await?;
             return Err(LimitError::Limited(limit.refusal(now)));
         }

@@ -45,6 +45,23 @@ pub enum Kind {
     Internal,
 }
 
+impl Kind {
+    /// The kind's name in metrics labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotAuthenticated => "not_authenticated",
+            Self::NotFound => "not_found",
+            Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::Refused => "refused",
+            Self::Limited => "limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// A use case's failure as every adapter sees it.
 #[derive(Debug)]
 pub struct Problem {

@@ -237,7 +237,7 @@ pub async fn second_step(state: &AppState, session: &Session, otp: &str) -> Resu
         return Err(TwoFactorError::Invalid(FieldErrors::single("otp", BAD_CODE)));
     }
     session::clear_pending_second_factor(session).await?;
-    session::sign_in(session, user.id).await?;
+    session::sign_in(session, user.id, session::SignIn::SecondFactor).await?;
     taken.give_back(state).await?;
     tracing::info!(user_id = user.id, "user signed in with a second factor");
     let redirect_to = accounts::after_sign_in(state, session, &user, pending.next.as_deref())

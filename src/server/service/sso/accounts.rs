@@ -183,6 +183,7 @@ async fn create_account(
     match users::insert(tx, new).await {
         Ok(user) => {
             crate::server::service::emails::queue(state, tx, &user, now).await?;
+            crate::server::metrics::registered("sso");
             Ok(user)
         }
         // Registered meanwhile, by another request.

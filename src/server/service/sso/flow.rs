@@ -203,7 +203,7 @@ pub async fn callback(
             session::set_pending_second_factor(session, &pending).await?;
             return Ok(Finished { redirect_to: "/auth/2fa/".to_owned(), user_id: user.id });
         }
-        session::sign_in(session, user.id).await?;
+        session::sign_in(session, user.id, session::SignIn::Sso).await?;
     }
     tracing::info!(user_id = user.id, org_id = org.id, "signed in through SSO");
     Ok(Finished { redirect_to, user_id: user.id })
