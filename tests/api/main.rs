@@ -10,6 +10,7 @@ mod accounts;
 mod admin;
 mod administration;
 mod doors;
+mod events;
 mod hardening;
 mod invites;
 mod landing;

@@ -46,7 +46,14 @@ pub async fn request_invite(
         now,
     };
     let data = json!({"email": email.as_str(), "role": role.as_str()});
-    let Some(row) = file_request(&mut tx, request, "invite-request.create", actor.client_ip.as_deref(), data).await?
+    let Some(row) = file_request(
+        &mut tx,
+        request,
+        ("invite-request.create", "invite_request.created"),
+        actor.client_ip.as_deref(),
+        data,
+    )
+    .await?
     else {
         return Err(InviteError::AddressTaken(ALREADY_PENDING));
     };
@@ -83,12 +90,13 @@ fn validate_request(
     Ok((email, role))
 }
 
-/// Writes a request row and its audit entry (`event`, by the requester, from `ip`);
-/// `None` when the address already has a pending row (the unique index decided).
+/// Writes a request row, its audit entry (`event`, by the requester, from `ip`) and its
+/// event (`announced`, SPEC §8); `None` when the address already has a pending row (the
+/// unique index decided).
 async fn file_request(
     conn: &mut db::Conn,
     request: members::NewRequest<'_>,
-    event: &str,
+    (event, announced): (&str, &str),
     ip: Option<&str>,
     data: serde_json::Value,
 ) -> Result<Option<MemberRow>, sqlx::Error> {
@@ -113,6 +121,8 @@ async fn file_request(
         },
     )
     .await?;
+    let payload = json!({"memberId": row.id, "email": email, "role": row.role, "requesterId": actor_id});
+    db::outbox::queue_event(conn, announced, org_id, &payload, now).await?;
     Ok(Some(row))
 }
 
@@ -199,7 +209,10 @@ pub async fn join_request(state: &AppState, slug: &str, email: &str, ip: Option<
         now,
     };
     let data = json!({"email": email.as_str()});
-    let Some(row) = file_request(&mut tx, request, "join-request.create", ip, data).await? else { return Ok(()) };
+    let Some(row) = file_request(&mut tx, request, ("join-request.create", "join_request.created"), ip, data).await?
+    else {
+        return Ok(());
+    };
     let subject = format!("{} asked to join {}", email.as_str(), org.name);
     let asked = format!("{} asked to join {}.", email.as_str(), org.name);
     notify_admins(&mut tx, state, &org, &subject, &asked, now).await?;
