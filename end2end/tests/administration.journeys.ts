@@ -198,7 +198,10 @@ export function administrationJourneys(js: boolean) {
     await member.getByRole('link', { name: 'Leave organization' }).click();
     const confirm = member.getByRole('group', { name: /^Leave Acme Leaving\?/ });
     await confirm.getByRole('button', { name: 'Leave organization' }).click();
-    await expect(member).not.toHaveURL(/\/members\//);
+    // Lands where a user without organizations lands; the redirects settle before the
+    // next page is opened (a navigation still under way could replace it).
+    await expect(member).toHaveURL(/\/organizations\/new\/$/);
+    if (js) await expect(member.locator('body')).toHaveAttribute('data-hydrated', 'true');
     await open(member, `/organizations/${slug}/`, js);
     await expect(member.getByRole('alert')).toContainText('not a member');
     await ctx.close();
