@@ -24,6 +24,9 @@ async fn dispatch(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> 
 /// Delivers up to [`BATCH`] due events once; returns how many were claimed (a full batch
 /// means more may be waiting).
 pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
+    if !outbox::events_due(&mut *db.conn().await?, db::now()).await? {
+        return Ok(0);
+    }
     let claimed = {
         let mut tx = db.begin().await?;
         let claimed = outbox::claim_events(&mut tx, db::now(), LEASE_SECS, BATCH).await?;
@@ -52,10 +55,10 @@ pub async fn deliver_due(db: &Db) -> Result<usize, sqlx::Error> {
 }
 
 /// Delivers events until the process ends: again at once after a full batch, else when
-/// woken ([`workers::OUTBOX`]) or after [`crate::server::mail::POLL`].
+/// woken ([`Db::outbox_wake`]) or after [`crate::server::mail::POLL`].
 pub async fn run(db: Db, beat: workers::Heartbeat) {
     loop {
-        let seen = workers::OUTBOX.generation();
+        let seen = db.outbox_wake().generation();
         let full = match deliver_due(&db).await {
             Ok(claimed) => claimed as i64 == BATCH,
             Err(err) => {
@@ -65,7 +68,7 @@ pub async fn run(db: Db, beat: workers::Heartbeat) {
         };
         beat.round_done();
         if !full {
-            workers::OUTBOX.wait(seen, crate::server::mail::POLL).await;
+            db.outbox_wake().wait(seen, crate::server::mail::POLL).await;
         }
     }
 }

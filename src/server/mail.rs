@@ -100,6 +100,9 @@ impl Mailer {
     /// Claims up to [`BATCH`] due emails and sends them (over SMTP concurrently); returns
     /// how many were claimed (a full batch means more may be waiting).
     pub async fn deliver_due(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        if !outbox::mail_due(&mut *db.conn().await?, db::now()).await? {
+            return Ok(0);
+        }
         let claimed = {
             let mut tx = db.begin().await?;
             let claimed = outbox::claim_mail(&mut tx, db::now(), LEASE_SECS, BATCH).await?;
@@ -158,10 +161,10 @@ impl Mailer {
     }
 
     /// Delivers the outbox until the process ends: again at once after a full batch,
-    /// else when woken ([`workers::OUTBOX`]) or after [`POLL`].
+    /// else when woken ([`Db::outbox_wake`]) or after [`POLL`].
     pub async fn run(self, db: Db, beat: workers::Heartbeat) {
         loop {
-            let seen = workers::OUTBOX.generation();
+            let seen = db.outbox_wake().generation();
             let full = match self.deliver_due(&db).await {
                 Ok(claimed) => claimed as i64 == BATCH,
                 Err(err) => {
@@ -171,7 +174,7 @@ impl Mailer {
             };
             beat.round_done();
             if !full {
-                workers::OUTBOX.wait(seen, POLL).await;
+                db.outbox_wake().wait(seen, POLL).await;
             }
         }
     }

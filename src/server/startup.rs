@@ -139,7 +139,8 @@ impl Server {
         }
         if self.state.db.kind() == DbKind::Postgres {
             let url = self.state.config.database_url();
-            background.push(tokio::spawn(super::db::outbox::listen(url, || super::workers::OUTBOX.wake())));
+            let wake = std::sync::Arc::clone(self.state.db.outbox_wake());
+            background.push(tokio::spawn(super::db::outbox::listen(url, move || wake.wake())));
         }
         let (mailer, db) = (self.state.mailer.clone(), self.state.db.clone());
         background.push(self.state.workers.supervise("mail", move |beat| mailer.clone().run(db.clone(), beat)));

@@ -117,16 +117,14 @@ impl Workers {
 /// Wakes the outbox workers when there is new work, so that a queued mail or event goes
 /// out at once instead of at the next poll. A generation counter and a [`Notify`]: a wake
 /// that comes while a worker is busy is not lost, it makes the worker go round again.
+/// Each database handle has one (`Db::outbox_wake`): woken by every committed SQLite
+/// transaction of this process, and on PostgreSQL by the `LISTEN` task when any instance
+/// commits an outbox row.
 #[derive(Debug)]
 pub struct Wake {
     generation: AtomicU64,
     notify: Notify,
 }
-
-/// The outbox workers' wake of this process. Woken by `db::outbox` when a row is written
-/// (SQLite: the worker's claim waits for the writer's turn, so it sees the commit) and,
-/// on PostgreSQL, by the `LISTEN` task on the commit of a row written by any instance.
-pub static OUTBOX: Wake = Wake::new();
 
 impl Wake {
     pub const fn new() -> Self {

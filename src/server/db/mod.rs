@@ -28,6 +28,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
+use crate::server::workers::Wake;
+
 /// A connection of either database, as the queries take it.
 pub type Conn = sqlx::AnyConnection;
 /// A connection held with, on SQLite, the process's write turn (see [`Db::begin`]).
@@ -35,6 +37,8 @@ pub type Conn = sqlx::AnyConnection;
 pub struct InTurn<C> {
     conn: C,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// SQLite: the outbox workers to wake once this transaction commits.
+    wake: Option<Arc<Wake>>,
 }
 
 /// An open read-write transaction in the write turn; dropped without [`Tx::commit`] it
@@ -46,8 +50,15 @@ pub type Tx = InTurn<Transaction<'static, Any>>;
 pub type SingleWrite = InTurn<sqlx::pool::PoolConnection<Any>>;
 
 impl Tx {
+    /// Commits; on SQLite then wakes this process's outbox workers, which look for due
+    /// rows with one read (the transaction may have queued mail or events). PostgreSQL
+    /// wakes them itself, at the commit of an outbox row only (`outbox::listen`).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.conn.commit().await
+        self.conn.commit().await?;
+        if let Some(wake) = self.wake {
+            wake.wake();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -96,6 +107,8 @@ pub struct Db {
     /// the moment the previous one finishes, instead of colliding inside SQLite, whose
     /// busy handler polls with sleeps of 1 ms and more (long latency tails under load).
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// The outbox workers of this handle ([`Db::outbox_wake`]).
+    wake: Arc<Wake>,
 }
 
 /// How often the server checkpoints a SQLite database ([`Db::checkpoint`]).
@@ -144,7 +157,7 @@ impl Db {
             }
             DbKind::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, kind, writer: Arc::default() })
+        Ok(Self { pool, kind, writer: Arc::default(), wake: Arc::default() })
     }
 
     /// Brings the schema up to date. Runs at every start; safe to run concurrently from
@@ -164,6 +177,11 @@ impl Db {
         &self.pool
     }
 
+    /// What wakes the outbox workers of this handle (see [`Wake`]).
+    pub fn outbox_wake(&self) -> &Arc<Wake> {
+        &self.wake
+    }
+
     /// A connection for reads outside a transaction.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, sqlx::Error> {
         self.pool.acquire().await
@@ -177,9 +195,10 @@ impl Db {
         match self.kind {
             DbKind::Sqlite => {
                 let turn = self.write_turn().await;
-                Ok(Tx { conn: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+                let conn = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx { conn, _turn: turn, wake: Some(Arc::clone(&self.wake)) })
             }
-            DbKind::Postgres => Ok(Tx { conn: self.pool.begin().await?, _turn: None }),
+            DbKind::Postgres => Ok(Tx { conn: self.pool.begin().await?, _turn: None, wake: None }),
         }
     }
 
@@ -187,7 +206,7 @@ impl Db {
     /// For a statement that is a whole unit of work by itself (a multi-row insert).
     pub async fn single_write(&self) -> Result<SingleWrite, sqlx::Error> {
         let turn = self.write_turn().await;
-        Ok(SingleWrite { conn: self.pool.acquire().await?, _turn: turn })
+        Ok(SingleWrite { conn: self.pool.acquire().await?, _turn: turn, wake: None })
     }
 
     /// On SQLite, this process's write turn, held by a [`Tx`] or a [`SingleWrite`];

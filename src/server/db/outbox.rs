@@ -28,19 +28,8 @@ pub async fn queue_mail(conn: &mut Conn, mail: NewMail<'_>, now: i64) -> Result<
     .bind(mail.html)
     .bind(mail.member_id)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(conn)
     .await
-    .inspect(|_| written(conn))
-}
-
-/// Tells this process's outbox workers that a row was written. On SQLite they claim in
-/// the write turn this transaction holds, so they see the row once it commits. On
-/// PostgreSQL a trigger notifies every instance at commit (`LISTEN gatehouse_outbox`); a
-/// wake now would only find the row not yet visible.
-fn written(conn: &Conn) {
-    if conn.backend_name() != "PostgreSQL" {
-        crate::server::workers::OUTBOX.wake();
-    }
 }
 
 /// A queued email claimed for delivery.
@@ -77,6 +66,27 @@ impl Outbox {
             Self::Events => "delivering",
         }
     }
+}
+
+/// Whether any row is due: one read, before a worker opens a claiming transaction (a
+/// worker is woken by every commit on SQLite).
+async fn any_due(conn: &mut Conn, outbox: Outbox, now: i64) -> Result<bool, sqlx::Error> {
+    let (table, in_flight) = (outbox.table(), outbox.in_flight());
+    let due: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM {table} WHERE status IN ('queued', '{in_flight}') AND next_attempt_at <= $1 LIMIT 1"
+    ))
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(due.is_some())
+}
+
+pub async fn mail_due(conn: &mut Conn, now: i64) -> Result<bool, sqlx::Error> {
+    any_due(conn, Outbox::Mail, now).await
+}
+
+pub async fn events_due(conn: &mut Conn, now: i64) -> Result<bool, sqlx::Error> {
+    any_due(conn, Outbox::Events, now).await
 }
 
 /// Claims up to `limit` due rows: marks them in flight with a lease, so that another
@@ -194,9 +204,8 @@ pub async fn queue_event(
     .bind(org_id)
     .bind(payload.to_string())
     .bind(now)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    written(conn);
     Ok(())
 }
 
