@@ -127,17 +127,33 @@ async fn render(State(state): State<AppState>) -> Response {
 /// A request no route matched (static files, unknown paths) is labelled `fallback`.
 pub async fn track(req: Request, next: Next) -> Response {
     if recorder_installed() {
-        let method = req.method().as_str().to_owned();
+        let method = method_label(req.method());
         let route =
             req.extensions().get::<MatchedPath>().map_or_else(|| "fallback".to_owned(), |p| p.as_str().to_owned());
         let started = std::time::Instant::now();
         let res = next.run(req).await;
-        let labels = [("method", method), ("route", route), ("status", res.status().as_u16().to_string())];
+        let labels = [("method", method.to_owned()), ("route", route), ("status", res.status().as_u16().to_string())];
         counter!(REQUESTS, &labels).increment(1);
         histogram!(REQUEST_SECONDS, &labels).record(started.elapsed().as_secs_f64());
         res
     } else {
         next.run(req).await
+    }
+}
+
+/// The standard methods by name; any other (a client may send any token) as `other`, so
+/// that nobody outside can make label values without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
 }
 

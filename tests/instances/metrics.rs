@@ -33,6 +33,11 @@ async fn metrics_count_sign_ins_joins_refusals_and_limits_by_route_pattern_on_th
         res.text().await.unwrap()
     };
     let before = scrape().await;
+    // Methods outside the standard ones are one label value, whatever their name.
+    for name in ["PURGE", "BREW", "X-ONE", "X-TWO"] {
+        let method = reqwest::Method::from_bytes(name.as_bytes()).unwrap();
+        client().request(method, app.url("/auth/login/")).send().await.unwrap();
+    }
     // Never on the public listener.
     assert_eq!(client().get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 
@@ -89,6 +94,8 @@ async fn metrics_count_sign_ins_joins_refusals_and_limits_by_route_pattern_on_th
     let login = [("method", "POST"), ("route", "/api/0/auth/login/")];
     assert_eq!(moved("gatehouse_http_request_duration_seconds_count", &login), 7.0);
     assert!(after.contains("gatehouse_http_request_duration_seconds_bucket{"), "a histogram with buckets");
+    assert_eq!(moved("gatehouse_http_requests_total", &[("method", "other")]), 4.0);
+    assert!(!after.contains("PURGE") && !after.contains("X-ONE"), "a method name from outside in a label");
     // Never a raw path or a token in a label.
     assert!(!after.contains(&token), "a token in the metrics");
     assert!(!after.contains(&format!("/accept-invite/{id}/")), "a raw path in the metrics");
