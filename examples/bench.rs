@@ -141,12 +141,10 @@ async fn main() {
     // that user, and a signed-in session for them.
     sqlx::any::install_default_drivers();
     let db = Db::connect(&url).await.unwrap();
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
     let now = db::now();
     let mut lines = String::new();
     let mut tx = db.begin().await.unwrap();
-    sqlx::query("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ('owner@bench.test', 'Owner', $1, 1, 1, 0, $2)")
-        .bind(hash).bind(now).execute(&mut *tx).await.unwrap();
+    seed_user(&mut tx, "owner@bench.test", "Owner", now).await;
     sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ('bench', 'Bench', $1)")
         .bind(now)
         .execute(&mut *tx)
@@ -157,19 +155,11 @@ async fn main() {
     let mut page = String::new();
     for i in 0..args.invites {
         let email = format!("user{i}@bench.test");
-        let user_id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'U', $2, 1, 1, 0, $3) RETURNING id")
-            .bind(&email).bind(hash).bind(now).fetch_one(&mut *tx).await.unwrap();
+        let user_id = seed_user(&mut tx, &email, "U", now).await;
         let token = InviteToken::generate();
         let member_id: i64 = sqlx::query_scalar("INSERT INTO members (organization_id, email, role, inviter_id, invite_status, token_hash, token_expires_at, created_at) VALUES (1, $1, 'member', 1, 'approved', $2, $3, $4) RETURNING id")
             .bind(&email).bind(token.hash()).bind(now + 86_400).bind(now).fetch_one(&mut *tx).await.unwrap();
-        let session = tower_sessions::session::Id::default().to_string();
-        sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
-            .bind(&session)
-            .bind(format!("{{\"uid\":{user_id}}}"))
-            .bind(now + 86_400)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let session = seed_session(&mut tx, user_id, now).await;
         lines.push_str(&format!("{session} /api/0/accept-invite/{member_id}/{}/\n", token.expose()));
         if i == 0 {
             page = format!("/accept/{member_id}/{}/", token.expose());
@@ -291,10 +281,8 @@ end
 /// (so that no limit answers instead); prints the median and the 90th percentile of each.
 async fn reset_timing(db: &Db, client: &reqwest::Client, base: &str) {
     const N: usize = 20;
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
     for i in 0..N {
-        sqlx::query("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'R', $2, 1, 1, 0, $3)")
-            .bind(format!("reset{i}@bench.test")).bind(hash).bind(db::now()).execute(db.pool()).await.unwrap();
+        seed_user(&mut db.conn().await.unwrap(), &format!("reset{i}@bench.test"), "R", db::now()).await;
     }
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..2 * N + 2 {
@@ -339,13 +327,11 @@ async fn mail_burst(db: &Db, client: &reqwest::Client, base: &str, folder: &std:
     const PER_REQUEST: usize = 50;
     let count_files = || std::fs::read_dir(folder).map(|d| d.count()).unwrap_or(0);
     let before = count_files();
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
     let now = db::now();
     let mut sessions = Vec::new();
     let mut tx = db.begin().await.unwrap();
     for o in 0..ORGS {
-        let user_id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, 'Owner', $2, 1, 1, 0, $3) RETURNING id")
-            .bind(format!("burst-owner{o}@bench.test")).bind(hash).bind(now).fetch_one(&mut *tx).await.unwrap();
+        let user_id = seed_user(&mut tx, &format!("burst-owner{o}@bench.test"), "Owner", now).await;
         let org_id: i64 = sqlx::query_scalar(
             "INSERT INTO organizations (slug, name, created_at) VALUES ($1, 'Burst', $2) RETURNING id",
         )
@@ -356,14 +342,7 @@ async fn mail_burst(db: &Db, client: &reqwest::Client, base: &str, folder: &std:
         .unwrap();
         sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES ($1, $2, 'owner', 'approved', $3, $3)")
             .bind(org_id).bind(user_id).bind(now).execute(&mut *tx).await.unwrap();
-        let session = tower_sessions::session::Id::default().to_string();
-        sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
-            .bind(&session)
-            .bind(format!("{{\"uid\":{user_id}}}"))
-            .bind(now + 86_400)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let session = seed_session(&mut tx, user_id, now).await;
         sessions.push((format!("burst{o}"), session));
     }
     tx.commit().await.unwrap();
@@ -402,4 +381,26 @@ async fn mail_burst(db: &Db, client: &reqwest::Client, base: &str, folder: &std:
         all.saturating_sub(committed).as_secs_f64(),
         delivered as f64 / all.as_secs_f64()
     );
+}
+
+/// The stored hash every seeded user has: the seeded accounts act through seeded sessions.
+const SEED_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+
+/// Inserts a verified, active user; returns its id.
+async fn seed_user(conn: &mut db::Conn, email: &str, name: &str, now: i64) -> i64 {
+    sqlx::query_scalar("INSERT INTO users (email, name, password_hash, email_verified, is_active, is_superuser, created_at) VALUES ($1, $2, $3, 1, 1, 0, $4) RETURNING id")
+        .bind(email).bind(name).bind(SEED_HASH).bind(now).fetch_one(conn).await.unwrap()
+}
+
+/// Inserts a session signed in as `user_id` for a day; returns its id (the cookie value).
+async fn seed_session(conn: &mut db::Conn, user_id: i64, now: i64) -> String {
+    let session = tower_sessions::session::Id::default().to_string();
+    sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
+        .bind(&session)
+        .bind(format!("{{\"uid\":{user_id}}}"))
+        .bind(now + 86_400)
+        .execute(conn)
+        .await
+        .unwrap();
+    session
 }
