@@ -3,7 +3,7 @@
 //! server with `wrk` on loopback. Prints the numbers; asserts nothing.
 //!
 //!   cargo run --release --example bench -- --bin target/release/gatehouse [--database postgres://…/postgres]
-//!       [--seconds N] [--invites N] [--only login|invite|accept|register|reset|mail]
+//!       [--seconds N] [--invites N] [--only login|invite|accept|register|reset|mail|webhooks]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -48,7 +48,7 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register", "reset", "mail"].contains(&value.as_str()) => {
+            "--only" if ["login", "invite", "accept", "register", "reset", "mail", "webhooks"].contains(&value.as_str()) => {
                 args.only = Some(value)
             }
             other => panic!("unknown flag {other}"),
@@ -114,28 +114,11 @@ async fn main() {
     let url = fresh_database(args.database.as_deref(), dir.path()).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(&args.bin)
-        .arg("serve")
-        .env("APP_ADDR", format!("127.0.0.1:{port}"))
-        .env("APP_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .env("LEPTOS_SITE_ROOT", &args.site)
-        .env("RUST_LOG", "error")
-        // One load generator on loopback is one client address.
-        .env("APP_REGISTER_LIMIT_PER_IP", "0")
-        // The reset scenario names a client address per request (X-Forwarded-For), so that
-        // the per-client reset limit does not cut it short.
-        .env("APP_TRUSTED_PROXIES", "127.0.0.1")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the server");
+    let mut server = start_server(&args, port, dir.path(), &url);
     let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&client, &base).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = memory(server.id());
 
     // Seed: one owner and organization; per invite a user, a pending invite addressed to
     // that user, and a signed-in session for them.
@@ -270,9 +253,188 @@ end
     if args.runs("mail") {
         mail_burst(&db, &client, &base, &dir.path().join("mail")).await;
     }
+    if args.runs("webhooks") {
+        webhooks(&args, &db, &client, &base, dir.path(), &url).await;
+    }
+    let after = memory(server.id());
+    println!("memory of the server process (first instance)");
+    println!("  idle after start  RSS {:.1} MB", idle.0);
+    println!("  after the runs    RSS {:.1} MB, peak (VmHWM) {:.1} MB", after.0, after.1);
     db.close().await;
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// Starts the release server on `port` with the benchmark's settings.
+fn start_server(args: &Args, port: u16, dir: &std::path::Path, url: &str) -> std::process::Child {
+    Command::new(&args.bin)
+        .arg("serve")
+        .env("APP_ADDR", format!("127.0.0.1:{port}"))
+        .env("APP_DATA_DIR", dir)
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ROOT", &args.site)
+        .env("RUST_LOG", "error")
+        // One load generator on loopback is one client address.
+        .env("APP_REGISTER_LIMIT_PER_IP", "0")
+        // The reset scenario names a client address per request (X-Forwarded-For), so that
+        // the per-client reset limit does not cut it short.
+        .env("APP_TRUSTED_PROXIES", "127.0.0.1")
+        // The webhook scenario's receiver listens on loopback.
+        .env("APP_OUTBOUND_ALLOWLIST", "127.0.0.1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the server")
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The resident set and its peak (VmRSS, VmHWM) of process `pid`, in MB.
+fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
+/// SPEC §8: webhook throughput and latency. A receiver in this process answers 204; an
+/// endpoint subscribed to `member.role_changed`; role changes (each one event, each a
+/// different member) sent at a fixed rate, open loop (at most 256 in flight), to one
+/// instance or alternately to two on the same database. Prints the events delivered per
+/// second and the p50/p99 time from the change's commit (its request's answer) to the
+/// receiver having the delivery.
+async fn webhooks(args: &Args, db: &Db, client: &reqwest::Client, base: &str, dir: &std::path::Path, url: &str) {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    type Arrivals = Arc<Mutex<HashMap<i64, Instant>>>;
+    const SECONDS: u64 = 5;
+    let rates = [100u64, 1000];
+    let arrivals: Arrivals = Arc::default();
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_url = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let seen = arrivals.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                let at = Instant::now();
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Some(id) = v["data"]["member"]["id"].as_i64() {
+                    seen.lock().unwrap().entry(id).or_insert(at);
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(receiver, app).await.unwrap() });
+
+    // One organization with an owner and a member per event to make.
+    let total: u64 = rates.iter().map(|r| r * SECONDS).sum::<u64>() * 2;
+    let now = db::now();
+    let mut tx = db.begin().await.unwrap();
+    let owner = seed_user(&mut tx, "hooks-owner@bench.test", "Owner", now).await;
+    let org_id: i64 = sqlx::query_scalar("INSERT INTO organizations (slug, name, created_at) VALUES ('hooks', 'Hooks', $1) RETURNING id")
+        .bind(now).fetch_one(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES ($1, $2, 'owner', 'approved', $3, $3)")
+        .bind(org_id).bind(owner).bind(now).execute(&mut *tx).await.unwrap();
+    let session = seed_session(&mut tx, owner, now).await;
+    let mut member_ids = Vec::new();
+    for i in 0..total {
+        let user = seed_user(&mut tx, &format!("hooked{i}@bench.test"), "M", now).await;
+        let id: i64 = sqlx::query_scalar("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES ($1, $2, 'member', 'approved', $3, $3) RETURNING id")
+            .bind(org_id).bind(user).bind(now).fetch_one(&mut *tx).await.unwrap();
+        member_ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    let cookie = format!("gatehouse_session={session}");
+    let created = client
+        .post(format!("{base}/api/0/organizations/hooks/webhooks/"))
+        .header("Cookie", &cookie)
+        .json(&serde_json::json!({"url": receiver_url, "events": ["member.role_changed"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "create the endpoint: {:?}", created.text().await);
+
+    // The second instance, on the same database (and, for SQLite, the same file and secret).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let second_base = format!("http://127.0.0.1:{port}");
+    let mut second = start_server(args, port, dir, url);
+    wait_ready(client, &second_base).await;
+
+    let mut next_member = member_ids.into_iter();
+    println!("webhooks: one endpoint on a local receiver, member.role_changed events, {SECONDS}s per run");
+    for instances in [1usize, 2] {
+        for rate in rates {
+            let targets: Vec<String> = if instances == 1 { vec![base.to_owned()] } else { vec![base.to_owned(), second_base.clone()] };
+            let ids: Vec<i64> = next_member.by_ref().take((rate * SECONDS) as usize).collect();
+            let committed: Arrivals = Arc::default();
+            let in_flight = Arc::new(tokio::sync::Semaphore::new(256));
+            let started = Instant::now();
+            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sent = tokio::task::JoinSet::new();
+            for (n, id) in ids.iter().copied().enumerate() {
+                ticks.tick().await;
+                let permit = in_flight.clone().acquire_owned().await.unwrap();
+                let request = client
+                    .put(format!("{}/api/0/organizations/hooks/members/{id}/", targets[n % targets.len()]))
+                    .header("Cookie", &cookie)
+                    .json(&serde_json::json!({"role": "manager"}));
+                let committed = committed.clone();
+                sent.spawn(async move {
+                    let ok = request.send().await.is_ok_and(|r| r.status().is_success());
+                    if ok {
+                        committed.lock().unwrap().insert(id, Instant::now());
+                    }
+                    drop(permit);
+                });
+            }
+            while sent.join_next().await.is_some() {}
+            let sending = started.elapsed();
+            let made = committed.lock().unwrap().len();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let delivered = || ids.iter().filter(|id| arrivals.lock().unwrap().contains_key(id)).count();
+            while delivered() < made && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let arrived = arrivals.lock().unwrap();
+            let committed = committed.lock().unwrap();
+            let mut latencies: Vec<f64> = committed
+                .iter()
+                .filter_map(|(id, at)| arrived.get(id).map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0))
+                .collect();
+            latencies.sort_by(f64::total_cmp);
+            let last = ids.iter().filter_map(|id| arrived.get(id)).max().copied().unwrap_or(started);
+            let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+            println!(
+                "  {instances} instance(s), asked {rate}/s: {made} changes in {:.2}s ({:.0}/s), {} delivered in {:.2}s ({:.0}/s); commit → receiver p50 {:.1} ms, p99 {:.1} ms",
+                sending.as_secs_f64(),
+                made as f64 / sending.as_secs_f64(),
+                latencies.len(),
+                last.duration_since(started).as_secs_f64(),
+                latencies.len() as f64 / last.duration_since(started).as_secs_f64(),
+                pct(0.5),
+                pct(0.99),
+            );
+        }
+    }
+    let _ = second.kill();
+    let _ = second.wait();
 }
 
 /// SPEC §4.5: a password-reset request takes the same time whether or not the address has

@@ -31,7 +31,7 @@ use self::join_link::JoinLinkPage;
 use self::layout::{Layout, NotFound};
 use self::orgs::{
     AuditLogPage, AuthProviderPage, JoinRequestPage, MembersPage, NewOrganizationPage, OrgSettingsPage,
-    OrganizationPage,
+    OrganizationPage, WebhooksPage,
 };
 
 /// The HTML document around the app (server side only).
@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organizations/:slug/audit-log/") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/settings/") view=OrgSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/organizations/:slug/settings/auth/") view=AuthProviderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organizations/:slug/settings/webhooks/") view=WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/join-request/:slug/") view=JoinRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/2fa/") view=TwoFactorPage ssr=SsrMode::Async/>
                     <Route path=path!("/auth/verify-email/:token/") view=VerifyEmailPage ssr=SsrMode::Async/>

@@ -459,3 +459,113 @@ impl JoinLinkPageView {
         }
     }
 }
+
+/// Why an endpoint receives deliveries or not, as its owner reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    Enabled,
+    /// Turned off by an owner.
+    Disabled,
+    /// The receiver answered `410 Gone`.
+    Gone,
+    /// Every attempt failed for five days.
+    Failing,
+}
+
+impl WebhookState {
+    /// The machine name (`enabled`, `disabled`, `gone`, `failing`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+            Self::Gone => "gone",
+            Self::Failing => "failing",
+        }
+    }
+
+    /// The words a person reads for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Disabled => "Disabled by you",
+            Self::Gone => "Disabled: answered 410 Gone",
+            Self::Failing => "Disabled: failing for 5 days",
+        }
+    }
+}
+
+/// One attempt at sending a delivery, times written out (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookAttemptView {
+    /// "2026-11-30 09:12:05 UTC".
+    pub at: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub date: String,
+    /// The HTTP status answered, when an answer came.
+    pub status: Option<i64>,
+    /// Why no answer came (`unreachable`, `not allowed`, `bad answer`, `timed out`).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// The start of the answer's body (at most 1 KiB).
+    pub response: String,
+}
+
+/// A delivery of one event to one endpoint, with its attempts (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDeliveryView {
+    pub id: i64,
+    /// The `webhook-id` header, the same on every attempt: `msg_…`.
+    pub webhook_id: String,
+    pub event_type: String,
+    /// `queued`, `delivering`, `delivered` or `failed`.
+    pub state: String,
+    /// When it was made, "2026-11-30 09:12:05 UTC", and as RFC 3339.
+    pub created: String,
+    pub date: String,
+    /// When the next attempt is due, while one is.
+    pub next_attempt: Option<String>,
+    pub log: Vec<WebhookAttemptView>,
+    /// Whether it may be sent again now (its endpoint enabled, no attempt under way).
+    pub can_redeliver: bool,
+}
+
+/// A webhook endpoint as its owners see it (never its secret), with its newest deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub state: WebhookState,
+    /// Since when every attempt has failed (UTC), if it has.
+    pub failing_since: Option<String>,
+    /// Until when the secret replaced by the last rotation still signs (UTC).
+    pub previous_secret_until: Option<String>,
+    /// When it was added, `YYYY-MM-DD` (UTC).
+    pub created_on: String,
+    /// The newest deliveries, newest first.
+    pub deliveries: Vec<WebhookDeliveryView>,
+    /// There are older deliveries than those listed.
+    pub more_deliveries: bool,
+}
+
+/// A signing secret just made (an endpoint added or its secret rotated): shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWebhookSecretView {
+    pub endpoint_id: i64,
+    pub url: String,
+    /// `whsec_…`.
+    pub secret: String,
+}
+
+/// The webhooks page of an organization (owners, SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhooksPageView {
+    pub slug: String,
+    pub org_name: String,
+    /// The event types an endpoint may ask for, in the order the form lists them.
+    pub event_types: Vec<String>,
+    /// Newest first.
+    pub endpoints: Vec<WebhookView>,
+    pub new_secret: Option<NewWebhookSecretView>,
+}

@@ -7,6 +7,7 @@ use clap::Args;
 use url::Url;
 
 use super::domain::outbound::Allowlist;
+use super::domain::webhook::RetrySchedule;
 use super::domain::RegistrationMode;
 use super::http::client_ip::TrustedProxies;
 
@@ -102,6 +103,16 @@ pub struct Config {
     /// private: a separate listener so that metrics are never public by accident.
     #[arg(long = "metrics-addr", env = "APP_METRICS_ADDR", global = true)]
     pub metrics_addr: Option<SocketAddr>,
+
+    /// Webhook retry delays in seconds, comma-separated (SPEC §8): after the first failed
+    /// attempt the next comes 5 s later, then 5 min, and so on; then the delivery has failed.
+    #[arg(
+        long = "webhook-retry-schedule",
+        env = "APP_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5,300,1800,7200,18000,36000,36000",
+        global = true
+    )]
+    pub webhook_retry_schedule: RetrySchedule,
 
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "APP_LOG_FORMAT", default_value = "text", global = true)]

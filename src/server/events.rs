@@ -1,5 +1,5 @@
-//! Domain events (SPEC §8): delivered from the event outbox to in-process subscribers,
-//! at least once, with retries.
+//! Domain events (SPEC §8): delivered from the event outbox to in-process subscribers (the
+//! getting-started checklist, the webhooks' fan-out), at least once, with retries.
 
 use super::db::{self, organizations, outbox, Db};
 use super::{metrics, workers};
@@ -9,16 +9,20 @@ const MAX_ATTEMPTS: i64 = 10;
 /// How many events one round claims.
 const BATCH: i64 = 50;
 
-/// The in-process subscribers. Each must be idempotent: an event may come twice.
+/// The in-process subscribers, in one place. Each must be idempotent: an event may come
+/// twice.
 async fn dispatch(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> {
-    match event.event.as_str() {
-        // The getting-started checklist: "Invite your team" is done once an invitee joins.
-        "member.joined" if event.payload["viaInvite"] == true => {
-            let mut conn = db.conn().await?;
-            organizations::mark_first_invitee_joined(&mut conn, event.organization_id, db::now()).await
-        }
-        _ => Ok(()),
+    checklist(db, event).await?;
+    super::webhooks::fan_out(db, event).await
+}
+
+/// The getting-started checklist: "Invite your team" is done once an invitee joins.
+async fn checklist(db: &Db, event: &outbox::EventRow) -> Result<(), sqlx::Error> {
+    if event.event == "member.joined" && event.payload["viaInvite"] == true {
+        let mut conn = db.conn().await?;
+        organizations::mark_first_invitee_joined(&mut conn, event.organization_id, db::now()).await?;
     }
+    Ok(())
 }
 
 /// Delivers up to [`BATCH`] due events once; returns how many were claimed (a full batch

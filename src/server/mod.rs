@@ -20,4 +20,5 @@ pub mod server_fns;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod webhooks;
 pub mod workers;

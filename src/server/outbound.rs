@@ -1,5 +1,5 @@
 //! The HTTP client for requests an organization configured (SPEC §9.9): its identity
-//! provider's discovery, key set, token and UserInfo endpoints (and, later, webhooks).
+//! provider's discovery, key set, token and UserInfo endpoints, and its webhooks.
 //!
 //! Such URLs come from outside — an owner types the issuer, the provider's discovery
 //! document names the rest — so, unguarded, they let an organization owner aim the server
@@ -173,6 +173,24 @@ fn check_url(allow: &Allowlist, url: &Url) -> Result<(), OutboundError> {
         Some(url::Host::Ipv6(ip)) => ip.into(),
     };
     allow.check(None, ip).map_err(|reason| NotAllowed { destination: ip.to_string(), reason }.into())
+}
+
+/// Whether the host of `url` resolves only to addresses the allowlist accepts: the check
+/// an owner gets when saving a URL (every request is checked again as it connects). A name
+/// that does not resolve (yet), or not within 3 s, passes.
+pub async fn resolves_allowed(allow: &Allowlist, url: &str) -> Result<(), Blocked> {
+    let Ok(url) = Url::parse(url) else { return Ok(()) };
+    let Some(url::Host::Domain(host)) = url.host() else { return Ok(()) };
+    if allow.allows_host(host) {
+        return Ok(());
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((host, port))).await;
+    let Ok(Ok(found)) = lookup else { return Ok(()) };
+    for addr in found {
+        allow.check(Some(host), addr.ip())?;
+    }
+    Ok(())
 }
 
 /// The guarded client (cheap to clone; one connection pool).

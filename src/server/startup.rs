@@ -146,6 +146,8 @@ impl Server {
         background.push(self.state.workers.supervise("mail", move |beat| mailer.clone().run(db.clone(), beat)));
         let db = self.state.db.clone();
         background.push(self.state.workers.supervise("events", move |beat| super::events::run(db.clone(), beat)));
+        let state = self.state.clone();
+        background.push(self.state.workers.supervise("webhooks", move |beat| super::webhooks::run(state.clone(), beat)));
         if let Some(listener) = self.metrics {
             tracing::info!(addr = %listener.local_addr()?, "metrics listening");
             background.push(tokio::spawn(super::metrics::serve(listener, self.state.clone())));

@@ -41,6 +41,9 @@ pub struct Options {
     pub hash_queue: Option<usize>,
     /// Reach a PostgreSQL database through a [`Link`] the test can cut (`TestApp::db_link`).
     pub database_link: bool,
+    /// `APP_WEBHOOK_RETRY_SCHEDULE`: seconds between webhook attempts (`"1,1"`: three
+    /// attempts a second apart); unset = the default schedule.
+    pub webhook_retry_schedule: Option<&'static str>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -77,6 +80,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         config.outbound_allowlist = options.outbound_allowlist.unwrap_or("127.0.0.1").parse().unwrap();
         config.trusted_proxies = options.trusted_proxies.unwrap_or_default().parse().unwrap();
         config.password_hash_queue = options.hash_queue;
+        if let Some(schedule) = options.webhook_retry_schedule {
+            config.webhook_retry_schedule =
+                schedule.parse().unwrap_or_else(|_| panic!("a retry schedule: {schedule:?}"));
+        }
         let state = startup::build_state(config).await.expect("state");
         match Server::bind(state.clone()).await {
             Ok(server) => break (state, server),

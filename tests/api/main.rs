@@ -26,3 +26,4 @@ mod self_service;
 mod session_life;
 mod sso;
 mod ways_in;
+mod webhooks;

@@ -1,16 +1,16 @@
 //! Two instances on one database (SPEC §10): sessions, limits, accepts, the last-owner
-//! rule and the mail outbox hold across processes; a killed instance leaves no partial
-//! state and its queued work is delivered.
+//! rule, the mail outbox and webhook deliveries hold across processes; a killed instance
+//! leaves no partial state and its queued work (mail, events, webhooks) is delivered.
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{call, client, invite, sql_i64, user, Shared};
+use super::{call, client, invite, sql_i64, until_none, user, Receiver, Shared};
 
 const LEAVE: &str = "/api/0/organizations/acme/members/me/";
 
 #[tokio::test]
-async fn two_instances_share_sessions_limits_accepts_the_last_owner_rule_and_the_mail_outbox() {
+async fn two_instances_share_sessions_limits_accepts_the_last_owner_rule_the_mail_outbox_and_webhooks() {
     let shared = Shared::new().await;
     let (a, b) = (shared.start(false).await, shared.start(false).await);
 
@@ -69,8 +69,11 @@ async fn two_instances_share_sessions_limits_accepts_the_last_owner_rule_and_the
                   WHERE o.slug = 'acme' AND m.role = 'owner' AND m.user_id IS NOT NULL";
     assert_eq!(sql_i64(&db, owners).await, 1);
 
-    // Each mail once: 30 invites through both instances while both mail workers run.
+    // Each mail and each webhook once: 30 invites through both instances while both
+    // instances' workers run.
     let (owner, at_owner) = if left_a.0 == StatusCode::NO_CONTENT { (&carl, &b) } else { (&olive, &a) };
+    let receiver = Receiver::start().await;
+    receiver.subscribe(owner, at_owner, "acme", &["member.invited"]).await;
     let mut ids = Vec::new();
     for i in 0..30 {
         let at = if i % 2 == 0 {
@@ -97,16 +100,29 @@ async fn two_instances_share_sessions_limits_accepts_the_last_owner_rule_and_the
         assert_eq!(mails.iter().filter(|m| m.contains(&needle)).count(), 1, "invite {id} mailed once");
     }
     assert_eq!(mails.len() as i64, sql_i64(&db, "SELECT COUNT(*) FROM mail_outbox").await, "one file per mail");
+    until_none(&db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status <> 'delivered'", 10).await;
+    let guests = "FROM webhook_deliveries d JOIN event_outbox e ON e.id = d.event_id \
+                  WHERE e.event = 'member.invited' AND e.payload LIKE '%guest%'";
+    let once = format!("SELECT COUNT(*) {guests} AND d.status = 'delivered' AND d.attempts = 1");
+    assert_eq!(sql_i64(&db, &once).await, 30, "one delivery per invite, claimed once");
+    let ids: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT d.msg_id {guests}")).fetch_all(db.pool()).await.unwrap();
+    let got = receiver.got();
+    assert!(ids.iter().all(|id| got.get(id) == Some(&1)), "each delivered once: {got:?}");
+    assert!(got.values().all(|n| *n == 1), "nothing twice: {got:?}");
     db.close().await;
 }
 
 #[tokio::test]
-async fn an_instance_killed_mid_burst_leaves_no_partial_state_and_its_queued_mail_goes_out_after_restart() {
+async fn an_instance_killed_mid_burst_leaves_no_partial_state_and_its_queued_work_goes_out_after_restart() {
     let shared = Shared::new().await;
     let mut a = shared.start(false).await;
     let olive = user(&a, "olive@example.com").await;
     let org = json!({"name": "Acme", "slug": "acme"});
     assert_eq!(call(&olive, &a, "POST", "/api/0/organizations/", Some(org)).await.0, StatusCode::CREATED);
+    // Webhook deliveries are under way too when the process dies.
+    let receiver = Receiver::start().await;
+    receiver.subscribe(&olive, &a, "acme", &["member.invited", "member.joined"]).await;
     // Invitees with accounts and their invite links, ready to accept.
     let mut ready = Vec::new();
     for i in 0..20 {
@@ -187,12 +203,20 @@ async fn an_instance_killed_mid_burst_leaves_no_partial_state_and_its_queued_mai
     let members = sql_i64(&db, "SELECT COUNT(*) FROM members WHERE user_id IS NOT NULL AND role <> 'owner'").await;
     assert_eq!(joined, members, "one member.joined event per accept");
 
+    // A delivery only for an event that exists (deliveries are made from events).
+    let orphans = "SELECT COUNT(*) FROM webhook_deliveries d WHERE NOT EXISTS \
+                   (SELECT 1 FROM event_outbox e WHERE e.id = d.event_id)";
+    assert_eq!(sql_i64(&db, orphans).await, 0, "webhook deliveries without their event");
+
     // Restarted, the instance sends everything that was queued, and takes over what the
-    // killed one had leased once its lease ends (a lease is 2 minutes: shortened here).
-    sqlx::query("UPDATE mail_outbox SET next_attempt_at = 0 WHERE status = 'sending'")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    // killed one had leased once its lease ends (leases of minutes: shortened here).
+    for leased in [
+        "UPDATE mail_outbox SET next_attempt_at = 0 WHERE status = 'sending'",
+        "UPDATE event_outbox SET next_attempt_at = 0 WHERE status = 'delivering'",
+        "UPDATE webhook_deliveries SET next_attempt_at = 0 WHERE status = 'delivering'",
+    ] {
+        sqlx::query(leased).execute(db.pool()).await.unwrap();
+    }
     let _b = shared.start(false).await;
     let unsent = "SELECT COUNT(*) FROM mail_outbox WHERE status <> 'sent'";
     for _ in 0..300 {
@@ -204,5 +228,15 @@ async fn an_instance_killed_mid_burst_leaves_no_partial_state_and_its_queued_mai
     assert_eq!(sql_i64(&db, unsent).await, 0, "everything queued is sent after the restart");
     let files = shared.mails().len() as i64;
     assert!(files >= sql_i64(&db, "SELECT COUNT(*) FROM mail_outbox").await, "each mail has its file");
+    // Every event went to the webhook, and every delivery reached the receiver.
+    until_none(&db, "SELECT COUNT(*) FROM event_outbox WHERE status <> 'delivered'", 15).await;
+    until_none(&db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status <> 'delivered'", 15).await;
+    let events = "SELECT COUNT(*) FROM event_outbox e WHERE e.event IN ('member.invited', 'member.joined') \
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'delivered')";
+    assert_eq!(sql_i64(&db, events).await, 0, "every event delivered to the webhook after the restart");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT msg_id FROM webhook_deliveries").fetch_all(db.pool()).await.unwrap();
+    let got = receiver.got();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| got.contains_key(id)), "each delivery reached the receiver at least once");
     db.close().await;
 }

@@ -81,6 +81,9 @@ impl Shared {
             .env("APP_DATA_DIR", self.dir.path())
             .env("DATABASE_URL", &self.database_url)
             .env("APP_REGISTER_LIMIT_PER_IP", "0")
+            // Webhook receivers of the tests listen on loopback; retries come quickly.
+            .env("APP_OUTBOUND_ALLOWLIST", "127.0.0.1")
+            .env("APP_WEBHOOK_RETRY_SCHEDULE", "1,1,1")
             .env("RUST_LOG", "warn")
             .env_remove("APP_METRICS_ADDR")
             .stdout(Stdio::null())
@@ -194,6 +197,58 @@ pub async fn invite(client: &Client, at: &Instance, slug: &str, email: &str, rol
     let (status, answer) = call(client, at, "POST", &format!("/api/0/organizations/{slug}/members/"), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "invite {email}: {answer}");
     answer["id"].as_i64().unwrap()
+}
+
+/// A webhook receiver on loopback: counts the deliveries it got by `webhook-id` and answers
+/// 204.
+pub struct Receiver {
+    pub url: String,
+    got: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Default::default();
+        let counted = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let counted = counted.clone();
+                async move {
+                    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    *counted.lock().unwrap().entry(id).or_default() += 1;
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, got }
+    }
+
+    /// How many times each `webhook-id` came.
+    pub fn got(&self) -> std::collections::HashMap<String, usize> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Adds an endpoint for `events` of `slug` pointing here, as `owner` through `at`.
+    pub async fn subscribe(&self, owner: &Client, at: &Instance, slug: &str, events: &[&str]) {
+        let body = json!({"url": self.url, "events": events});
+        let (status, answer) =
+            call(owner, at, "POST", &format!("/api/0/organizations/{slug}/webhooks/"), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "webhook endpoint: {answer}");
+    }
+}
+
+/// Waits (up to `secs`) until `sql` counts nothing.
+pub async fn until_none(db: &gatehouse::server::db::Db, sql: &str, secs: u64) {
+    for _ in 0..secs * 20 {
+        if sql_i64(db, sql).await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// One number from the database.

@@ -1,5 +1,5 @@
 //! Organization pages: create, home, members (invites, roles, removal, teams, leaving),
-//! settings (and the ownership transfer), single sign-on, audit log (SPEC §2, §5). One page a file; this module holds what they share: the slug
+//! settings (and the ownership transfer), single sign-on, webhooks, audit log (SPEC §2, §5, §8). One page a file; this module holds what they share: the slug
 //! of the address, the refusal shown in place of a page and the organization's tabs.
 
 mod actions;
@@ -13,6 +13,7 @@ mod members;
 mod settings;
 mod sso;
 mod teams;
+mod webhooks;
 
 pub use actions::*;
 pub use audit::AuditLogPage;
@@ -23,6 +24,7 @@ pub use manage::*;
 pub use members::MembersPage;
 pub use settings::OrgSettingsPage;
 pub use sso::{auth_provider, AuthProviderPage, RemoveAuthProvider, SaveAuthProvider};
+pub use webhooks::WebhooksPage;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -71,6 +73,7 @@ fn org_nav(slug: &str, role: Role, can_invite: bool, current: &'static str) -> i
             {can_invite.then(|| link("Settings", format!("/organizations/{slug}/settings/")))}
             {can_invite.then(|| link("Audit log", format!("/organizations/{slug}/audit-log/")))}
             {(role == Role::Owner).then(|| link("Single sign-on", format!("/organizations/{slug}/settings/auth/")))}
+            {(role == Role::Owner).then(|| link("Webhooks", format!("/organizations/{slug}/settings/webhooks/")))}
         </nav>
     }
 }

@@ -1,5 +1,5 @@
 //! Secrets the server must read back (identity providers' client secrets, users' TOTP
-//! secrets), sealed at rest with ChaCha20-Poly1305 under keys derived from
+//! secrets, webhook signing secrets), sealed at rest with ChaCha20-Poly1305 under keys derived from
 //! `APP_SECRET_KEY`, one per purpose.
 //!
 //! The owner's id (organization, user) is the associated data: a sealed value copied into
@@ -37,6 +37,12 @@ impl SealingKey {
     /// The key for users' TOTP secrets (SPEC §6), sealed with the user id as associated data.
     pub fn totp(instance_secret: &[u8]) -> Self {
         Self::derive_for(instance_secret, b"gatehouse/totp-secret/v1")
+    }
+
+    /// The key for webhook endpoints' signing secrets (SPEC §8), sealed with the endpoint
+    /// id as associated data.
+    pub fn webhooks(instance_secret: &[u8]) -> Self {
+        Self::derive_for(instance_secret, b"gatehouse/webhook-secret/v1")
     }
 
     fn derive_for(instance_secret: &[u8], label: &[u8]) -> Self {

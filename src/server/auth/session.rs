@@ -146,16 +146,40 @@ pub async fn take_bulk_outcome(session: &Session, slug: &str) -> SessionResult<O
 const CREATED_JOIN_LINK: &str = "created_join_link";
 
 pub async fn set_created_join_link(session: &Session, org_id: i64, link_id: i64) -> SessionResult<()> {
-    session.insert(CREATED_JOIN_LINK, (org_id, link_id)).await
+    set_shown_once(session, CREATED_JOIN_LINK, org_id, link_id).await
 }
 
 /// Takes the link just created in organization `org_id` (another organization's page
 /// leaves it).
 pub async fn take_created_join_link(session: &Session, org_id: i64) -> SessionResult<Option<i64>> {
-    if session.get::<(i64, i64)>(CREATED_JOIN_LINK).await?.is_none_or(|(org, _)| org != org_id) {
+    take_shown_once(session, CREATED_JOIN_LINK, org_id).await
+}
+
+/// The webhook endpoint whose secret was just made (created or rotated) in this session,
+/// by id only: the webhooks page shows the secret once, opened again from the database.
+const NEW_WEBHOOK_SECRET: &str = "new_webhook_secret";
+
+pub async fn set_new_webhook_secret(session: &Session, org_id: i64, endpoint_id: i64) -> SessionResult<()> {
+    set_shown_once(session, NEW_WEBHOOK_SECRET, org_id, endpoint_id).await
+}
+
+pub async fn take_new_webhook_secret(session: &Session, org_id: i64) -> SessionResult<Option<i64>> {
+    take_shown_once(session, NEW_WEBHOOK_SECRET, org_id).await
+}
+
+/// Remembers, under `key`, a thing of organization `org_id` that the next page of that
+/// organization shows once.
+async fn set_shown_once(session: &Session, key: &str, org_id: i64, id: i64) -> SessionResult<()> {
+    session.insert(key, (org_id, id)).await
+}
+
+/// Takes what [`set_shown_once`] remembered, when it belongs to organization `org_id`
+/// (another organization's page leaves it).
+async fn take_shown_once(session: &Session, key: &str, org_id: i64) -> SessionResult<Option<i64>> {
+    if session.get::<(i64, i64)>(key).await?.is_none_or(|(org, _)| org != org_id) {
         return Ok(None);
     }
-    Ok(remove_if_present::<(i64, i64)>(session, CREATED_JOIN_LINK).await?.map(|(_, id)| id))
+    Ok(remove_if_present::<(i64, i64)>(session, key).await?.map(|(_, id)| id))
 }
 
 /// A login that passed the password and waits for the second factor (SPEC §6): the user

@@ -588,10 +588,20 @@ pub async fn approve_request(
 
 /// The addresses of an organization's owners and managers (who hear about requests).
 pub async fn admin_emails(conn: &mut Conn, org_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    emails_of_roles(conn, org_id, "'owner', 'manager'").await
+}
+
+/// The addresses of an organization's owners (who hear about its webhooks).
+pub async fn owner_emails(conn: &mut Conn, org_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    emails_of_roles(conn, org_id, "'owner'").await
+}
+
+/// The addresses of the active members holding one of `roles` (a fixed SQL list).
+async fn emails_of_roles(conn: &mut Conn, org_id: i64, roles: &'static str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
         "SELECT u.email FROM members m JOIN users u ON u.id = m.user_id \
-         WHERE m.organization_id = $1 AND m.role IN ('owner', 'manager') AND u.is_active = 1 ORDER BY u.id",
-    )
+         WHERE m.organization_id = $1 AND m.role IN ({roles}) AND u.is_active = 1 ORDER BY u.id"
+    ))
     .bind(org_id)
     .fetch_all(conn)
     .await

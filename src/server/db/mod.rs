@@ -20,6 +20,7 @@ pub mod sso;
 pub mod teams;
 pub mod two_factor;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

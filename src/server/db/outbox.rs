@@ -1,5 +1,6 @@
-//! The mail and event outboxes (SPEC §8): rows written in the transaction that causes
-//! them, claimed and delivered afterwards by background workers.
+//! The outboxes (SPEC §8): mail and events, rows written in the transaction that causes
+//! them, and webhook deliveries, made from events; each claimed and delivered afterwards
+//! by background workers.
 
 use sqlx::Row;
 
@@ -43,12 +44,13 @@ pub struct MailRow {
     pub attempts: i64,
 }
 
-/// The two outbox tables, which share their delivery columns (`status`, `attempts`,
+/// The outbox tables, which share their delivery columns (`status`, `attempts`,
 /// `next_attempt_at`, `last_error`).
 #[derive(Clone, Copy)]
 enum Outbox {
     Mail,
     Events,
+    Webhooks,
 }
 
 impl Outbox {
@@ -56,6 +58,7 @@ impl Outbox {
         match self {
             Self::Mail => "mail_outbox",
             Self::Events => "event_outbox",
+            Self::Webhooks => "webhook_deliveries",
         }
     }
 
@@ -63,7 +66,7 @@ impl Outbox {
     fn in_flight(self) -> &'static str {
         match self {
             Self::Mail => "sending",
-            Self::Events => "delivering",
+            Self::Events | Self::Webhooks => "delivering",
         }
     }
 }
@@ -87,6 +90,10 @@ pub async fn mail_due(conn: &mut Conn, now: i64) -> Result<bool, sqlx::Error> {
 
 pub async fn events_due(conn: &mut Conn, now: i64) -> Result<bool, sqlx::Error> {
     any_due(conn, Outbox::Events, now).await
+}
+
+pub async fn webhooks_due(conn: &mut Conn, now: i64) -> Result<bool, sqlx::Error> {
+    any_due(conn, Outbox::Webhooks, now).await
 }
 
 /// Claims up to `limit` due rows: marks them in flight with a lease, so that another
@@ -217,6 +224,7 @@ pub struct EventRow {
     pub organization_id: i64,
     pub payload: serde_json::Value,
     pub attempts: i64,
+    pub created_at: i64,
 }
 
 /// Claims due events (see [`claim`]).
@@ -226,7 +234,7 @@ pub async fn claim_events(
     lease_secs: i64,
     limit: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    claim(conn, Outbox::Events, "id, event, organization_id, payload, attempts", now, lease_secs, limit)
+    claim(conn, Outbox::Events, "id, event, organization_id, payload, attempts, created_at", now, lease_secs, limit)
         .await?
         .iter()
         .map(|row| {
@@ -236,9 +244,47 @@ pub async fn claim_events(
                 organization_id: row.try_get("organization_id")?,
                 payload: serde_json::from_str(&row.try_get::<String, _>("payload")?).unwrap_or_default(),
                 attempts: row.try_get("attempts")?,
+                created_at: row.try_get("created_at")?,
             })
         })
         .collect()
+}
+
+/// A webhook delivery claimed for an attempt.
+#[derive(Debug, Clone)]
+pub struct WebhookRow {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub msg_id: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Claims due webhook deliveries (see [`claim`]).
+pub async fn claim_webhooks(
+    conn: &mut Conn,
+    now: i64,
+    lease_secs: i64,
+    limit: i64,
+) -> Result<Vec<WebhookRow>, sqlx::Error> {
+    claim(conn, Outbox::Webhooks, "id, endpoint_id, msg_id, body, attempts", now, lease_secs, limit)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(WebhookRow {
+                id: row.try_get("id")?,
+                endpoint_id: row.try_get("endpoint_id")?,
+                msg_id: row.try_get("msg_id")?,
+                body: row.try_get("body")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// Records a failed webhook attempt (see [`failed`]).
+pub async fn webhook_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
+    failed(conn, Outbox::Webhooks, id, error, retry_at).await
 }
 
 pub async fn event_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
@@ -296,10 +342,10 @@ pub struct Backlog {
     pub oldest_age_secs: i64,
 }
 
-/// The backlog of each outbox (`mail`, `events`), for the metrics.
+/// The backlog of each outbox (`mail`, `events`, `webhooks`), for the metrics.
 pub async fn backlog(conn: &mut Conn, now: i64) -> Result<Vec<Backlog>, sqlx::Error> {
     let mut all = Vec::new();
-    for (name, outbox) in [("mail", Outbox::Mail), ("events", Outbox::Events)] {
+    for (name, outbox) in [("mail", Outbox::Mail), ("events", Outbox::Events), ("webhooks", Outbox::Webhooks)] {
         let (table, in_flight) = (outbox.table(), outbox.in_flight());
         let (depth, oldest): (i64, Option<i64>) = sqlx::query_as(&format!(
             "SELECT COUNT(*), MIN(created_at) FROM {table} WHERE status IN ('queued', '{in_flight}')"

@@ -79,6 +79,15 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "sso.disable" => format!("{actor} turned single sign-on off"),
         "sso.identity-link" => format!("{actor} linked an identity at the organization's provider"),
         "sso.identity-unlink" => format!("{actor} unlinked their identity at the organization's provider"),
+        "webhook.create" => format!("{actor} added the webhook endpoint {}", text("url")),
+        "webhook.update" => format!("{actor} changed the webhook endpoint {}", text("url")),
+        "webhook.delete" => format!("{actor} deleted the webhook endpoint {}", text("url")),
+        "webhook.rotate-secret" => format!("{actor} made a new secret for webhook endpoint #{}", number("webhook")),
+        "webhook.redeliver" => format!("{actor} redelivered delivery #{} of webhook endpoint #{}", number("delivery"), number("webhook")),
+        "webhook.disable" if text("reason") == "gone" => {
+            format!("The webhook endpoint {} was disabled: it answered 410 Gone", text("url"))
+        }
+        "webhook.disable" => format!("The webhook endpoint {} was disabled after failing for five days", text("url")),
         other => format!("{actor}: {other}"),
     }
 }

@@ -7,6 +7,7 @@ use crate::server::db::audit::EntryRow;
 use crate::server::db::join_links::JoinLinkRow;
 use crate::server::db::organizations::OrgRow;
 use crate::server::db::users::UserRow;
+use crate::server::db::webhooks::{DeliveryRow, EndpointRow};
 use crate::server::domain::invite::Visitor;
 use crate::server::service::accept::{Details, SsoFacts};
 use crate::server::service::account::SessionView;
@@ -166,6 +167,42 @@ pub fn join_link(link: &JoinLinkRow, now: i64) -> Value {
         "dateCreated": rfc3339(link.created_at),
         "createdBy": link.created_by_name,
         "state": link.state(now).as_str(),
+    })
+}
+
+/// A webhook endpoint (SPEC §8). Never its secret: the answers that give one add it.
+pub fn webhook(row: &EndpointRow, now: i64) -> Value {
+    json!({
+        "id": row.id,
+        "url": row.url,
+        "events": row.events,
+        "enabled": row.enabled,
+        "disabledReason": row.disabled_reason.map(|r| r.as_str()),
+        "failingSince": row.failing_since.map(rfc3339),
+        "previousSecretUntil": row.previous_until(now).map(rfc3339),
+        "dateCreated": rfc3339(row.created_at),
+    })
+}
+
+/// A webhook delivery with the log of its attempts, oldest first.
+pub fn webhook_delivery(d: &DeliveryRow) -> Value {
+    let waiting = matches!(d.status.as_str(), "queued" | "delivering");
+    json!({
+        "id": d.id,
+        "webhookId": d.msg_id,
+        "type": d.event_type,
+        "state": d.status,
+        "attempts": d.attempts,
+        "dateCreated": rfc3339(d.created_at),
+        "nextAttempt": waiting.then(|| rfc3339(d.next_attempt_at)),
+        "dateDelivered": d.delivered_at.map(rfc3339),
+        "log": d.log.iter().map(|a| json!({
+            "dateAttempted": rfc3339(a.attempted_at),
+            "status": a.status_code,
+            "error": a.error,
+            "durationMs": a.duration_ms,
+            "response": a.response,
+        })).collect::<Vec<_>>(),
     })
 }
 

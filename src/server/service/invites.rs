@@ -488,7 +488,7 @@ impl InviteSent<'_> {
             conn,
             "member.invited",
             self.org.id,
-            &json!({"memberId": self.member_id, "email": self.email}),
+            &json!({"memberId": self.member_id, "email": self.email, "actorId": self.sender.id}),
             self.now,
         )
         .await?;

@@ -103,6 +103,15 @@ pub fn invite_declined(inviter: &str, invitee: &str, org: &str, members_page: &s
         .finish()
 }
 
+/// A webhook endpoint the server turned off (SPEC §8), to the organization's owners.
+pub fn webhook_disabled(org: &str, url: &str, why: &str, webhooks_page: &str) -> Mail {
+    compose(format!("Webhook endpoint disabled in {org}"), "Hello,")
+        .para(&format!("Gatehouse stopped sending events of {org} to {url}: {why}"))
+        .para("Events that happen while it is disabled are not sent to it. Enable it again once it answers; you can redeliver past deliveries from its page.")
+        .link("The organization's webhooks:", "Open the webhooks page", webhooks_page)
+        .finish()
+}
+
 /// A new invite or join request, to the organization's owners and managers (SPEC §5.7).
 pub fn request_filed(subject: &str, asked: &str, members_page: &str) -> Mail {
     compose(subject, "Hello,")

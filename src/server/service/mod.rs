@@ -17,6 +17,7 @@ pub mod problem;
 pub mod requests;
 pub mod sso;
 pub mod two_factor;
+pub mod webhooks;
 
 /// Declares `From` conversions into a use-case error's `Internal` variant for errors that
 /// are never the user's fault (database, hashing, session store). The conversion records

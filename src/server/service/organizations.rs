@@ -260,10 +260,14 @@ pub async fn member(state: &AppState, user: &UserRow, slug: &str, member_id: i64
 /// A member row as the database holds it now: what every write answers (SPEC §3), never
 /// assembled from the request.
 pub async fn read_back(state: &AppState, org_id: i64, member_id: i64) -> Result<MemberEntry, OrgError> {
-    let mut conn = state.db.conn().await?;
-    let listed = members::listed_one(&mut conn, org_id, member_id).await?.ok_or(OrgError::NotFound)?;
-    let teams = db::teams::member_slugs(&mut conn, member_id).await?;
-    Ok(entry(listed, teams, db::now()))
+    member_now(&mut *state.db.conn().await?, org_id, member_id).await?.ok_or(OrgError::NotFound)
+}
+
+/// A member row of organization `org_id` as the database holds it now, if it still exists.
+pub async fn member_now(conn: &mut db::Conn, org_id: i64, member_id: i64) -> Result<Option<MemberEntry>, sqlx::Error> {
+    let Some(listed) = members::listed_one(conn, org_id, member_id).await? else { return Ok(None) };
+    let teams = db::teams::member_slugs(conn, member_id).await?;
+    Ok(Some(entry(listed, teams, db::now())))
 }
 
 fn entry(listed: members::Listed, teams: Vec<String>, now: i64) -> MemberEntry {

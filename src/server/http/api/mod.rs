@@ -7,6 +7,7 @@ mod accept;
 mod accounts;
 mod orgs;
 mod sso;
+mod webhooks;
 
 use axum::Router;
 
@@ -14,5 +15,5 @@ use crate::server::state::AppState;
 
 /// Every route of the API.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(accounts::router()).merge(orgs::router()).merge(accept::router()).merge(sso::router())
+    Router::new().merge(accounts::router()).merge(orgs::router()).merge(accept::router()).merge(sso::router()).merge(webhooks::router())
 }
