@@ -48,7 +48,9 @@ fn args() -> Args {
             "--database" => args.database = Some(value),
             "--invites" => args.invites = value.parse().expect("--invites N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--only" if ["login", "invite", "accept", "register", "reset", "mail", "webhooks"].contains(&value.as_str()) => {
+            "--only"
+                if ["login", "invite", "accept", "register", "reset", "mail", "webhooks"].contains(&value.as_str()) =>
+            {
                 args.only = Some(value)
             }
             other => panic!("unknown flag {other}"),
@@ -347,8 +349,13 @@ async fn webhooks(args: &Args, db: &Db, client: &reqwest::Client, base: &str, di
     let now = db::now();
     let mut tx = db.begin().await.unwrap();
     let owner = seed_user(&mut tx, "hooks-owner@bench.test", "Owner", now).await;
-    let org_id: i64 = sqlx::query_scalar("INSERT INTO organizations (slug, name, created_at) VALUES ('hooks', 'Hooks', $1) RETURNING id")
-        .bind(now).fetch_one(&mut *tx).await.unwrap();
+    let org_id: i64 = sqlx::query_scalar(
+        "INSERT INTO organizations (slug, name, created_at) VALUES ('hooks', 'Hooks', $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
     sqlx::query("INSERT INTO members (organization_id, user_id, role, invite_status, created_at, accepted_at) VALUES ($1, $2, 'owner', 'approved', $3, $3)")
         .bind(org_id).bind(owner).bind(now).execute(&mut *tx).await.unwrap();
     let session = seed_session(&mut tx, owner, now).await;
@@ -380,7 +387,8 @@ async fn webhooks(args: &Args, db: &Db, client: &reqwest::Client, base: &str, di
     println!("webhooks: one endpoint on a local receiver, member.role_changed events, {SECONDS}s per run");
     for instances in [1usize, 2] {
         for rate in rates {
-            let targets: Vec<String> = if instances == 1 { vec![base.to_owned()] } else { vec![base.to_owned(), second_base.clone()] };
+            let targets: Vec<String> =
+                if instances == 1 { vec![base.to_owned()] } else { vec![base.to_owned(), second_base.clone()] };
             let ids: Vec<i64> = next_member.by_ref().take((rate * SECONDS) as usize).collect();
             let committed: Arrivals = Arc::default();
             let in_flight = Arc::new(tokio::sync::Semaphore::new(256));
@@ -416,11 +424,18 @@ async fn webhooks(args: &Args, db: &Db, client: &reqwest::Client, base: &str, di
             let committed = committed.lock().unwrap();
             let mut latencies: Vec<f64> = committed
                 .iter()
-                .filter_map(|(id, at)| arrived.get(id).map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0))
+                .filter_map(|(id, at)| {
+                    arrived.get(id).map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+                })
                 .collect();
             latencies.sort_by(f64::total_cmp);
             let last = ids.iter().filter_map(|id| arrived.get(id)).max().copied().unwrap_or(started);
-            let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+            let pct = |p: f64| {
+                latencies
+                    .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(f64::NAN)
+            };
             println!(
                 "  {instances} instance(s), asked {rate}/s: {made} changes in {:.2}s ({:.0}/s), {} delivered in {:.2}s ({:.0}/s); commit → receiver p50 {:.1} ms, p99 {:.1} ms",
                 sending.as_secs_f64(),

@@ -2,7 +2,7 @@ import { test, expect, type Page } from '@playwright/test';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { open, ownerWithOrg, invite, uniqueEmail, watchErrors } from '../fixtures/app';
+import { open, ownerWithOrg, invite, uniqueEmail, watchErrors, markWindow, windowMarked } from '../fixtures/app';
 
 /**
  * Organization webhooks (SPEC §8) from the owner's page `/organizations/{slug}/settings/webhooks/`:
@@ -93,6 +93,8 @@ export function webhookJourneys(js: boolean) {
 
       const secret = await addEndpoint(page, receiver.url, ['member.invited']);
       const card = endpointCard(page);
+      await expect(card.getByTestId('webhook-secret')).toHaveValue(secret);
+      await page.screenshot({ path: test.info().outputPath(`webhooks-secret-${js ? 'js' : 'nojs'}.png`), fullPage: true });
       await expect(card.getByRole('heading', { name: receiver.url })).toBeVisible();
       await expect(card.getByTestId('webhook-state')).toHaveText('Enabled');
       await expect(card.getByTestId('webhook-events')).toHaveText('member.invited');
@@ -102,6 +104,10 @@ export function webhookJourneys(js: boolean) {
       await open(page, webhooksPath(slug), js);
       await expect(endpointCard(page)).toBeVisible();
       await expect(page.getByTestId('webhook-secret')).toHaveCount(0);
+      // With an endpoint, the add form is folded under its heading.
+      await expect(page.getByLabel('Endpoint URL')).toBeHidden();
+      await page.getByRole('heading', { name: 'Add an endpoint' }).click();
+      await expect(page.getByLabel('Endpoint URL')).toBeVisible();
 
       // An invite from the members page is a member.invited event: one signed POST.
       await invite(page, slug, uniqueEmail('bob'), js);
@@ -118,15 +124,18 @@ export function webhookJourneys(js: boolean) {
       await untilPage(page, slug, js, async () => {
         await expect(row.getByTestId('delivery-state')).toHaveText('Delivered', { timeout: 500 });
       });
-      await expect(row.getByRole('cell', { name: 'member.invited' })).toBeVisible();
+      await expect(row.getByRole('cell', { name: 'member.invited', exact: true })).toBeVisible();
       await expect(row.getByTestId('delivery-attempts')).toHaveText('1');
       await expect(row.getByTestId('attempt')).toHaveCount(1);
       await expect(row.getByTestId('attempt-outcome')).toHaveText('HTTP 200');
       await expect(row.getByTestId('attempt')).toContainText('ok: received by the e2e receiver');
 
       // Redeliver: the same webhook-id again, freshly signed; the log has both attempts.
+      if (js) await markWindow(page);
       await row.getByRole('button', { name: `Redeliver member.invited delivery ${webhookId}` }).click();
       await expect(page.getByTestId('notice')).toContainText('Delivery queued again');
+      // With JavaScript the form went through the hydrated app, not a page load.
+      if (js) expect(await windowMarked(page)).toBe(true);
       await expect.poll(() => receiver.received.length, { timeout: 20_000 }).toBe(2);
       const second = receiver.received[1];
       expect(second.headers['webhook-id']).toBe(webhookId);
@@ -150,6 +159,7 @@ export function webhookJourneys(js: boolean) {
     const errors = watchErrors(page);
     const slug = await ownerWithOrg(page, js);
     await open(page, webhooksPath(slug), js);
+    if (js) await markWindow(page);
 
     // A plain-http public address and no event: both refused, nothing added.
     await page.getByLabel('Endpoint URL').fill('http://hooks.example.com/in');
@@ -171,6 +181,7 @@ export function webhookJourneys(js: boolean) {
     await expect(page.getByRole('checkbox', { name: 'member.joined' })).toBeChecked();
     await expect(page.getByRole('checkbox', { name: 'member.left' })).toBeChecked();
     await expect(page.getByRole('checkbox', { name: 'member.invited' })).not.toBeChecked();
+    await page.screenshot({ path: test.info().outputPath(`webhooks-errors-${js ? 'js' : 'nojs'}.png`), fullPage: true });
 
     // With https it is added, disabled as asked.
     const url = 'https://hooks.example.com/in';
@@ -206,6 +217,8 @@ export function webhookJourneys(js: boolean) {
     await page.getByRole('button', { name: 'Delete endpoint' }).click();
     await expect(page.getByTestId('notice')).toContainText('Endpoint deleted');
     await expect(page.getByTestId('no-webhooks')).toBeVisible();
+    // With JavaScript every form went through the hydrated app, not a page load.
+    if (js) expect(await windowMarked(page)).toBe(true);
     if (js) expect(errors).toEqual([]);
   });
 }

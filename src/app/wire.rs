@@ -553,7 +553,6 @@ pub struct WebhookView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewWebhookSecretView {
     pub endpoint_id: i64,
-    pub url: String,
     /// `whsec_…`.
     pub secret: String,
 }

@@ -64,7 +64,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         from: config.mail_from().parse().map_err(|e| anyhow::anyhow!("APP_MAIL_FROM: {e}"))?,
     };
     let hasher = PasswordHasher::for_this_machine(config.password_hash_queue);
-    hasher.warm_up().await?;
     let breached = match &config.breached_passwords_url {
         Some(url) => Some(BreachedPasswords::new(url.clone(), config.breached_passwords_min_count)?),
         None => None,
@@ -147,7 +146,8 @@ impl Server {
         let db = self.state.db.clone();
         background.push(self.state.workers.supervise("events", move |beat| super::events::run(db.clone(), beat)));
         let state = self.state.clone();
-        background.push(self.state.workers.supervise("webhooks", move |beat| super::webhooks::run(state.clone(), beat)));
+        background
+            .push(self.state.workers.supervise("webhooks", move |beat| super::webhooks::run(state.clone(), beat)));
         if let Some(listener) = self.metrics {
             tracing::info!(addr = %listener.local_addr()?, "metrics listening");
             background.push(tokio::spawn(super::metrics::serve(listener, self.state.clone())));

@@ -49,7 +49,14 @@ pub async fn fan_out(db: &Db, event: &EventRow) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     for endpoint_id in endpoints {
         let msg_id = rules::message_id();
-        let new = NewDelivery { endpoint_id, event_id: event.id, msg_id: &msg_id, event_type: &event.event, body: &body, now };
+        let new = NewDelivery {
+            endpoint_id,
+            event_id: event.id,
+            msg_id: &msg_id,
+            event_type: &event.event,
+            body: &body,
+            now,
+        };
         store::queue(&mut tx, new).await?;
     }
     tx.commit().await
@@ -138,7 +145,13 @@ impl Sender {
         self.record(&endpoint, &delivery, &attempt).await
     }
 
-    async fn send(&self, endpoint: &EndpointRow, delivery: &WebhookRow, secrets: &[WebhookSecret], now: i64) -> Outcome {
+    async fn send(
+        &self,
+        endpoint: &EndpointRow,
+        delivery: &WebhookRow,
+        secrets: &[WebhookSecret],
+        now: i64,
+    ) -> Outcome {
         let failed = |error| Outcome { status: None, error: Some(error), response: String::new() };
         let Ok(url) = reqwest::Url::parse(&endpoint.url) else { return failed("not allowed") };
         let body = delivery.body.as_bytes();
@@ -180,7 +193,12 @@ impl Sender {
 
     /// Logs the attempt and moves the delivery (and, on failure, its endpoint) on, in one
     /// transaction.
-    async fn record(&self, endpoint: &EndpointRow, delivery: &WebhookRow, attempt: &Attempt) -> Result<(), sqlx::Error> {
+    async fn record(
+        &self,
+        endpoint: &EndpointRow,
+        delivery: &WebhookRow,
+        attempt: &Attempt,
+    ) -> Result<(), sqlx::Error> {
         let now = attempt.attempted_at;
         let mut tx = self.state.db.begin().await?;
         store::log_attempt(&mut tx, delivery.id, attempt).await?;
@@ -215,22 +233,19 @@ impl Sender {
 
     /// Turns the endpoint off for `reason`, audits it and mails the owners (once: a
     /// parallel attempt that finds it already off does nothing).
-    async fn disable(&self, conn: &mut db::Conn, endpoint: &EndpointRow, reason: DisabledReason, now: i64) -> Result<(), sqlx::Error> {
+    async fn disable(
+        &self,
+        conn: &mut db::Conn,
+        endpoint: &EndpointRow,
+        reason: DisabledReason,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         if !store::disable(conn, endpoint.id, reason, now).await? {
             return Ok(());
         }
         tracing::warn!(webhook = endpoint.id, reason = reason.as_str(), "webhook endpoint disabled");
-        let entry = audit::NewEntry {
-            org_id: endpoint.organization_id,
-            actor_id: None,
-            event: "webhook.disable",
-            target_member_id: None,
-            target_user_id: None,
-            target_email: None,
-            ip: None,
-            data: json!({"webhook": endpoint.id, "url": endpoint.url, "reason": reason.as_str()}),
-            now,
-        };
+        let data = json!({"webhook": endpoint.id, "url": endpoint.url, "reason": reason.as_str()});
+        let entry = audit::NewEntry::about_org(endpoint.organization_id, None, "webhook.disable", data, now);
         audit::insert(conn, entry).await?;
         let Some(org) = organizations::find_by_id(conn, endpoint.organization_id).await? else { return Ok(()) };
         let why = match reason {

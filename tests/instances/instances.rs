@@ -105,8 +105,7 @@ async fn two_instances_share_sessions_limits_accepts_the_last_owner_rule_the_mai
                   WHERE e.event = 'member.invited' AND e.payload LIKE '%guest%'";
     let once = format!("SELECT COUNT(*) {guests} AND d.status = 'delivered' AND d.attempts = 1");
     assert_eq!(sql_i64(&db, &once).await, 30, "one delivery per invite, claimed once");
-    let ids: Vec<String> =
-        sqlx::query_scalar(&format!("SELECT d.msg_id {guests}")).fetch_all(db.pool()).await.unwrap();
+    let ids: Vec<String> = sqlx::query_scalar(&format!("SELECT d.msg_id {guests}")).fetch_all(db.pool()).await.unwrap();
     let got = receiver.got();
     assert!(ids.iter().all(|id| got.get(id) == Some(&1)), "each delivered once: {got:?}");
     assert!(got.values().all(|n| *n == 1), "nothing twice: {got:?}");
@@ -234,7 +233,8 @@ async fn an_instance_killed_mid_burst_leaves_no_partial_state_and_its_queued_wor
     let events = "SELECT COUNT(*) FROM event_outbox e WHERE e.event IN ('member.invited', 'member.joined') \
                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'delivered')";
     assert_eq!(sql_i64(&db, events).await, 0, "every event delivered to the webhook after the restart");
-    let ids: Vec<String> = sqlx::query_scalar("SELECT msg_id FROM webhook_deliveries").fetch_all(db.pool()).await.unwrap();
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT msg_id FROM webhook_deliveries").fetch_all(db.pool()).await.unwrap();
     let got = receiver.got();
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| got.contains_key(id)), "each delivery reached the receiver at least once");

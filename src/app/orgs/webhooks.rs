@@ -11,13 +11,11 @@ use leptos_router::hooks::use_query_map;
 mod actions;
 mod endpoint;
 
-use self::actions::{
-    org_webhooks, CreateWebhook, DeleteWebhook, RedeliverWebhook, RotateWebhookSecret, UpdateWebhook,
-};
+use self::actions::{org_webhooks, CreateWebhook, DeleteWebhook, RedeliverWebhook, RotateWebhookSecret, UpdateWebhook};
 use self::endpoint::EndpointCard;
 use super::{org_nav, refusal_view, slug_param};
 use crate::app::components::{ErrorSummary, Field, FormError};
-use crate::app::wire::{AppError, NewWebhookSecretView, Role, WebhooksPageView};
+use crate::app::wire::{AppError, Role, WebhooksPageView};
 
 /// Every form of the page, and the endpoint whose deletion waits for confirmation.
 #[derive(Clone, Copy)]
@@ -53,15 +51,37 @@ impl Forms {
             + self.redeliver.version().get()
     }
 
+    /// The forms of the endpoints' buttons.
+    fn of_endpoints(self) -> endpoint::Forms {
+        endpoint::Forms {
+            update: self.update,
+            rotate: self.rotate,
+            delete: self.delete,
+            redeliver: self.redeliver,
+            deleting: self.deleting,
+        }
+    }
+
     /// The errors of the endpoints' buttons (the add form shows its own).
     fn button_errors(self) -> [Signal<Option<AppError>>; 4] {
         [error_of(self.update), error_of(self.rotate), error_of(self.delete), error_of(self.redeliver)]
     }
 
+    /// Whether the last use of any form of the page failed.
     fn failed(self) -> bool {
-        self.create.value().with(|v| matches!(v, Some(Err(_))))
-            || self.button_errors().iter().any(|e| e.with(Option::is_some))
+        failed(self.create)
+            || failed(self.update)
+            || failed(self.rotate)
+            || failed(self.delete)
+            || failed(self.redeliver)
     }
+}
+
+fn failed<T>(action: ServerAction<T>) -> bool
+where
+    T: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    action.value().with(|v| matches!(v, Some(Err(_))))
 }
 
 /// The error of an action's last use, as a signal.
@@ -93,20 +113,23 @@ pub fn WebhooksPage() -> impl IntoView {
 fn webhooks_card(page: WebhooksPageView, forms: Forms) -> impl IntoView {
     let WebhooksPageView { slug, org_name, event_types, endpoints, new_secret } = page;
     let empty = endpoints.is_empty();
+    // The form is folded away once there are endpoints, unless it has an error to show.
+    let unfolded = empty || forms.create.value().with_untracked(|v| matches!(v, Some(Err(_))));
     view! {
         <section class="card">
             <h1>{org_name.clone()} " · Webhooks"</h1>
             {org_nav(&slug, Role::Owner, true, "Webhooks")}
             <Notice forms/>
-            {new_secret.map(|s| view! { <NewSecret s/> })}
             <p class="hint webhooks-intro">
                 "When something happens in " {org_name} ", Gatehouse sends a signed POST to each endpoint that "
                 "asked for it (Standard Webhooks: the " <code>"webhook-id"</code> ", " <code>"webhook-timestamp"</code>
                 " and " <code>"webhook-signature"</code> " headers). A delivery that gets no 2xx answer is tried again "
                 "later; an endpoint that keeps failing for 5 days is disabled."
             </p>
-            <h2 id="add-endpoint-title">"Add an endpoint"</h2>
-            <AddEndpointForm slug=slug.clone() event_types create=forms.create/>
+            <details class="add-endpoint" open=unfolded>
+                <summary><h2 id="add-endpoint-title">"Add an endpoint"</h2></summary>
+                <AddEndpointForm slug=slug.clone() event_types create=forms.create/>
+            </details>
             <h2 id="endpoints-title">"Endpoints"</h2>
             {forms.button_errors().map(|error| view! { <ErrorSummary error/> })}
             {if empty {
@@ -114,14 +137,9 @@ fn webhooks_card(page: WebhooksPageView, forms: Forms) -> impl IntoView {
             } else {
                 view! {
                     <div class="webhook-list">
-                        {endpoints.into_iter().map(|e| view! {
-                            <EndpointCard slug=slug.clone() e forms=endpoint::Forms {
-                                update: forms.update,
-                                rotate: forms.rotate,
-                                delete: forms.delete,
-                                redeliver: forms.redeliver,
-                                deleting: forms.deleting,
-                            }/>
+                        {endpoints.into_iter().map(|e| {
+                            let secret = new_secret.as_ref().filter(|s| s.endpoint_id == e.id).map(|s| s.secret.clone());
+                            view! { <EndpointCard slug=slug.clone() e secret forms=forms.of_endpoints()/> }
                         }).collect_view()}
                     </div>
                 }.into_any()
@@ -151,23 +169,6 @@ fn Notice(forms: Forms) -> impl IntoView {
     move || text().map(|t| view! { <p class="alert success" role="status" data-testid="notice">{t}</p> })
 }
 
-/// The signing secret just made: shown this once (the page does not show it again).
-#[component]
-fn NewSecret(s: NewWebhookSecretView) -> impl IntoView {
-    view! {
-        <div class="created-link new-secret" role="status" data-testid="new-secret">
-            <p class="new-secret-title">"Copy this signing secret now: it is not shown again."</p>
-            <label for="webhook-secret">"Signing secret"</label>
-            <input id="webhook-secret" class="copy-field" type="text" readonly=true value=s.secret
-                data-testid="webhook-secret" aria-describedby="webhook-secret-hint" autocomplete="off" spellcheck="false"/>
-            <p class="hint" id="webhook-secret-hint">
-                "For " <code>{s.url}</code> ". Your receiver checks each delivery's "
-                <code>"webhook-signature"</code> " with it."
-            </p>
-        </div>
-    }
-}
-
 /// What an event type means, for the checkbox that asks for it.
 fn event_meaning(event: &str) -> &'static str {
     match event {
@@ -191,9 +192,8 @@ fn event_meaning(event: &str) -> &'static str {
 fn AddEndpointForm(slug: String, event_types: Vec<String>, create: ServerAction<CreateWebhook>) -> impl IntoView {
     let form = FormError::new(error_of(create));
     let event_errors = form.field("events");
-    let ticked = move |event: &str| {
-        form.value("events").get().is_some_and(|typed| typed.split(',').any(|e| e == event))
-    };
+    let ticked =
+        move |event: &str| form.value("events").get().is_some_and(|typed| typed.split(',').any(|e| e == event));
     let enabled = move || form.value("enabled").get().is_none_or(|typed| typed == "on");
     view! {
         <ActionForm action=create attr:class="form webhook-form" attr:novalidate=true

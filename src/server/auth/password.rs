@@ -20,7 +20,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{oneshot, OnceCell};
+use tokio::sync::oneshot;
 
 use crate::server::domain::Password;
 
@@ -121,9 +121,9 @@ pub struct PasswordHasher {
     waiting: Arc<AtomicUsize>,
     /// How many may wait.
     capacity: usize,
-    /// A hash of a random password, verified against when the user does not exist so that
-    /// unknown users take as long as known ones.
-    dummy: Arc<OnceCell<PasswordHash>>,
+    /// Verified against when the user does not exist, so that unknown users take as long
+    /// as known ones (see [`dummy_hash`]).
+    dummy: Arc<PasswordHash>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -152,7 +152,7 @@ impl PasswordHasher {
             threads,
             waiting: Arc::default(),
             capacity: queue.unwrap_or(threads * QUEUE_PER_THREAD),
-            dummy: Arc::default(),
+            dummy: Arc::new(dummy_hash()),
         }
     }
 
@@ -202,7 +202,7 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &Password, stored: Option<&PasswordHash>) -> Result<bool, HashError> {
         let (phc, real) = match stored {
             Some(hash) => (hash.as_phc().to_owned(), true),
-            None => (self.dummy().await?.as_phc().to_owned(), false),
+            None => (self.dummy.as_phc().to_owned(), false),
         };
         let password = password.clone();
         let matches = self
@@ -214,20 +214,17 @@ impl PasswordHasher {
             .await?;
         Ok(real && matches)
     }
+}
 
-    async fn dummy(&self) -> Result<&PasswordHash, HashError> {
-        self.dummy
-            .get_or_try_init(|| async {
-                let random: [u8; 16] = rand::random();
-                self.hash(&Password::new(hex::encode(random))).await
-            })
-            .await
-    }
-
-    /// Computes the dummy hash ahead of the first unknown-user login.
-    pub async fn warm_up(&self) -> Result<(), HashError> {
-        self.dummy().await.map(|_| ())
-    }
+/// A hash with the production parameters, a random salt and a random output: verifying
+/// any password against it costs one full argon2id computation, exactly like a real hash,
+/// and never succeeds. Made without hashing, so that the server does not compute (and
+/// keep the 19 MiB of) a hash at start for it.
+fn dummy_hash() -> PasswordHash {
+    let salt = SaltString::generate(&mut OsRng);
+    let output =
+        argon2::password_hash::Output::new(&rand::random::<[u8; 32]>()).expect("32 bytes is a valid output length");
+    PasswordHash(format!("$argon2id$v=19$m={M_COST_KIB},t={T_COST},p={P_COST}${}${output}", salt.as_str()))
 }
 
 #[cfg(test)]
@@ -247,6 +244,19 @@ mod tests {
     async fn an_unknown_user_never_verifies() {
         let hasher = PasswordHasher::new(1);
         assert!(!hasher.verify(&Password::new("anything at all"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_has_the_real_parameters_so_it_costs_a_real_verification() {
+        let hasher = PasswordHasher::new(1);
+        let real = hasher.hash(&Password::new("correct horse battery")).await.unwrap();
+        let (dummy, real) = (
+            argon2::PasswordHash::new(hasher.dummy.as_phc()).unwrap(),
+            argon2::PasswordHash::new(real.as_phc()).unwrap(),
+        );
+        assert_eq!((dummy.algorithm, dummy.version, &dummy.params), (real.algorithm, real.version, &real.params));
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
+        assert_ne!(PasswordHasher::new(1).dummy.as_phc(), hasher.dummy.as_phc(), "random per process");
     }
 
     #[tokio::test]

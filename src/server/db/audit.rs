@@ -42,6 +42,28 @@ impl<'a> NewEntry<'a> {
             now,
         }
     }
+
+    /// An entry about the organization's own things (join links, webhooks), by `actor`
+    /// from the address they act from (`None`: the server itself), naming no member.
+    pub fn about_org(
+        org_id: i64,
+        actor: Option<&'a super::users::UserRow>,
+        event: &'a str,
+        data: Value,
+        now: i64,
+    ) -> Self {
+        Self {
+            org_id,
+            actor_id: actor.map(|a| a.id),
+            event,
+            target_member_id: None,
+            target_user_id: None,
+            target_email: None,
+            ip: actor.and_then(|a| a.client_ip.as_deref()),
+            data,
+            now,
+        }
+    }
 }
 
 pub async fn insert(conn: &mut Conn, entry: NewEntry<'_>) -> Result<(), sqlx::Error> {

@@ -103,7 +103,13 @@ pub async fn find(conn: &mut Conn, org_id: i64, id: i64) -> Result<Option<Endpoi
 
 /// Endpoint `id`, whatever its organization (the delivery worker's read).
 pub async fn find_by_id(conn: &mut Conn, id: i64) -> Result<Option<EndpointRow>, sqlx::Error> {
-    sqlx::query(&format!("{ENDPOINT} WHERE id = $1")).bind(id).fetch_optional(conn).await?.as_ref().map(endpoint).transpose()
+    sqlx::query(&format!("{ENDPOINT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(endpoint)
+        .transpose()
 }
 
 /// The organization's endpoints, newest first.
@@ -280,11 +286,13 @@ pub async fn log_attempt(conn: &mut Conn, delivery_id: i64, attempt: &Attempt) -
 }
 
 pub async fn delivered(conn: &mut Conn, delivery_id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, last_error = NULL WHERE id = $2")
-        .bind(now)
-        .bind(delivery_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, last_error = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(delivery_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -388,12 +396,12 @@ pub async fn redeliver(conn: &mut Conn, endpoint_id: i64, id: i64, now: i64) -> 
 
 /// Deletes attempts older than `before`, and finished deliveries made before it.
 pub async fn prune(conn: &mut Conn, before: i64) -> Result<u64, sqlx::Error> {
-    let attempts = sqlx::query("DELETE FROM webhook_attempts WHERE attempted_at < $1").bind(before).execute(&mut *conn).await?;
-    let deliveries = sqlx::query(
-        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < $1",
-    )
-    .bind(before)
-    .execute(conn)
-    .await?;
+    let attempts =
+        sqlx::query("DELETE FROM webhook_attempts WHERE attempted_at < $1").bind(before).execute(&mut *conn).await?;
+    let deliveries =
+        sqlx::query("DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < $1")
+            .bind(before)
+            .execute(conn)
+            .await?;
     Ok(attempts.rows_affected() + deliveries.rows_affected())
 }

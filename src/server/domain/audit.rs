@@ -83,7 +83,9 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "webhook.update" => format!("{actor} changed the webhook endpoint {}", text("url")),
         "webhook.delete" => format!("{actor} deleted the webhook endpoint {}", text("url")),
         "webhook.rotate-secret" => format!("{actor} made a new secret for webhook endpoint #{}", number("webhook")),
-        "webhook.redeliver" => format!("{actor} redelivered delivery #{} of webhook endpoint #{}", number("delivery"), number("webhook")),
+        "webhook.redeliver" => {
+            format!("{actor} redelivered delivery #{} of webhook endpoint #{}", number("delivery"), number("webhook"))
+        }
         "webhook.disable" if text("reason") == "gone" => {
             format!("The webhook endpoint {} was disabled: it answered 410 Gone", text("url"))
         }

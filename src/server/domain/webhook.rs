@@ -238,7 +238,6 @@ pub fn message_id() -> String {
     format!("msg_{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +277,10 @@ mod tests {
     #[test]
     fn a_retry_schedule_reads_delays_and_says_when_to_stop() {
         let schedule: RetrySchedule = "5, 300,1800".parse().unwrap();
-        assert_eq!([schedule.after(1), schedule.after(3), schedule.after(4), schedule.after(0)], [Some(5), Some(1800), None, None]);
+        assert_eq!(
+            [schedule.after(1), schedule.after(3), schedule.after(4), schedule.after(0)],
+            [Some(5), Some(1800), None, None]
+        );
         assert_eq!(RetrySchedule::default().to_string(), "5,300,1800,7200,18000,36000,36000");
         let too_many = format!("{}1", "1,".repeat(20));
         for bad in ["", "5,,6", "0", "-1", "x", "604801", too_many.as_str()] {
@@ -315,7 +317,10 @@ mod tests {
 
     #[test]
     fn event_types_are_known_ordered_and_at_least_one() {
-        assert_eq!(event_types(&["member.left", "member.invited", "member.left"]).unwrap(), ["member.invited", "member.left"]);
+        assert_eq!(
+            event_types(&["member.left", "member.invited", "member.left"]).unwrap(),
+            ["member.invited", "member.left"]
+        );
         assert!(event_types::<&str>(&[]).is_err());
         assert!(event_types(&["member.exploded"]).unwrap_err().contains("member.exploded"));
     }

@@ -100,31 +100,11 @@ pub async fn create(
         "join_link": id, "role": role.as_str(), "max_uses": max_uses,
         "email_domain": domain, "expires_in_days": days,
     });
-    audit::insert(&mut tx, link_entry(org.id, actor, "join-link.create", data, now)).await?;
+    audit::insert(&mut tx, audit::NewEntry::about_org(org.id, Some(actor), "join-link.create", data, now)).await?;
     let row = join_links::find(&mut tx, org.id, id).await?.ok_or(InviteError::NotFound)?;
     tx.commit().await?;
     tracing::info!(join_link = id, "join link created");
     Ok((row, url(state, id)))
-}
-
-fn link_entry<'a>(
-    org_id: i64,
-    actor: &'a UserRow,
-    event: &'a str,
-    data: serde_json::Value,
-    now: i64,
-) -> audit::NewEntry<'a> {
-    audit::NewEntry {
-        org_id,
-        actor_id: Some(actor.id),
-        event,
-        target_member_id: None,
-        target_user_id: None,
-        target_email: None,
-        ip: actor.client_ip.as_deref(),
-        data,
-        now,
-    }
 }
 
 /// The organization's links, newest first (the 200 newest).
@@ -175,7 +155,7 @@ pub async fn revoke(state: &AppState, actor: &UserRow, slug: &str, link_id: i64)
     }
     if join_links::revoke(&mut tx, link.id, actor.id, now).await? {
         let data = json!({"join_link": link.id, "role": link.role.as_str(), "uses": link.uses});
-        audit::insert(&mut tx, link_entry(org.id, actor, "join-link.revoke", data, now)).await?;
+        audit::insert(&mut tx, audit::NewEntry::about_org(org.id, Some(actor), "join-link.revoke", data, now)).await?;
         tx.commit().await?;
         tracing::info!(join_link = link.id, "join link revoked");
     }

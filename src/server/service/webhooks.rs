@@ -85,20 +85,6 @@ async fn owning(state: &AppState, actor: &UserRow, slug: &str) -> Result<Members
     Ok(membership)
 }
 
-fn entry<'a>(org_id: i64, actor: &'a UserRow, event: &'a str, data: serde_json::Value, now: i64) -> audit::NewEntry<'a> {
-    audit::NewEntry {
-        org_id,
-        actor_id: Some(actor.id),
-        event,
-        target_member_id: None,
-        target_user_id: None,
-        target_email: None,
-        ip: actor.client_ip.as_deref(),
-        data,
-        now,
-    }
-}
-
 /// The URL and the event types of `input`, checked; `current` fills in what a change
 /// leaves out.
 async fn checked(
@@ -148,7 +134,9 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     organizations::lock(&mut tx, state.db.kind(), org.id).await?;
     if webhooks::count(&mut tx, org.id).await? >= rules::MAX_ENDPOINTS {
-        return Err(WebhookError::Conflict("This organization has 20 webhook endpoints, the most it may have. Delete one first."));
+        return Err(WebhookError::Conflict(
+            "This organization has 20 webhook endpoints, the most it may have. Delete one first.",
+        ));
     }
     let enabled = input.enabled.unwrap_or(true);
     let new = NewEndpoint { org_id: org.id, url: &url, events: &events, enabled, created_by: actor.id, now };
@@ -156,7 +144,7 @@ pub async fn create(
     let secret = WebhookSecret::generate();
     webhooks::set_secret(&mut tx, id, &key(state).seal(id, &secret.expose()), None, None, now).await?;
     let data = json!({"webhook": id, "url": url, "events": events, "enabled": enabled});
-    audit::insert(&mut tx, entry(org.id, actor, "webhook.create", data, now)).await?;
+    audit::insert(&mut tx, audit::NewEntry::about_org(org.id, Some(actor), "webhook.create", data, now)).await?;
     let row = webhooks::find(&mut tx, org.id, id).await?.ok_or(WebhookError::NotFound)?;
     tx.commit().await?;
     tracing::info!(webhook = id, "webhook endpoint created");
@@ -194,7 +182,7 @@ pub async fn update(
     webhooks::find(&mut tx, org.id, id).await?.ok_or(WebhookError::NotFound)?;
     webhooks::update(&mut tx, id, &url, &events, enabled, now).await?;
     let data = json!({"webhook": id, "url": url, "events": events, "enabled": enabled});
-    audit::insert(&mut tx, entry(org.id, actor, "webhook.update", data, now)).await?;
+    audit::insert(&mut tx, audit::NewEntry::about_org(org.id, Some(actor), "webhook.update", data, now)).await?;
     let row = webhooks::find(&mut tx, org.id, id).await?.ok_or(WebhookError::NotFound)?;
     tx.commit().await?;
     Ok(row)
@@ -210,7 +198,11 @@ pub async fn delete(state: &AppState, actor: &UserRow, slug: &str, id: i64) -> R
     if !webhooks::delete(&mut tx, org.id, id).await? {
         return Err(WebhookError::NotFound);
     }
-    audit::insert(&mut tx, entry(org.id, actor, "webhook.delete", json!({"webhook": id, "url": row.url}), now)).await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry::about_org(org.id, Some(actor), "webhook.delete", json!({"webhook": id, "url": row.url}), now),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -231,9 +223,20 @@ pub async fn rotate(
     let row = webhooks::find(&mut tx, org.id, id).await?.ok_or(WebhookError::NotFound)?;
     let secret = WebhookSecret::generate();
     let until = now + rules::ROTATION_OVERLAP_SECS;
-    webhooks::set_secret(&mut tx, id, &key(state).seal(id, &secret.expose()), Some(row.secret.as_str()), Some(until), now)
-        .await?;
-    audit::insert(&mut tx, entry(org.id, actor, "webhook.rotate-secret", json!({"webhook": id}), now)).await?;
+    webhooks::set_secret(
+        &mut tx,
+        id,
+        &key(state).seal(id, &secret.expose()),
+        Some(row.secret.as_str()),
+        Some(until),
+        now,
+    )
+    .await?;
+    audit::insert(
+        &mut tx,
+        audit::NewEntry::about_org(org.id, Some(actor), "webhook.rotate-secret", json!({"webhook": id}), now),
+    )
+    .await?;
     let row = webhooks::find(&mut tx, org.id, id).await?.ok_or(WebhookError::NotFound)?;
     tx.commit().await?;
     Ok((row, secret.expose()))
@@ -276,7 +279,7 @@ pub async fn redeliver(
         return Err(WebhookError::Conflict("This delivery is being sent right now."));
     }
     let data = json!({"webhook": id, "delivery": delivery_id});
-    audit::insert(&mut tx, entry(org.id, actor, "webhook.redeliver", data, now)).await?;
+    audit::insert(&mut tx, audit::NewEntry::about_org(org.id, Some(actor), "webhook.redeliver", data, now)).await?;
     let row = webhooks::find_delivery(&mut tx, id, delivery_id).await?.ok_or(WebhookError::NotFound)?;
     tx.commit().await?;
     // This instance's worker takes it at once (another instance's at its next poll).

@@ -125,10 +125,10 @@ mod views {
         new_secret: Option<(i64, String)>,
     ) -> WebhooksPageView {
         let now = crate::server::db::now();
-        let new_secret = new_secret.and_then(|(id, secret)| {
-            let url = endpoints.iter().find(|(e, _)| e.id == id)?.0.url.clone();
-            Some(NewWebhookSecretView { endpoint_id: id, url, secret })
-        });
+        // Shown in its endpoint's card (one deleted meanwhile has none).
+        let new_secret = new_secret
+            .filter(|(id, _)| endpoints.iter().any(|(e, _)| e.id == *id))
+            .map(|(endpoint_id, secret)| NewWebhookSecretView { endpoint_id, secret });
         WebhooksPageView {
             slug,
             org_name,

@@ -23,7 +23,13 @@ fn page_href(slug: &str, query: &str) -> String {
 }
 
 #[component]
-pub(super) fn EndpointCard(slug: String, e: WebhookView, forms: Forms) -> impl IntoView {
+pub(super) fn EndpointCard(
+    slug: String,
+    e: WebhookView,
+    /// The signing secret just made for this endpoint, shown this once.
+    secret: Option<String>,
+    forms: Forms,
+) -> impl IntoView {
     let id = e.id;
     let title_id = format!("webhook-{id}-url");
     let enabled = e.state == WebhookState::Enabled;
@@ -45,6 +51,7 @@ pub(super) fn EndpointCard(slug: String, e: WebhookView, forms: Forms) -> impl I
                     {e.state.label()}
                 </span>
             </header>
+            {secret.map(|secret| view! { <NewSecret secret/> })}
             <dl class="facts webhook-facts">
                 <dt>"Events"</dt>
                 <dd>
@@ -82,6 +89,23 @@ pub(super) fn EndpointCard(slug: String, e: WebhookView, forms: Forms) -> impl I
             <ConfirmDelete slug=slug_confirm id url forms/>
             <Deliveries slug e forms/>
         </article>
+    }
+}
+
+/// The signing secret just made (the endpoint added or its secret rotated): the page
+/// shows it this once.
+#[component]
+fn NewSecret(secret: String) -> impl IntoView {
+    view! {
+        <div class="created-link new-secret" role="status" data-testid="new-secret">
+            <p class="new-secret-title">"Copy this signing secret now: it is not shown again."</p>
+            <label for="webhook-secret">"Signing secret"</label>
+            <input id="webhook-secret" class="copy-field" type="text" readonly=true value=secret
+                data-testid="webhook-secret" aria-describedby="webhook-secret-hint" autocomplete="off" spellcheck="false"/>
+            <p class="hint" id="webhook-secret-hint">
+                "Your receiver checks the " <code>"webhook-signature"</code> " header of each delivery with it."
+            </p>
+        </div>
     }
 }
 
@@ -180,7 +204,7 @@ fn delivery(d: WebhookDeliveryView, slug: String, endpoint_id: i64, forms: Forms
                     {d.next_attempt.map(|at| view! { <span class="next-attempt">"Next try " {at}</span> })}
                 </td>
                 <td data-testid="delivery-attempts">{attempts}</td>
-                <td class="nowrap"><time datetime=d.date>{d.created}</time></td>
+                <td><time datetime=d.date>{d.created}</time></td>
                 <td class="row-end">{button}</td>
             </tr>
             {(!d.log.is_empty()).then(|| view! {

@@ -15,5 +15,10 @@ use crate::server::state::AppState;
 
 /// Every route of the API.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(accounts::router()).merge(orgs::router()).merge(accept::router()).merge(sso::router()).merge(webhooks::router())
+    Router::new()
+        .merge(accounts::router())
+        .merge(orgs::router())
+        .merge(accept::router())
+        .merge(sso::router())
+        .merge(webhooks::router())
 }
