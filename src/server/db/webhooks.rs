@@ -91,14 +91,7 @@ pub async fn count(conn: &mut Conn, org_id: i64) -> Result<i64, sqlx::Error> {
 
 /// Endpoint `id` of organization `org_id`.
 pub async fn find(conn: &mut Conn, org_id: i64, id: i64) -> Result<Option<EndpointRow>, sqlx::Error> {
-    sqlx::query(&format!("{ENDPOINT} WHERE organization_id = $1 AND id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(endpoint)
-        .transpose()
+    Ok(find_by_id(conn, id).await?.filter(|e| e.organization_id == org_id))
 }
 
 /// Endpoint `id`, whatever its organization (the delivery worker's read).
