@@ -178,9 +178,7 @@ pub fn endpoint_url(raw: &str, allow: &Allowlist) -> Result<url::Url, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("Leave the user name and password out of the URL; requests are signed instead.".into());
     }
-    let not_allowed = |reason: Blocked| {
-        format!("This URL points to a {reason} address, which webhooks may not reach (APP_OUTBOUND_ALLOWLIST).")
-    };
+    let not_allowed = private_address_refused;
     let listed = match host {
         url::Host::Domain(name) => {
             let name = name.strip_suffix('.').unwrap_or(name);
@@ -200,9 +198,18 @@ pub fn endpoint_url(raw: &str, allow: &Allowlist) -> Result<url::Url, String> {
         }
     };
     if url.scheme() == "http" && !listed {
-        return Err("Enter an https:// URL (plain http only for hosts in APP_OUTBOUND_ALLOWLIST).".into());
+        return Err("Enter an https:// URL (plain http only to hosts the server's operator allows).".into());
     }
     Ok(url)
+}
+
+/// The refusal of an endpoint URL whose host is (or resolves to) a `reason` address. Said
+/// to an owner, who cannot change the operator's allow-list, so it names no setting.
+pub fn private_address_refused(reason: Blocked) -> String {
+    format!(
+        "This URL points to a {reason} address. Webhooks reach only public addresses, unless the server's \
+         operator allows the host."
+    )
 }
 
 /// The event types an endpoint asks for: at least one, each of [`EVENT_TYPES`], in that

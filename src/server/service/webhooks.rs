@@ -111,10 +111,7 @@ async fn checked(
     // A name that resolves to a private address now is refused now (it would be at every
     // delivery); one that does not resolve yet is accepted.
     if let Err(reason) = crate::server::outbound::resolves_allowed(allow, &url).await {
-        return Err(WebhookError::Invalid(FieldErrors::single(
-            "url",
-            format!("This URL's host resolves to a {reason} address, which webhooks may not reach (APP_OUTBOUND_ALLOWLIST)."),
-        )));
+        return Err(WebhookError::Invalid(FieldErrors::single("url", rules::private_address_refused(reason))));
     }
     Ok((url, events))
 }
